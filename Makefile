@@ -1,0 +1,31 @@
+# Quick start: `make run` (the embedded default benchmark, offline) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+
+.PHONY: setup run test bench deploy clean-results
+
+setup: $(STAMP)
+
+# Re-installs only when pyproject.toml changes: `make run` and `make test` stay idempotent and fast.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,docker]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m flows.benchmark $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/bench_scoring.py
+	$(PY) bench/bench_inference.py
+
+clean-results:
+	rm -rf results

@@ -1,0 +1,38 @@
+"""Process-wide settings, read from the environment (prefix VLMHB_) or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where things go and how the orchestrator behaves; every field has an env var VLMHB_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="VLMHB_", env_file=".env", extra="ignore")
+
+    results_dir: Path = Path("results")
+    """Where run folders are written (``--output`` overrides it)."""
+    cache_dir: Path = Path.home() / ".cache" / "vlmhyperbench"
+    """Model environments, wheelhouses and other reusable build products."""
+    env_provider: Literal["venv", "docker"] = "venv"
+    """Default environment provider for model rows whose ``env`` cell is empty."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    installer: Literal["auto", "uv", "pip"] = "auto"
+    """How venvs are filled: ``uv`` when it is on PATH (auto), or pip."""
+    server_start_timeout_s: float = 600.0
+    """How long a model server may take to become healthy (model loading included)."""
+    request_timeout_s: float = 300.0
+    """Timeout of one request to a model server."""
+    max_error_rate: float = 0.5
+    """A pair whose share of failed requests passes this (after a minimum count) stops early."""
+    max_parallel_models: int = 2
+    """How many per-model subflows run side by side."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
