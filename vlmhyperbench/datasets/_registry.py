@@ -1,0 +1,94 @@
+"""Dataset readers keyed by the format name used in datasets.csv, and `read_dataset`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from vlmhyperbench.datasets._sample import Sample
+from vlmhyperbench.errors import DatasetError
+
+Reader = Callable[[Path], list[Sample]]
+"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot."""
+
+ENTRY_POINT_GROUP = "vlmhyperbench.dataset_formats"
+
+_READERS: dict[str, Reader | str] = {
+    "vlmhyperbench": "vlmhyperbench.datasets._csv:read_vlmhyperbench",
+    "docvqa": "vlmhyperbench.datasets._json:read_docvqa",
+    "jsonl": "vlmhyperbench.datasets._json:read_jsonl",
+    "parquet": "vlmhyperbench.datasets._parquet:read_parquet",
+}
+_plugins_loaded = False
+
+
+def register_reader(name: str) -> Callable[[Reader], Reader]:
+    """Decorator: `@register_reader("myformat")` makes `format=myformat` usable in datasets.csv."""
+
+    def wrap(reader: Reader) -> Reader:
+        _READERS[name] = reader
+        return reader
+
+    return wrap
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            _READERS.setdefault(ep.name, ep.value)
+
+
+def dataset_formats() -> list[str]:
+    """The format names `read_dataset` accepts (built-in and from entry points)."""
+    _load_plugins()
+    return sorted(_READERS)
+
+
+def get_reader(fmt: str) -> Reader:
+    _load_plugins()
+    entry = _READERS.get(fmt)
+    if entry is None:
+        raise DatasetError(f"unknown dataset format '{fmt}' (allowed: {', '.join(dataset_formats())})")
+    if isinstance(entry, str):
+        from importlib import import_module
+
+        module, _, attr = entry.partition(":")
+        entry = _READERS[fmt] = getattr(import_module(module), attr)
+    return entry
+
+
+def stable_rank(sample_id: str) -> int:
+    """A hash of the id that is the same in every process and on every machine."""
+    return int.from_bytes(hashlib.blake2b(sample_id.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def read_dataset(fmt: str, path: Path, *, split: str | None = None, doc_classes: list[str] | None = None,
+                 question_types: list[str] | None = None, max_samples: int | None = None) -> list[Sample]:
+    """The dataset's samples in file order, filtered, then cut to `max_samples`.
+
+    Filters (None or empty = keep all): `split` equal, `doc_class` in `doc_classes`, `question_type`
+    in `question_types`. `max_samples` keeps the N samples whose ids have the lowest stable hash
+    (a spread over the whole file, the same on every run), in file order.
+    """
+    if max_samples is not None and max_samples < 0:
+        raise ValueError(f"max_samples must be >= 0, got {max_samples}")
+    from vlmhyperbench.datasets._paths import _real_dir
+
+    _real_dir.cache_clear()  # folders may have moved since the last read
+    samples = get_reader(fmt)(Path(path))
+    if split:
+        samples = [s for s in samples if s.split == split]
+    if doc_classes:
+        wanted = set(doc_classes)
+        samples = [s for s in samples if s.doc_class in wanted]
+    if question_types:
+        wanted = set(question_types)
+        samples = [s for s in samples if s.question_type in wanted]
+    if max_samples is not None and max_samples < len(samples):
+        keep = set(sorted(range(len(samples)), key=lambda i: (stable_rank(samples[i].id), i))[:max_samples])
+        samples = [s for i, s in enumerate(samples) if i in keep]
+    return samples
