@@ -1,0 +1,99 @@
+"""python -m environments build|list|prune [--config DIR] [--models A,B] [--env venv|docker]
+
+build   pre-builds the environments of a config's models (for CI/CD, or to bake images)
+list    shows every cached environment with its spec, size and last use
+prune   removes cached environments that no model of the config uses (or unused for --older-than days)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from vlmhyperbench.errors import ConfigError, EnvBuildError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m environments", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["build", "list", "prune"])
+    parser.add_argument("--config", default="configs/default")
+    parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
+    parser.add_argument("--env", choices=["venv", "docker"], default=None)
+    parser.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+                        help="prune: also keep environments of the config, but remove any unused for DAYS")
+    parser.add_argument("--dry-run", action="store_true", help="prune: only say what would be removed")
+    args = parser.parse_args(argv)
+
+    from environments.manager import EnvManager
+    from vlmhyperbench.catalog import load_catalog
+
+    manager = EnvManager()
+    kinds = [args.env] if args.env else ["venv", "docker"]
+    if args.command == "list":
+        return _list(manager, kinds)
+    try:
+        catalog = load_catalog(args.config)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    wanted = args.models.split(",") if args.models else list(catalog.models)
+    unknown = [m for m in wanted if m not in catalog.models]
+    if unknown:
+        print(f"unknown model(s): {', '.join(unknown)} (known: {', '.join(catalog.models)})", file=sys.stderr)
+        return 2
+    specs = {name: manager.spec(catalog.models[name], args.env) for name in wanted}
+    if args.command == "build":
+        failed = 0
+        for name, spec in specs.items():
+            if not spec.installs:
+                print(f"{name}: external endpoint, nothing to build")
+                continue
+            try:
+                env = manager.ensure(spec)
+            except EnvBuildError as exc:
+                failed += 1
+                print(f"{name}: FAILED\n{exc}", file=sys.stderr)
+                continue
+            state = f"cached ({env.ready_s:.2f} s)" if env.cached else f"built in {env.build_s:.1f} s"
+            print(f"{name}: {spec.provider} {spec.key} {state} -> {env.location}")
+        return 1 if failed else 0
+    keep = {spec.key for spec in specs.values()}
+    cutoff = time.time() - args.older_than * 86400 if args.older_than is not None else None
+    for kind in kinds:
+        for info in _safe_list(manager, kind):
+            unused = info.key not in keep
+            stale = cutoff is not None and (info.last_used or 0) < cutoff
+            if unused or stale:
+                print(f"{'would remove' if args.dry_run else 'removing'} {kind} {info.key} ({info.backend}, "
+                      f"{info.size_mb} MB, last used {info.last_used_text()})")
+                if not args.dry_run:
+                    manager.provider(kind).remove(info.key)
+    return 0
+
+
+def _safe_list(manager, kind: str):
+    try:
+        return manager.provider(kind).list()
+    except Exception as exc:  # e.g. no Docker engine here: listing venvs must still work
+        print(f"({kind}: {exc})", file=sys.stderr)
+        return []
+
+
+def _list(manager, kinds: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="cached model environments")
+    for col in ("provider", "key", "backend", "packages", "size MB", "last used", "location"):
+        table.add_column(col, overflow="fold")
+    for kind in kinds:
+        for info in _safe_list(manager, kind):
+            table.add_row(kind, info.key, info.backend, info.packages, str(info.size_mb), info.last_used_text(),
+                          info.location)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

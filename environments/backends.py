@@ -1,0 +1,88 @@
+"""The backends a models.csv row can name, and the argv that starts each one's server.
+
+Every backend ends as an OpenAI-compatible endpoint. `external` backends are already running
+(`openai`); the others are started by the benchmark inside the model's environment, either with the
+project's own server (`vlmhb_server`, engines rapidocr/tesseract/transformers) or with vLLM/SGLang's.
+Argv lists only: nothing here passes through a shell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+# What the project's own server needs besides the engine (see environments/servers/).
+SERVER_PACKAGES = ("aiohttp>=3.9",)
+SERVER_PACKAGE = "vlmhb_server"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything a provider needs to start one model server."""
+
+    model: str
+    served_model_name: str
+    host: str
+    port: int
+    gpus: int
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    packages: tuple[str, ...] = ()
+    """pip requirements installed into the model's environment by default (a row's packages win)."""
+    tasks: frozenset[str] | None = None
+    """Tasks the backend can answer; None = any."""
+    external: bool = False
+    needs_model: bool = True
+    own_server: bool = False
+    argv: Callable[[Launch], list[str]] = field(default=lambda launch: [])
+    """The server command after `python`, e.g. ['-m', 'vllm.entrypoints.openai.api_server', ...]."""
+    ready_path: str = "/v1/models"
+
+
+def _own_server(engine: str) -> Callable[[Launch], list[str]]:
+    def argv(x: Launch) -> list[str]:
+        return ["-m", SERVER_PACKAGE, "--engine", engine, "--model", x.model,
+                "--served-model-name", x.served_model_name, "--host", x.host, "--port", str(x.port), *x.args]
+
+    return argv
+
+
+def _vllm(x: Launch) -> list[str]:
+    # Document pages come several to a request, and vLLM admits one image per prompt unless told.
+    defaults = {"--limit-mm-per-prompt": '{"image": 8}'}
+    extra = [a for flag, value in defaults.items()
+             if not any(arg.split("=", 1)[0] == flag for arg in x.args) for a in (flag, value)]
+    return ["-m", "vllm.entrypoints.openai.api_server", "--model", x.model, "--served-model-name",
+            x.served_model_name, "--host", x.host, "--port", str(x.port),
+            "--tensor-parallel-size", str(max(x.gpus, 1)), *extra, *x.args]
+
+
+def _sglang(x: Launch) -> list[str]:
+    return ["-m", "sglang.launch_server", "--model-path", x.model, "--served-model-name", x.served_model_name,
+            "--host", x.host, "--port", str(x.port), "--tp-size", str(max(x.gpus, 1)), *x.args]
+
+
+OCR_TASKS = frozenset({"ocr"})
+
+BACKENDS: dict[str, Backend] = {
+    "openai": Backend("openai", external=True),
+    "vllm": Backend("vllm", packages=("vllm",), argv=_vllm),
+    "sglang": Backend("sglang", packages=("sglang[all]",), argv=_sglang),
+    "transformers": Backend("transformers", packages=(*SERVER_PACKAGES, "torch", "transformers", "pillow"),
+                            own_server=True, argv=_own_server("transformers"), ready_path="/health"),
+    "rapidocr": Backend("rapidocr", packages=(*SERVER_PACKAGES, "rapidocr-onnxruntime"), tasks=OCR_TASKS,
+                        needs_model=False, own_server=True, argv=_own_server("rapidocr"), ready_path="/health"),
+    "tesseract": Backend("tesseract", packages=(*SERVER_PACKAGES, "pytesseract", "pillow"), tasks=OCR_TASKS,
+                         needs_model=False, own_server=True, argv=_own_server("tesseract"), ready_path="/health"),
+}
+
+
+def get_backend(name: str) -> Backend:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise KeyError(f"unknown backend {name!r} (known: {', '.join(sorted(BACKENDS))})") from None

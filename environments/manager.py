@@ -1,0 +1,58 @@
+"""EnvManager: turns a model row into its EnvSpec and a ready environment, through one provider per kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vlmhyperbench.settings import get_settings
+
+from .base import Environment, Provider
+from .spec import EnvSpec, spec_for
+
+
+class ExternalProvider:
+    """`none`: an endpoint that already runs; there is nothing to build (serve checks that it answers)."""
+
+    name = "none"
+
+    def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
+        return Environment(spec=spec, provider=self.name, location="", cached=True)
+
+    def list(self):
+        return []
+
+    def remove(self, key: str) -> None:
+        pass
+
+
+class EnvManager:
+    """Builds and caches model environments under CACHE_DIR, one provider per kind."""
+
+    def __init__(self, cache_dir: Path | None = None, installer: str | None = None):
+        settings = get_settings()
+        self.cache_dir = Path(cache_dir or settings.cache_dir)
+        self.installer = installer or settings.installer
+        self._providers: dict[str, Provider] = {}
+
+    def provider(self, kind: str) -> Provider:
+        if kind not in self._providers:
+            if kind == "none":
+                self._providers[kind] = ExternalProvider()
+            elif kind == "venv":
+                from .venv import VenvProvider
+
+                self._providers[kind] = VenvProvider(self.cache_dir, self.installer)
+            elif kind == "docker":
+                from .docker import DockerProvider
+
+                self._providers[kind] = DockerProvider(self.cache_dir)
+            else:
+                raise ValueError(f"unknown environment kind {kind!r} (known: none, venv, docker)")
+        return self._providers[kind]
+
+    def spec(self, model_row, override: str | None = None) -> EnvSpec:
+        """The row's spec; OVERRIDE (the --env flag) wins over the row's `env`, which wins over settings."""
+        return spec_for(model_row, override or model_row.env or get_settings().env_provider)
+
+    def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
+        return self.provider(spec.provider).ensure(spec, log)
