@@ -1,0 +1,135 @@
+"""Resolving a Docker image's packages on the host, into a folder of wheels the build installs offline.
+
+The build itself runs with no network (it works the same on an air-gapped machine whose wheelhouse was
+copied in), so everything pip needs must already be wheels in the folder. Two ways to fill it:
+
+- `pip wheel` on the host when the image's interpreter is the host's (same X.Y, same architecture, and
+  a glibc at least as new as the host's): pip can then also build sdists into wheels, and what it builds
+  for this interpreter runs in the image.
+- `pip download --only-binary=:all: --python-version X.Y --platform manylinux_2_N_<arch>...` otherwise:
+  pip cannot build an sdist for an interpreter it does not run, so only published wheels for the
+  image's Python and glibc are accepted, and a package without one fails here with pip's message.
+
+A wheelhouse is built in a temporary folder and renamed into place with a `wheelhouse.json` marker, so
+only a complete one is ever reused.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vlmhyperbench.errors import EnvBuildError
+
+from .venv import _without_noise, tail
+
+MARKER = "wheelhouse.json"
+# The oldest glibc tag worth offering pip: manylinux1 (2.5) wheels still exist for old pure-C packages.
+_OLDEST_GLIBC_MINOR = 5
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter inside a base image, as far as choosing wheels for it goes."""
+
+    python: str
+    """X.Y"""
+    executable: str
+    """Absolute path of the interpreter in the image (what creates the venv)."""
+    machine: str
+    """x86_64, aarch64, ..."""
+    glibc: str | None
+    """X.Y, or None for a musl (Alpine) image, which manylinux wheels do not fit."""
+
+    @staticmethod
+    def host() -> Target:
+        libc, version = platform.libc_ver()
+        return Target(python=f"{sys.version_info.major}.{sys.version_info.minor}", executable=sys.executable,
+                      machine=platform.machine(), glibc=version if libc == "glibc" else None)
+
+    def runs_host_wheels(self) -> bool:
+        """True when wheels built by the host's pip run in the image (same X.Y, arch; glibc not older)."""
+        host = Target.host()
+        return (self.python == host.python and self.machine == host.machine and self.glibc is not None
+                and host.glibc is not None and _version(self.glibc) >= _version(host.glibc))
+
+    def platform_tags(self) -> list[str]:
+        if self.glibc is None:
+            raise EnvBuildError(f"the image's libc is not glibc ({self.machine}): manylinux wheels do not "
+                                "run there; use a Debian/Ubuntu-based image")
+        major, minor = _version(self.glibc)
+        return [f"manylinux_{major}_{m}_{self.machine}" for m in range(minor, _OLDEST_GLIBC_MINOR - 1, -1)]
+
+
+# Run inside the base image with `sh -c`: prints the interpreter, X.Y, machine and glibc version.
+PROBE_SCRIPT = (
+    'P=$(command -v python{version} || command -v python3) '
+    '|| {{ echo "no python3 in the image" >&2; exit 3; }}; '
+    '"$P" -c "import json,platform,sys; l=platform.libc_ver(); print(json.dumps(dict('
+    "executable=sys.executable, python='%d.%d' % sys.version_info[:2], machine=platform.machine(), "
+    "glibc=l[1] if l[0]=='glibc' else None)))\""
+)
+
+
+def parse_probe(output: str) -> Target:
+    return Target(**json.loads(output.strip().splitlines()[-1]))
+
+
+def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
+                      output: list[str]) -> list[Path]:
+    """FOLDER filled with wheels for PACKAGES on TARGET (reused when complete); returns the wheels."""
+    marker = folder / MARKER
+    if marker.is_file():
+        output.append(f"# reusing the wheelhouse {folder}\n")
+        return sorted(folder.glob("*.whl"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        if packages:
+            _run(_pip_argv(tmp, packages, target), output)
+        leftovers = [p.name for p in tmp.iterdir() if not p.name.endswith(".whl")]
+        if leftovers:  # `pip download` of a wheel-only target never leaves these; be sure anyway
+            raise EnvBuildError("the wheelhouse has files pip cannot install offline: "
+                                + ", ".join(leftovers))
+        (tmp / MARKER).write_text(json.dumps({"packages": list(packages), "target": asdict(target),
+                                              "resolved_at": time.time()}, indent=2), encoding="utf-8")
+        if folder.exists():  # a leftover without a marker: never complete
+            shutil.rmtree(folder)
+        tmp.replace(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return sorted(folder.glob("*.whl"))
+
+
+def _pip_argv(dest: Path, packages: tuple[str, ...], target: Target) -> list[str]:
+    pip = [sys.executable, "-m", "pip"]
+    common = ["--no-input", "--progress-bar", "off", "--disable-pip-version-check"]
+    if target.runs_host_wheels():
+        return [*pip, "wheel", *common, "--wheel-dir", str(dest), *packages]
+    platforms = [a for tag in target.platform_tags() for a in ("--platform", tag)]
+    abi = "cp" + target.python.replace(".", "")
+    return [*pip, "download", *common, "--dest", str(dest), "--only-binary=:all:",
+            "--python-version", target.python, "--implementation", "cp", "--abi", abi, *platforms, *packages]
+
+
+def _run(argv: list[str], output: list[str]) -> None:
+    output.append("$ " + " ".join(argv) + "\n")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          stdin=subprocess.DEVNULL)
+    output.append(proc.stdout)
+    if proc.returncode != 0:
+        raise EnvBuildError(f"`pip {argv[3]}` on the host exited {proc.returncode}:\n"
+                            + tail(_without_noise(proc.stdout)))
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")[:2]
+    return int(major), int(minor)
