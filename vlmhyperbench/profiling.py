@@ -1,0 +1,90 @@
+"""The request-side columns of performance.parquet, computed from a pair's predictions.
+
+Percentiles are numpy's default (linear interpolation between closest ranks), as vLLM's benchmark
+computes them, over the answered samples only; a failed request has no timing. TPOT is per request,
+then its median; ITL's p50 is the median of the per-request median ITLs (vLLM pools every gap of
+every request instead; the per-request median keeps the predictions one row per sample and differs
+only when requests have very different lengths).
+
+Throughput is answered requests (and their output tokens) over the measured window, from the first
+send to the last completion. A resumed pair has several sessions (one per ``run_requests`` call, told
+apart by ``session_start``); the window is the sum of each session's own window, so the hours between
+a kill and the resume do not count, and neither do requests sent before the kill that never came back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+__all__ = ["performance_row", "percentile", "measured_window_s", "PERFORMANCE_REQUEST_COLUMNS"]
+
+PERFORMANCE_REQUEST_COLUMNS = (
+    "requests", "errors", "concurrency", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "tpot_p50_s",
+    "itl_p50_s", "latency_p50_s", "latency_p90_s", "latency_p99_s", "requests_per_s",
+    "output_tokens_per_s", "queue_wait_p50_s", "window_s", "output_tokens",
+)
+
+
+def percentile(values: pl.Series | np.ndarray, q: float) -> float | None:
+    """The q-th percentile (0-100) by linear interpolation, nulls and NaNs left out; None if empty."""
+    arr = values.drop_nulls().to_numpy() if isinstance(values, pl.Series) else np.asarray(values, float)
+    arr = arr[~np.isnan(arr)] if arr.dtype.kind == "f" else arr
+    return float(np.percentile(arr, q)) if arr.size else None
+
+
+def measured_window_s(df: pl.DataFrame) -> float:
+    """Sum over sessions of (last ``finished_at`` - first ``sent_at``), over requests that were sent."""
+    if df.is_empty() or "sent_at" not in df.columns:
+        return 0.0
+    sent = df.filter(pl.col("sent_at").is_not_null() & pl.col("finished_at").is_not_null())
+    if sent.is_empty():
+        return 0.0
+    key = "session_start" if "session_start" in sent.columns else None
+    if key is None:
+        return float(sent["finished_at"].max() - sent["sent_at"].min())
+    windows = sent.group_by(pl.col(key).fill_null(-1.0)).agg(
+        (pl.col("finished_at").max() - pl.col("sent_at").min()).alias("w"))
+    return float(windows["w"].sum())
+
+
+def performance_row(predictions: pl.DataFrame | str | Path, *, concurrency: int,
+                    window: float | tuple[float, float] | None = None) -> dict[str, float | int | None]:
+    """CONTRACT's request-side performance columns (and a few more) for one (model, dataset) pair.
+
+    ``predictions``: the pair's predictions (a DataFrame or the parquet path, deduplicated as the
+    store writes them). ``window``: seconds, or (start, end) epochs such as ``RunStats.started_at,
+    RunStats.finished_at``; None computes it from the rows (see the module doc), which is right after a
+    resume. The rest of performance.parquet (model, dataset, peak memory, build and start times) is
+    the caller's.
+    """
+    df = pl.read_parquet(predictions) if isinstance(predictions, (str, Path)) else predictions
+    answered = df.filter(pl.col("error").is_null())
+    if window is None:
+        window_s = measured_window_s(df)
+    elif isinstance(window, tuple):
+        window_s = float(window[1] - window[0])
+    else:
+        window_s = float(window)
+    tokens = int(answered["output_tokens"].fill_null(0).sum()) if "output_tokens" in df.columns else 0
+
+    def pct(column: str, q: float) -> float | None:
+        return percentile(answered[column], q) if column in answered.columns else None
+
+    return {
+        "requests": df.height,
+        "errors": df.height - answered.height,
+        "concurrency": concurrency,
+        "ttft_p50_s": pct("ttft_s", 50), "ttft_p90_s": pct("ttft_s", 90), "ttft_p99_s": pct("ttft_s", 99),
+        "tpot_p50_s": pct("tpot_s", 50),
+        "itl_p50_s": pct("itl_s", 50),
+        "latency_p50_s": pct("latency_s", 50), "latency_p90_s": pct("latency_s", 90),
+        "latency_p99_s": pct("latency_s", 99),
+        "requests_per_s": answered.height / window_s if window_s > 0 else None,
+        "output_tokens_per_s": tokens / window_s if window_s > 0 else None,
+        "queue_wait_p50_s": percentile(df["queue_wait_s"], 50) if "queue_wait_s" in df.columns else None,
+        "window_s": window_s,
+        "output_tokens": tokens,
+    }
