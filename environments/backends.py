@@ -11,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-# What the project's own server needs besides the engine (see environments/servers/).
-SERVER_PACKAGES = ("aiohttp>=3.9",)
+from .servers import ENGINE_PACKAGES, SERVER_PACKAGES
+
 SERVER_PACKAGE = "vlmhb_server"
+"""The name under which environments/servers/ is installed into a model's environment."""
+
+
+def _server_packages(engine: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*SERVER_PACKAGES, *ENGINE_PACKAGES[engine]]))
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,11 @@ BACKENDS: dict[str, Backend] = {
     "openai": Backend("openai", external=True),
     "vllm": Backend("vllm", packages=("vllm",), argv=_vllm),
     "sglang": Backend("sglang", packages=("sglang[all]",), argv=_sglang),
-    "transformers": Backend("transformers", packages=(*SERVER_PACKAGES, "torch", "transformers", "pillow"),
+    "transformers": Backend("transformers", packages=_server_packages("transformers"),
                             own_server=True, argv=_own_server("transformers"), ready_path="/health"),
-    "rapidocr": Backend("rapidocr", packages=(*SERVER_PACKAGES, "rapidocr-onnxruntime"), tasks=OCR_TASKS,
+    "rapidocr": Backend("rapidocr", packages=_server_packages("rapidocr"), tasks=OCR_TASKS,
                         needs_model=False, own_server=True, argv=_own_server("rapidocr"), ready_path="/health"),
-    "tesseract": Backend("tesseract", packages=(*SERVER_PACKAGES, "pytesseract", "pillow"), tasks=OCR_TASKS,
+    "tesseract": Backend("tesseract", packages=_server_packages("tesseract"), tasks=OCR_TASKS,
                          needs_model=False, own_server=True, argv=_own_server("tesseract"), ready_path="/health"),
 }
 

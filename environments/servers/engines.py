@@ -1,0 +1,178 @@
+"""Engines the server can wrap: their packages, their lazy entries and the interface they share.
+
+Stdlib only: the orchestrator imports this module to know what to install in an env, and the server
+imports an engine's module (and with it torch, onnxruntime, ...) only once the engine is chosen.
+
+An engine is a class built from (model, engine_args) whose `load()` is called once, in a worker
+thread, before the server turns healthy, and whose `generate(request, images)` returns a `Generation`:
+an iterator of text pieces (blocking, consumed in a worker thread) that knows its token counts once
+exhausted. Engines whose `thread_safe` is False get one request at a time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .protocol import ChatRequest
+
+__all__ = [
+    "ENGINES",
+    "ENGINE_APT_PACKAGES",
+    "ENGINE_PACKAGES",
+    "SERVER_PACKAGES",
+    "Engine",
+    "EngineArgError",
+    "Generation",
+    "load_engine_class",
+    "ocr_generation",
+    "packages_for",
+]
+
+# What the server itself needs in every env (the engines below bring Pillow along anyway).
+SERVER_PACKAGES: list[str] = ["aiohttp>=3.9", "pillow>=10"]
+
+# Default pip requirements per engine; a model row may pin other releases.
+ENGINE_PACKAGES: dict[str, list[str]] = {
+    "rapidocr": ["rapidocr-onnxruntime>=1.3,<2"],
+    "tesseract": ["pytesseract>=0.3.10"],
+    "transformers": ["torch", "transformers>=4.50", "pillow>=10"],
+}
+
+# System packages the Docker provider must install (a venv relies on the host having them).
+ENGINE_APT_PACKAGES: dict[str, list[str]] = {
+    "rapidocr": ["libgl1", "libglib2.0-0"],  # opencv-python, pulled in by rapidocr
+    "tesseract": ["tesseract-ocr", "tesseract-ocr-rus"],
+    "transformers": [],
+}
+
+# name -> "module:Class", relative to this package, imported only when chosen.
+ENGINES: dict[str, str] = {
+    "rapidocr": ".engine_rapidocr:RapidOCREngine",
+    "tesseract": ".engine_tesseract:TesseractEngine",
+    "transformers": ".engine_transformers:TransformersEngine",
+}
+
+
+def packages_for(engine: str) -> list[str]:
+    """Everything pip must install into an env that serves `engine` with this server."""
+    if engine not in ENGINE_PACKAGES:
+        raise KeyError(f"unknown server engine {engine!r}; known: {', '.join(sorted(ENGINE_PACKAGES))}")
+    return [*SERVER_PACKAGES, *ENGINE_PACKAGES[engine]]
+
+
+class EngineArgError(ValueError):
+    """An --engine-arg the engine does not know or cannot use."""
+
+
+@dataclass
+class Generation:
+    """One answer being produced: iterate for text pieces; counts are final once iteration ends.
+
+    `cancel` (any thread, non-blocking) asks the engine to stop early; `close` (a worker thread, once
+    no piece is being computed) releases what the generation holds and returns when the engine is idle.
+    """
+
+    pieces: Iterator[str]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+    on_cancel: Callable[[], None] | None = field(default=None, repr=False)
+    on_close: Callable[[], None] | None = field(default=None, repr=False)
+
+    def __iter__(self) -> Iterator[str]:
+        return self.pieces
+
+    def cancel(self) -> None:
+        if self.on_cancel is not None:
+            self.on_cancel()
+
+    def close(self) -> None:
+        close = getattr(self.pieces, "close", None)
+        if close is not None:
+            close()
+        if self.on_close is not None:
+            self.on_close()
+
+
+def ocr_generation(images: list[Any], recognise: Callable[[Any], list[str]],
+                   page_separator: str = "\n") -> Generation:
+    """Stream an OCR engine's lines: one piece per line, pages in order, as soon as each page is read.
+
+    Lines are joined by "\n", pages by `page_separator`; prompt_tokens is 0 (an OCR engine reads no
+    prompt) and completion_tokens counts whitespace-separated words of the text sent.
+    """
+    generation = Generation(iter(()))
+
+    def pieces() -> Iterator[str]:
+        sent_any = False
+        for image in images:
+            for i, line in enumerate(recognise(image)):
+                if sent_any:
+                    line = (page_separator if i == 0 else "\n") + line
+                sent_any = True
+                generation.completion_tokens += count_words(line)
+                yield line
+
+    generation.pieces = pieces()
+    return generation
+
+
+class Engine:
+    """Base class: subclasses set `name`, declare `known_args`, implement load() and generate()."""
+
+    name = "engine"
+    thread_safe = False
+    max_concurrency = 1  # used only when thread_safe
+    known_args: dict[str, str] = {}  # engine-arg -> one-line help
+    accepts_extra_args = False  # True: unknown engine-args are passed through to the library
+
+    def __init__(self, model: str, args: dict[str, str]):
+        unknown = sorted(set(args) - set(self.known_args))
+        if unknown and not self.accepts_extra_args:
+            known = ", ".join(sorted(self.known_args)) or "none"
+            raise EngineArgError(
+                f"engine {self.name!r} does not know engine-arg(s) {unknown}; known: {known}")
+        self.model = model
+        self.args = args
+
+    def load(self) -> None:
+        raise NotImplementedError
+
+    def generate(self, request: ChatRequest, images: list[Any]) -> Generation:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for /v1/models (library versions and the like)."""
+        return {}
+
+
+def load_engine_class(name: str) -> type[Engine]:
+    if name not in ENGINES:
+        raise KeyError(f"unknown server engine {name!r}; known: {', '.join(sorted(ENGINES))}")
+    module_name, _, attr = ENGINES[name].partition(":")
+    module = importlib.import_module(module_name, package=__package__)
+    return getattr(module, attr)
+
+
+def parse_scalar(value: str) -> Any:
+    """An engine-arg value as the library wants it: bool, int, float, None, or the string itself."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def count_words(text: str) -> int:
+    """OCR engines have no tokenizer: their 'tokens' are whitespace-separated words."""
+    return len(text.split())
