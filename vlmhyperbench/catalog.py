@@ -156,9 +156,9 @@ def known_formats() -> list[str]:
 
 
 def known_metrics() -> list[str]:
-    import metrics
+    from metrics import metric_names
 
-    return sorted(metrics.METRICS)
+    return sorted(metric_names())
 
 
 # ---------------------------------------------------------------- cell parsers

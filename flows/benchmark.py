@@ -1,0 +1,181 @@
+"""The benchmark flow: plan -> one evaluate_model subflow per model (side by side) -> report.
+
+    python -m flows.benchmark [--config DIR] [--output DIR] [--run-id ID] [--resume ID]
+                              [--models A,B] [--datasets X,Y] [--max-samples N] [--env venv|docker]
+
+Exit codes: 0 every pair completed; 1 the run finished but some pairs failed; 2 bad configuration
+(nothing was run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger
+
+from flows.evaluate_model import evaluate_model, pair_files
+from tasks.plan import make_plan, plan
+from tasks.progress import stop_terminal
+from tasks.report import report
+from vlmhyperbench.catalog import Pair
+from vlmhyperbench.errors import ConfigError
+from vlmhyperbench.results import PAIR_COMPLETED, PAIR_FAILED, Manifest, RunFolder, new_run_id
+from vlmhyperbench.settings import get_settings
+
+EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
+DEFAULT_CONFIG = "configs/default"
+
+
+def pair_key(pair: Pair) -> tuple[str, str, str | None]:
+    return (pair.model.name, pair.dataset.name, pair.perturbation)
+
+
+def resumed_config(run: RunFolder) -> str:
+    """A resumed run keeps the config folder it started with (its datasets' relative paths point there)."""
+    original = Path(run.read_manifest().get("config") or run.config_dir)
+    if not original.is_dir():
+        raise ConfigError(f"cannot resume {run.run_id}: its config folder {original} no longer exists")
+    return str(original)
+
+
+def collect_pair_results(run: RunFolder, pairs: list[Pair], manifest: Manifest):
+    """The scored outputs of every completed pair, read back from the run folder."""
+    scores, summaries, performance = [], [], []
+    completed = {(p["model"], p["dataset"], p.get("perturbation")) for p in manifest.data["pairs"]
+                 if p["status"] == PAIR_COMPLETED}
+    for pair in pairs:
+        if pair_key(pair) not in completed:
+            continue
+        files = pair_files(run, pair)
+        scores.append(pl.read_parquet(files["scores"]))
+        summaries.append(pl.read_parquet(files["summary"]))
+        if files["performance"].exists():
+            performance.append(json.loads(files["performance"].read_text(encoding="utf-8")))
+    return scores, summaries, performance
+
+
+@flow(name="benchmark", validate_parameters=True)
+async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = None, datasets: list[str] | None = None,
+                    max_samples: int | None = None, output: str | None = None, run_id: str | None = None,
+                    resume: str | None = None, env: str | None = None) -> dict:
+    """Benchmarks the models of CONFIG on its datasets; returns {run_dir, status, exit_code}."""
+    logger = get_run_logger()
+    settings = get_settings()
+    output_dir = Path(output or settings.results_dir)
+    if resume:
+        run = RunFolder.open(output_dir, resume)
+        config = resumed_config(run)
+    catalog, pairs = plan(config, models, datasets, max_samples)
+    keys = [pair_key(p) for p in pairs]
+    if resume:
+        manifest = Manifest.resume(run, keys)
+    else:
+        run = RunFolder.create(output_dir, run_id or new_run_id(), catalog.files)
+        manifest = Manifest.start(run, config_dir=Path(config).resolve(), pairs=keys, parameters={
+            "models": models, "datasets": datasets, "max_samples": max_samples, "env": env})
+    logger.info("run %s: %d pairs of %d models -> %s", run.run_id, len(pairs),
+                len({p.model.name for p in pairs}), run.root)
+
+    limit = asyncio.Semaphore(max(1, settings.max_parallel_models))
+
+    async def one_model(name: str) -> None:
+        async with limit:
+            try:
+                result = await evaluate_model(config=str(Path(config).resolve()), run_dir=str(run.root.resolve()),
+                                              model=name, datasets=datasets, max_samples=max_samples, env=env)
+            except Exception as exc:  # the subflow itself broke: its pairs fail, the others go on
+                result = {"environment": {}, "pairs": [
+                    {"model": p.model.name, "dataset": p.dataset.name, "perturbation": p.perturbation,
+                     "status": PAIR_FAILED, "error": f"{type(exc).__name__}: {exc}"} for p in pairs
+                    if p.model.name == name]}
+        if result.get("environment"):
+            manifest.set_environment(name, result["environment"])
+        for outcome in result["pairs"]:
+            extra = {k: v for k, v in outcome.items()
+                     if k not in ("model", "dataset", "perturbation", "status", "error")}
+            manifest.set_pair(outcome["model"], outcome["dataset"], outcome["perturbation"], outcome["status"],
+                              outcome["error"], **extra)
+
+    await asyncio.gather(*(one_model(name) for name in dict.fromkeys(p.model.name for p in pairs)))
+    stop_terminal()
+    status = manifest.finish()
+    scores, summaries, performance = collect_pair_results(run, pairs, manifest)
+    report(run, manifest.data, scores, summaries, performance)
+    exit_code = EXIT_OK if status == "completed" else EXIT_PAIRS_FAILED
+    return {"run_dir": str(run.root), "run_id": run.run_id, "status": status, "exit_code": exit_code}
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m flows.benchmark", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="config folder (default: %(default)s)")
+    parser.add_argument("--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)")
+    parser.add_argument("--run-id", default=None, help="the new run's id (default: time-based)")
+    parser.add_argument("--resume", default=None, metavar="ID", help="continue run ID in place")
+    parser.add_argument("--models", default=None, help="comma-separated model names (default: all planned)")
+    parser.add_argument("--datasets", default=None, help="comma-separated dataset names (default: all planned)")
+    parser.add_argument("--max-samples", type=int, default=None, help="at most N samples per dataset")
+    parser.add_argument("--env", choices=["venv", "docker"], default=None,
+                        help="environment provider for every served model (default: the row's env)")
+    args = parser.parse_args(argv)
+    if args.resume and args.run_id:
+        parser.error("--resume and --run-id exclude each other")
+    if args.max_samples is not None and args.max_samples < 1:
+        parser.error("--max-samples must be at least 1")
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] if args.datasets else None
+    return args
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (Prefect cancellation, `kill`) unwinds like Ctrl-C, so servers and containers are stopped."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = get_settings()
+    try:  # the whole config is checked before Prefect or any server starts
+        if args.resume:
+            config = resumed_config(RunFolder.open(Path(args.output or settings.results_dir), args.resume))
+        else:
+            config = args.config
+            if args.run_id and (Path(args.output or settings.results_dir) / args.run_id).exists():
+                raise ConfigError(f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
+                                  f"use --resume {args.run_id}")
+        make_plan(config, args.models, args.datasets, args.max_samples)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _terminate_as_interrupt()
+    try:
+        result = asyncio.run(benchmark(config=config, models=args.models, datasets=args.datasets,
+                                       max_samples=args.max_samples, output=args.output, run_id=args.run_id,
+                                       resume=args.resume, env=args.env))
+    except KeyboardInterrupt:
+        from environments.process import stop_all
+
+        stop_all()
+        print("interrupted: servers stopped; continue with --resume", file=sys.stderr)
+        return 130
+    print(f"results: {result['run_dir']} ({result['status']})")
+    return result["exit_code"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

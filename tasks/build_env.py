@@ -1,0 +1,26 @@
+"""build_env: the model's environment, built once per spec hash and reused while it is unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from environments.base import Environment
+from environments.manager import EnvManager
+from environments.spec import EnvSpec
+
+
+@task(name="build_env", task_run_name="build_env-{model_name}", cache_policy=NO_CACHE)
+async def build_env(manager: EnvManager, spec: EnvSpec, model_name: str, log: Path) -> Environment:
+    """Returns the ready environment of SPEC (a cache hit takes well under a second)."""
+    logger = get_run_logger()
+    env = await asyncio.to_thread(manager.ensure, spec, log)
+    if env.cached:
+        logger.info("%s: environment %s %s is cached (ready in %.2f s)", model_name, spec.provider, spec.key,
+                    env.ready_s)
+    else:
+        logger.info("%s: built %s environment %s in %.1f s", model_name, spec.provider, spec.key, env.build_s)
+    return env

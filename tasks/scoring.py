@@ -1,0 +1,44 @@
+"""scoring: per-sample metric values of one pair from its stored predictions, and their aggregates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+import metrics
+from vlmhyperbench.catalog import Pair
+
+TASK_COLUMNS = ("label", "classes", "fields", "order")
+
+
+def metric_names(pair: Pair) -> list[str]:
+    return list(pair.metrics) or metrics.default_metrics(pair.dataset.task)
+
+
+def score_predictions(predictions: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Long per-sample scores of PREDICTIONS; a failed sample scores as an empty answer."""
+    cols = ["sample_id", "references", *[c for c in TASK_COLUMNS if c in predictions.columns]]
+    table = predictions.select(*cols, pl.col("prediction").fill_null(""))
+    return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")
+
+
+def score_pair_file(path: Path, pair_keys: dict, names: list[str], aggregators: list[str]):
+    """(scores, summary) of one stored predictions file; PAIR_KEYS (model, dataset, perturbation) are
+    added as columns."""
+    predictions = pl.read_parquet(path)
+    keys = [pl.lit(v, dtype=pl.String).alias(k) for k, v in pair_keys.items()]
+    scores = score_predictions(predictions, names).with_columns(keys)
+    samples = predictions.select("sample_id", "doc_class", "question_type").with_columns(keys)
+    summary = metrics.summarize(scores, samples, aggregators)
+    front = list(pair_keys)
+    return scores.select(*front, pl.exclude(front)), summary
+
+
+@task(name="scoring", task_run_name="scoring-{pair.model.name}-{pair.dataset_key}", cache_policy=NO_CACHE)
+def scoring(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scores one pair; returns (scores, summary) with model, dataset and perturbation columns."""
+    keys = {"model": pair.model.name, "dataset": pair.dataset.name, "perturbation": pair.perturbation or ""}
+    return score_pair_file(predictions, keys, metric_names(pair), list(pair.aggregators))
