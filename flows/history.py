@@ -92,7 +92,8 @@ def history(output: str = "results", models: list[str] | None = None, datasets: 
     from prefect.artifacts import create_table_artifact
 
     table, _ = trend(Path(output), models=models, datasets=datasets, metrics=metrics, last=last)
-    rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in table.iter_rows(named=True)]
+    rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+            for r in table.iter_rows(named=True)]
     create_table_artifact(table=rows, key="history", description=f"VLMHyperBench trend across runs in {output}")
     return len(rows)
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     """Timeout of one request to a model server."""
     max_error_rate: float = 0.5
     """A pair whose share of failed requests passes this (after a minimum count) stops early."""
+    regression_threshold: float | None = None
+    """Largest drop of a metric tolerated against the previous run before it is flagged (None: the
+    drop's 95 % paired bootstrap interval decides); thresholds.csv in the config overrides it."""
     max_parallel_models: int = 2
     """How many per-model subflows run side by side."""
 

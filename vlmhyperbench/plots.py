@@ -1,0 +1,178 @@
+"""The report's plots, drawn offline with matplotlib and returned as inline SVG text.
+
+Every figure is small and deterministic: text stays text (svg.fonttype none), no date in the metadata, ids
+salted per figure so that several SVGs can share one HTML page, and `$` in a name is not read as math.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+_RC = {"svg.fonttype": "none", "text.parse_math": False, "font.size": 9, "axes.titlesize": 10,
+       "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+       "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+       "legend.fontsize": 8, "legend.frameon": False}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _svg(fig, salt: str) -> str:
+    import matplotlib
+
+    plt = _pyplot()
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]  # no XML declaration or DOCTYPE inside HTML
+    return text.replace("<svg ", f'<svg role="img" aria-label="{salt}" class="plot" ', 1)
+
+
+def model_colors(models: list[str]) -> dict[str, str]:
+    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(set(models)))}
+
+
+def pareto_front(points: list[tuple[float, float]], higher_is_better: bool) -> list[int]:
+    """Indices of the points no other point beats on both latency (lower) and quality, by latency."""
+    front = []
+    for i, (x, y) in enumerate(points):
+        dominated = False
+        for j, (x2, y2) in enumerate(points):
+            if j == i:
+                continue
+            better_q = y2 >= y if higher_is_better else y2 <= y
+            strictly = x2 < x or (y2 > y if higher_is_better else y2 < y)
+            if x2 <= x and better_q and strictly:
+                dominated = True
+                break
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def quality_latency(points: list[dict], metric: str, higher_is_better: bool, colors: dict[str, str],
+                    salt: str) -> str:
+    """Quality (with its CI) against median latency, one point per model; the Pareto front joined by a line.
+    POINTS: {label, model, x, y, low, high, front}."""
+    plt = _pyplot()
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for p in points:
+            yerr = None
+            if p.get("low") is not None and p.get("high") is not None:
+                yerr = [[max(0.0, p["y"] - p["low"])], [max(0.0, p["high"] - p["y"])]]
+            ax.errorbar([p["x"]], [p["y"]], yerr=yerr, fmt="o", color=colors.get(p["model"], "#333"),
+                        ms=8 if p["front"] else 6, mec="black" if p["front"] else "none", capsize=3,
+                        label=p["label"])
+            ax.annotate(p["label"], (p["x"], p["y"]), textcoords="offset points", xytext=(6, 5), fontsize=8)
+        front = sorted((p for p in points if p["front"]), key=lambda p: p["x"])
+        if len(front) > 1:
+            ax.step([p["x"] for p in front], [p["y"] for p in front], where="post", color="black", lw=1,
+                    ls="--", alpha=0.6, label="Pareto front")
+        xs = [p["x"] for p in points if p["x"] > 0]
+        if xs and max(xs) / min(xs) > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel("latency p50, s (lower is better)")
+        ax.set_ylabel(f"{metric} ({'higher' if higher_is_better else 'lower'} is better)")
+        if not higher_is_better:
+            ax.invert_yaxis()  # better is always up
+        ax.margins(x=0.15, y=0.15)
+        return _svg(fig, salt)
+
+
+def grouped_bars(groups: list[str], series: dict[str, list[tuple[float | None, float | None, float | None]]],
+                 metric: str, colors: dict[str, str], salt: str) -> str:
+    """Horizontal bars: one block per group, one bar per model, with CI whiskers.
+    SERIES: model -> [(value, low, high) per group]."""
+    plt = _pyplot()
+    import matplotlib
+
+    models = list(series)
+    height = max(1.6, 0.22 * len(groups) * max(1, len(models)) + 0.8)
+    with matplotlib.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(6.4, min(height, 14)))
+        width = 0.8 / max(1, len(models))
+        for k, model in enumerate(models):
+            ys, vals, errs_lo, errs_hi = [], [], [], []
+            for g, (v, lo, hi) in enumerate(series[model]):
+                if v is None or (isinstance(v, float) and math.isnan(v)):
+                    continue
+                ys.append(g + (k - (len(models) - 1) / 2) * width)
+                vals.append(v)
+                errs_lo.append(max(0.0, v - lo) if lo is not None else 0.0)
+                errs_hi.append(max(0.0, hi - v) if hi is not None else 0.0)
+            ax.barh(ys, vals, height=width * 0.9, color=colors.get(model, "#555"), label=model,
+                    xerr=[errs_lo, errs_hi], error_kw={"lw": 0.8, "capsize": 2, "ecolor": "#333"})
+        ax.set_yticks(range(len(groups)), [g if len(g) <= 32 else g[:31] + "…" for g in groups])
+        ax.invert_yaxis()
+        ax.set_xlabel(metric)
+        ax.grid(axis="y", visible=False)
+        if len(models) > 1:
+            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(4, len(models)))
+        return _svg(fig, salt)
+
+
+def distributions(curves: dict[str, dict[str, list[float]]], colors: dict[str, str], salt: str) -> str:
+    """Empirical CDFs of TTFT and latency per model: CURVES label -> {"ttft_s": quantiles, "latency_s": ...,
+    "model": name}; quantiles at evenly spaced probabilities."""
+    plt = _pyplot()
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.0), sharey=True)
+        for ax, col, title in zip(axes, ("ttft_s", "latency_s"), ("time to first token", "request latency")):
+            drawn = False
+            for label, c in curves.items():
+                q = [v for v in c.get(col) or [] if v is not None]
+                if not q:
+                    continue
+                ps = [i / (len(q) - 1) if len(q) > 1 else 1.0 for i in range(len(q))]
+                ax.step(q, ps, where="post", color=colors.get(c["model"], "#555"),
+                        ls="--" if c.get("perturbed") else "-", lw=1.4, label=label)
+                drawn = True
+            ax.set_title(title)
+            ax.set_xlabel("seconds")
+            if not drawn:
+                ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes, color="#777")
+        axes[0].set_ylabel("share of requests ≤ x")
+        handles, labels = axes[1].get_legend_handles_labels() or axes[0].get_legend_handles_labels()
+        if not handles:
+            handles, labels = axes[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="lower center", ncols=min(4, len(labels)), bbox_to_anchor=(0.5, -0.08))
+        fig.tight_layout()
+        return _svg(fig, salt)
+
+
+def drop_bars(items: list[dict], colors: dict[str, str], salt: str) -> str:
+    """Perturbation drops (towards worse, > 0 is worse) with paired CIs: ITEMS {label, model, drop, low, high}."""
+    plt = _pyplot()
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.32 * len(items) + 0.7)))
+        ys = list(range(len(items)))
+        vals = [it["drop"] for it in items]
+        lo = [max(0.0, it["drop"] - it["low"]) if it.get("low") is not None else 0.0 for it in items]
+        hi = [max(0.0, it["high"] - it["drop"]) if it.get("high") is not None else 0.0 for it in items]
+        ax.barh(ys, vals, color=[colors.get(it["model"], "#555") for it in items], xerr=[lo, hi],
+                error_kw={"lw": 0.8, "capsize": 2, "ecolor": "#333"}, height=0.6)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(ys, [it["label"] for it in items])
+        ax.invert_yaxis()
+        ax.set_xlabel("drop from clean (towards worse; > 0 is worse)")
+        ax.grid(axis="y", visible=False)
+        return _svg(fig, salt)
