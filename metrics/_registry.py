@@ -39,8 +39,10 @@ class MetricSpec:
 class Registry(Generic[T]):
     """Named items of one kind; an unknown name fails with the close matches and every known name."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, plugins: str | None = None):
         self.kind = kind
+        self.plugins = plugins
+        """The vlmhyperbench.plugins registry whose entry points add names to this one (loaded when used)."""
         self._items: dict[str, T] = {}
 
     def add(self, name: str, item: T) -> None:
@@ -49,24 +51,36 @@ class Registry(Generic[T]):
         self._items[name] = item
 
     def get(self, name: str) -> T:
+        if name not in self._items and self.plugins:
+            from vlmhyperbench.plugins import load_plugin
+
+            load_plugin(self.plugins, name)  # registers it, or raises PluginError naming the package
         try:
             return self._items[name]
         except KeyError:
-            known = sorted(self._items)
+            known = self.names()
             raise UnknownNameError(self.kind, name, known,
                                    difflib.get_close_matches(name, known, n=2)) from None
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        """Registered names and the names plugins offer (not yet imported)."""
+        if not self.plugins:
+            return sorted(self._items)
+        from vlmhyperbench.plugins import plugin_names
+
+        return sorted(set(self._items) | set(plugin_names(self.plugins)))
+
+    def is_registered(self, name: str) -> bool:
+        return name in self._items
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or (isinstance(name, str) and name in self.names())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
 
-METRICS: Registry[MetricSpec] = Registry("metric")
+METRICS: Registry[MetricSpec] = Registry("metric", plugins="metrics")
 
 
 def metric(name: str, *, higher_is_better: bool, aggregation: str = "mean", tasks: tuple[str, ...],
@@ -94,7 +108,7 @@ def metric_names() -> list[str]:
     return METRICS.names()
 
 
-_DEFAULTS = Registry[tuple[str, ...]]("task")
+_DEFAULTS = Registry[tuple[str, ...]]("task", plugins="tasks")
 for _task, _names in {"ocr": ("cer", "wer"), "vqa": ("anls", "exact_match"),
                       "classification": ("accuracy", "f1_macro"), "kie": ("field_f1",),
                       "ordering": ("kendall_tau",)}.items():

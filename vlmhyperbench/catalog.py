@@ -139,6 +139,10 @@ class Catalog:
     prompts: dict[str, list[PromptRow]] = field(default_factory=dict)
     plan: list[PlanRow] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    gates: list = field(default_factory=list)
+    """gates.csv's rows (vlmhyperbench.gates.GateRow), checked after the report."""
+    warnings: list[ConfigError] = field(default_factory=list)
+    """Rows that name a plugin that cannot be used: reported, not fatal (only the pairs that use it fail)."""
 
 
 # ---------------------------------------------------------------- registries the catalog checks names against
@@ -147,6 +151,18 @@ def known_backends() -> dict[str, Any]:
     from environments.backends import BACKENDS
 
     return BACKENDS
+
+
+def known_backend_names() -> list[str]:
+    from environments.backends import backend_names
+
+    return backend_names()
+
+
+def known_tasks() -> list[str]:
+    from vlmhyperbench.plugins import plugin_names
+
+    return TASKS + [t for t in plugin_names("tasks") if t not in TASKS]
 
 
 def known_formats() -> list[str]:
@@ -255,9 +271,16 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
                        lambda d, r, e: _check_dataset(d, r, e, root if check_paths else None, prompts))
     plan = [p for row in plan_rows if (p := _build(PlanRow, row, errors)) is not None
             and _check_plan_row(p, row, errors, models, datasets)]
+    from .gates import GATE_COLUMNS, GATES_FILE, check_gates
+
+    gate_rows = rows(GATES_FILE, GATE_COLUMNS, ["metric"], optional_file=True)
+    gates = check_gates(gate_rows, models, datasets, known_metrics(), errors)
+    warnings = [e for e in errors if isinstance(e, PluginRowError)]
+    errors = [e for e in errors if not isinstance(e, PluginRowError)]
     if errors:
         raise ConfigErrors(errors)
-    catalog = Catalog(root=root, models=models, datasets=datasets, prompts=prompts, plan=plan, files=files)
+    catalog = Catalog(root=root, models=models, datasets=datasets, prompts=prompts, plan=plan, files=files,
+                      gates=gates, warnings=warnings)
     expand_plan(catalog)  # incompatible explicit pairs and duplicates are config errors too
     return catalog
 
@@ -283,9 +306,11 @@ def _unique(rows: list[CsvRow], model: type[_Row], errors: list[ConfigError], ch
 
 def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     before = len(errors)
+    if not _load_plugin("backends", m.backend, row, "backend", errors):
+        return True  # a plugin backend that cannot be used: its pairs fail when its environment is built
     backends = known_backends()
     if m.backend not in backends:
-        errors.append(row.error("backend", f"unknown backend {m.backend!r}", sorted(backends)))
+        errors.append(row.error("backend", f"unknown backend {m.backend!r}", known_backend_names()))
         return False
     backend = backends[m.backend]
     env = row.cells.get("env")
@@ -318,25 +343,29 @@ def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     for key in m.env_vars:
         if not ENV_VAR_RE.match(key):
             errors.append(row.error("env_vars", f"{key!r} is not a valid environment variable name"))
-    return len(errors) == before
+    return _ok(errors, before)
 
 
 def _check_dataset(d: DatasetRow, row: CsvRow, errors: list[ConfigError], root: Path | None,
                    prompts: dict[str, list[PromptRow]]) -> bool:
     before = len(errors)
-    if d.task not in TASKS:
-        errors.append(row.error("task", f"unknown task {d.task!r}", TASKS))
+    if d.task not in known_tasks():
+        errors.append(row.error("task", f"unknown task {d.task!r}", known_tasks()))
+    elif d.task not in TASKS:
+        _load_plugin("tasks", d.task, row, "task", errors)
     formats = known_formats()
     if d.format not in formats:
         errors.append(row.error("format", f"unknown format {d.format!r}", formats))
+    else:
+        _load_plugin("dataset_formats", d.format, row, "format", errors)
     path = d.path if d.path.is_absolute() or root is None else root / d.path
     if root is not None and not path.exists():
         errors.append(row.error("path", f"{str(d.path)!r} does not exist (looked for {path})"))
     if d.prompts and d.prompts not in prompts:
         errors.append(row.error("prompts", f"no prompt collection {d.prompts!r} in prompts.csv",
                                 sorted(prompts) or None))
-    _check_names(row, "metrics", d.metrics, known_metrics(), errors)
-    return len(errors) == before
+    _check_names(row, "metrics", d.metrics, known_metrics(), errors, "metrics")
+    return _ok(errors, before)
 
 
 def _check_prompt(p: PromptRow, row: CsvRow, errors: list[ConfigError]) -> bool:
@@ -364,23 +393,49 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
     for column, value in (("max_samples", p.max_samples), ("concurrency", p.concurrency)):
         if value is not None and value < 1:
             errors.append(row.error(column, f"{value} is below the minimum 1"))
-    _check_names(row, "metrics", p.metrics, known_metrics(), errors)
+    _check_names(row, "metrics", p.metrics, known_metrics(), errors, "metrics")
     _check_names(row, "aggregators", p.aggregators, AGGREGATORS, errors)
     if p.perturbation:
         from vlmhyperbench.perturb import parse_perturbation
+        from vlmhyperbench.plugins import PluginError
 
         try:
             parse_perturbation(p.perturbation)
         except ConfigError as exc:
             errors.append(row.error("perturbation", exc.reason, exc.allowed))
-    return len(errors) == before
+        except PluginError as exc:
+            errors.append(PluginRowError(f"{exc}; only the pairs that use it will fail", file=row.file,
+                                         line=row.line, column="perturbation"))
+    return _ok(errors, before)
 
 
 def _check_names(row: CsvRow, column: str, names: tuple[str, ...], allowed: list[str],
-                 errors: list[ConfigError]) -> None:
+                 errors: list[ConfigError], registry: str | None = None) -> None:
     for name in names:
         if name not in allowed:
             errors.append(row.error(column, f"unknown name {name!r}", allowed))
+        elif registry:
+            _load_plugin(registry, name, row, column, errors)
+
+
+class PluginRowError(ConfigError):
+    """A row names a plugin that cannot be used: reported with the row, but not fatal."""
+
+
+def _load_plugin(registry: str, name: str, row: CsvRow, column: str, errors: list[ConfigError]) -> bool:
+    """Imports the plugin NAME names (if it is one); False, and the row reported, when it cannot be used."""
+    from .plugins import try_load
+
+    problem = try_load(registry, name)
+    if problem is not None:
+        errors.append(PluginRowError(f"{problem}; only the pairs that use it will fail", file=row.file,
+                                     line=row.line, column=column))
+    return problem is None
+
+
+def _ok(errors: list[ConfigError], before: int) -> bool:
+    """No error since BEFORE other than plugin problems (the row is kept: its pairs fail when run)."""
+    return not any(not isinstance(e, PluginRowError) for e in errors[before:])
 
 
 # ---------------------------------------------------------------- the plan
@@ -402,7 +457,8 @@ def expand_plan(catalog: Catalog, *, models: list[str] | None = None, datasets: 
     for row in plan:
         for m in catalog.models.values() if row.model == "*" else [catalog.models[row.model]]:
             for d in catalog.datasets.values() if row.dataset == "*" else [catalog.datasets[row.dataset]]:
-                tasks = backends[m.backend].tasks
+                backend = backends.get(m.backend)  # None: a plugin that cannot be used (its pairs fail)
+                tasks = backend.tasks if backend is not None else None
                 if tasks is not None and d.task not in tasks:
                     if row.model != "*" and row.dataset != "*":
                         errors.append(ConfigError(

@@ -55,6 +55,22 @@ def register_perturbation(name: str, *, default: float, low: float, high: float,
     return wrap
 
 
+def perturbation_names() -> list[str]:
+    """Built-in names and the names plugins offer (entry-point group vlmhyperbench.perturbations)."""
+    from vlmhyperbench.plugins import plugin_names
+
+    return sorted(set(PERTURBATIONS) | set(plugin_names("perturbations")))
+
+
+def get_perturbation(name: str) -> PerturbationKind | None:
+    """The perturbation NAME (a plugin's is imported now: PluginError if it cannot be), or None."""
+    if name not in PERTURBATIONS:
+        from vlmhyperbench.plugins import load_plugin
+
+        load_plugin("perturbations", name)
+    return PERTURBATIONS.get(name)
+
+
 def _white(img: Image.Image) -> int | tuple[int, ...]:
     return 255 if img.mode == "L" else (255, 255, 255)
 
@@ -112,7 +128,7 @@ class Perturbation:
                 img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
             img = img.convert("L" if img.mode in ("1", "L", "I;16", "I", "F") else "RGB")
         for name, value in self.steps:
-            img = PERTURBATIONS[name].apply(img, value, np.random.default_rng(_seed(key, name)))
+            img = get_perturbation(name).apply(img, value, np.random.default_rng(_seed(key, name)))
         buf = io.BytesIO()
         if self.steps[-1][0] == "jpeg":
             img.save(buf, format="JPEG", quality=int(round(self.steps[-1][1])))
@@ -134,10 +150,10 @@ def parse_perturbation(spec: str | None) -> Perturbation:
     for part in text.split("+"):
         name, _, raw = part.strip().partition(":")
         name = name.strip()
-        kind = PERTURBATIONS.get(name)
+        kind = get_perturbation(name)
         if kind is None:
             raise ConfigError(f"unknown perturbation '{name}' in '{text}'", column="perturbation",
-                              allowed=sorted(PERTURBATIONS))
+                              allowed=perturbation_names())
         try:
             value = float(raw) if raw.strip() else kind.default
         except ValueError:

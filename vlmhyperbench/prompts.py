@@ -48,7 +48,11 @@ def pick_template(task: str, rows: list[PromptRow] | None, doc_class: str, quest
             for row in rows:
                 if row.doc_class == want_class and row.question_type == want_type:
                     return row.template
-    return BUILTIN_PROMPTS[task]
+    if task in BUILTIN_PROMPTS:
+        return BUILTIN_PROMPTS[task]
+    from .plugins import task_prompt
+
+    return task_prompt(task)  # a plugin task's (PluginError, naming its package, if it cannot be used)
 
 
 def render_prompt(template: str, *, question: str = "", doc_class: str = "", question_type: str = "",

@@ -17,7 +17,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from .engines import ENGINE_PACKAGES, ENGINES, EngineArgError, load_engine_class
+from .engines import ENGINE_PACKAGES, EngineArgError, engine_names, load_engine_class
 
 log = logging.getLogger("vlmhb_server")
 
@@ -25,7 +25,7 @@ log = logging.getLogger("vlmhb_server")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vlmhb_server",
                                      description="OpenAI-compatible server for one model or OCR engine.")
-    parser.add_argument("--engine", required=True, choices=sorted(ENGINES))
+    parser.add_argument("--engine", required=True, choices=engine_names())
     parser.add_argument("--model", default=None,
                         help="model path or id (required by transformers); OCR engines only report it")
     parser.add_argument("--served-model-name", help="the name clients send as `model` (default: --model)")
@@ -92,7 +92,8 @@ async def serve(args: argparse.Namespace) -> int:
         log.error("loading %s with engine %s failed:\n%s", args.model, args.engine,
                   "".join(traceback.format_exception(e)))
         if isinstance(e, ImportError):
-            log.error("the env needs: pip install %s", " ".join(ENGINE_PACKAGES[args.engine]))
+            needs = ENGINE_PACKAGES.get(args.engine, [f"the {args.engine} plugin's package"])
+            log.error("the env needs: pip install %s", " ".join(needs))
         await runner.cleanup()
         _exit_now(1)
     state.load_seconds = round(time.perf_counter() - started, 3)

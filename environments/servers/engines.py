@@ -27,6 +27,7 @@ __all__ = [
     "Engine",
     "EngineArgError",
     "Generation",
+    "engine_names",
     "load_engine_class",
     "ocr_generation",
     "packages_for",
@@ -150,9 +151,32 @@ class Engine:
         return {}
 
 
+# Plugin engines: an entry point in this group names an Engine subclass (the plugin's package must be
+# installed in the model's environment: its backend lists it in `packages`).
+ENTRY_POINT_GROUP = "vlmhyperbench.server_engines"
+
+
+def engine_names() -> list[str]:
+    """Built-in engines and those that installed packages offer through entry points."""
+    from importlib.metadata import entry_points
+
+    return sorted(set(ENGINES) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
 def load_engine_class(name: str) -> type[Engine]:
     if name not in ENGINES:
-        raise KeyError(f"unknown server engine {name!r}; known: {', '.join(sorted(ENGINES))}")
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+            dist = getattr(ep, "dist", None)
+            try:
+                return ep.load()
+            except Exception as exc:
+                raise ImportError(f"plugin server engine '{name}' from package "
+                                  f"'{dist.metadata['Name'] if dist else '?'}' (entry point '{ep.name} = "
+                                  f"{ep.value}' in group '{ENTRY_POINT_GROUP}') cannot be used: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+        raise KeyError(f"unknown server engine {name!r}; known: {', '.join(engine_names())}")
     module_name, _, attr = ENGINES[name].partition(":")
     module = importlib.import_module(module_name, package=__package__)
     return getattr(module, attr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from vlmhyperbench.datasets._sample import Sample
@@ -14,6 +13,7 @@ Reader = Callable[[Path], list[Sample]]
 """Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot."""
 
 ENTRY_POINT_GROUP = "vlmhyperbench.dataset_formats"
+"""Plugins add formats here (vlmhyperbench.plugins): `myformat = "my_package.reader:read"`."""
 
 _READERS: dict[str, Reader | str] = {
     "vlmhyperbench": "vlmhyperbench.datasets._csv:read_vlmhyperbench",
@@ -21,7 +21,6 @@ _READERS: dict[str, Reader | str] = {
     "jsonl": "vlmhyperbench.datasets._json:read_jsonl",
     "parquet": "vlmhyperbench.datasets._parquet:read_parquet",
 }
-_plugins_loaded = False
 
 
 def register_reader(name: str) -> Callable[[Reader], Reader]:
@@ -34,23 +33,21 @@ def register_reader(name: str) -> Callable[[Reader], Reader]:
     return wrap
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if not _plugins_loaded:
-        _plugins_loaded = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            _READERS.setdefault(ep.name, ep.value)
-
-
 def dataset_formats() -> list[str]:
-    """The format names `read_dataset` accepts (built-in and from entry points)."""
-    _load_plugins()
-    return sorted(_READERS)
+    """The format names `read_dataset` accepts (built-in and from entry points, not yet imported)."""
+    from vlmhyperbench.plugins import plugin_names
+
+    return sorted(set(_READERS) | set(plugin_names("dataset_formats")))
 
 
 def get_reader(fmt: str) -> Reader:
-    _load_plugins()
+    """The reader of FMT; a plugin's is imported now (PluginError, naming its package, if it cannot be)."""
     entry = _READERS.get(fmt)
+    if entry is None:
+        from vlmhyperbench.plugins import load_plugin
+
+        load_plugin("dataset_formats", fmt)
+        entry = _READERS.get(fmt)
     if entry is None:
         raise DatasetError(f"unknown dataset format '{fmt}' (allowed: {', '.join(dataset_formats())})")
     if isinstance(entry, str):
