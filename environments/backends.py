@@ -86,8 +86,20 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
+def backend_names() -> list[str]:
+    """Built-in names and the names plugins offer (entry-point group vlmhyperbench.backends)."""
+    from vlmhyperbench.plugins import plugin_names
+
+    return sorted(set(BACKENDS) | set(plugin_names("backends")))
+
+
 def get_backend(name: str) -> Backend:
+    """The backend NAME; a plugin's is imported now (PluginError, naming its package, if it cannot be)."""
+    if name not in BACKENDS:
+        from vlmhyperbench.plugins import load_plugin
+
+        load_plugin("backends", name)
     try:
         return BACKENDS[name]
     except KeyError:
-        raise KeyError(f"unknown backend {name!r} (known: {', '.join(sorted(BACKENDS))})") from None
+        raise KeyError(f"unknown backend {name!r} (known: {', '.join(backend_names())})") from None
