@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
+# The temporary local Prefect API can take longer than Prefect's default 20 s on a busy 2-core machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
 .PHONY: setup run test bench deploy clean-results
 
@@ -26,6 +28,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_scoring.py
 	$(PY) bench/bench_inference.py
+
+# Work pools, concurrency limits and prefect.yaml's deployments on the server PREFECT_API_URL names (idempotent).
+deploy: $(STAMP)
+	$(PY) deployments/deploy.py $(ARGS)
 
 clean-results:
 	rm -rf results

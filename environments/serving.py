@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .backends import Launch, get_backend
 from .base import Environment
-from .process import ServerProcess, free_port, wait_until_ready
+from .process import MemorySampler, ServerProcess, free_port, wait_until_ready
 
 # Variables that look like credentials are not handed to model servers: a server needs none of the
 # orchestrator's keys, and a crashing server may print its environment.
@@ -26,6 +26,7 @@ class ExternalServer:
 
     base_url: str
     peak_rss_mb: float | None = None
+    peak_gpu_mb: float | None = None
 
     def is_alive(self) -> bool:
         return True
@@ -38,6 +39,55 @@ class ExternalServer:
 
     def stop(self, timeout: float = 0) -> None:
         pass
+
+
+def nvml_tree_probe():
+    """A probe of the GPU memory (MB) that NVML shows for a process tree, or None where NVML cannot tell
+    (no nvidia-ml-py, no driver, no GPU). Any server's tree is covered, vLLM's and SGLang's workers too."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+    except Exception:
+        return None
+    if not handles:
+        return None
+
+    def probe(pid: int) -> float | None:
+        import psutil
+
+        try:
+            root = psutil.Process(pid)
+            pids = {pid, *(p.pid for p in root.children(recursive=True))}
+        except psutil.Error:
+            return None
+        used = 0
+        for handle in handles:
+            for proc in pynvml.nvmlDeviceGetComputeRunningProcesses(handle):
+                if proc.pid in pids and proc.usedGpuMemory:
+                    used += proc.usedGpuMemory
+        return used / 1e6
+
+    return probe
+
+
+class WatchedServerProcess(ServerProcess):
+    """A ServerProcess whose tree's GPU memory is sampled through NVML too (peak_gpu_mb: None without)."""
+
+    def __init__(self, argv: list[str], **kwargs):
+        super().__init__(argv, **kwargs)
+        probe = nvml_tree_probe()
+        self.gpu_memory = MemorySampler(lambda: probe(self.proc.pid)) if probe else None
+
+    @property
+    def peak_gpu_mb(self) -> float | None:
+        return self.gpu_memory.peak_mb if self.gpu_memory else None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.gpu_memory:
+            self.gpu_memory.close()
+        super().stop(timeout)
 
 
 def server_environment(env: Environment, extra: dict[str, str]) -> dict[str, str]:
@@ -92,8 +142,8 @@ def start_server(env: Environment, model_row, *, log_path: Path, timeout_s: floa
     if env.provider == "docker":
         server = _start_container(env, argv, model_row, port, log_path, manager)
     else:
-        server = ServerProcess([env.python, *argv], port=port, log_path=log_path,
-                               env=server_environment(env, {}))
+        server = WatchedServerProcess([env.python, *argv], port=port, log_path=log_path,
+                                      env=server_environment(env, {}))
     try:
         wait_until_ready(server, backend.ready_path, timeout_s)
     except BaseException:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from environments.backends import get_backend
 from environments.manager import EnvManager
 from tasks.build_env import build_env
 from tasks.inference import inference
@@ -132,9 +133,12 @@ async def _evaluate_pair(catalog, pair: Pair, run: RunFolder, server, environmen
     try:
         result = await inference(catalog, pair, server.base_url, run.journal(pair.model.name, pair.dataset_key))
         PredictionStore(run.journal(pair.model.name, pair.dataset_key)).to_parquet(predictions)
-        memory = await fetch_memory_report(server.base_url) if server.is_alive() else {}
+        # Only the project's own server has a memory report; an external endpoint is never asked.
+        own_server = get_backend(pair.model.backend).own_server
+        memory = await fetch_memory_report(server.base_url) if own_server and server.is_alive() else {}
         performance = profiling(pair, predictions, peak_rss_mb=server.peak_rss_mb or memory.get("peak_rss_mb"),
-                                peak_gpu_mb=memory.get("peak_gpu_mb"), env_build_s=round(environment.build_s, 3),
+                                peak_gpu_mb=memory.get("peak_gpu_mb") or getattr(server, "peak_gpu_mb", None),
+                                env_build_s=round(environment.build_s, 3),
                                 server_start_s=round(start_s, 3))
         scores, summary = scoring(pair, predictions)
         save_scored(run, pair, scores, summary, performance)

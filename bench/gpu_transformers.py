@@ -1,0 +1,118 @@
+"""The transformers backend on CUDA, with GPU memory recorded through NVML (not a test; needs a GPU).
+
+    python bench/gpu_transformers.py                              # a tiny random LLaVA, built offline
+    python bench/gpu_transformers.py --model /models/SmolVLM-256M-Instruct --dtype bfloat16
+    python bench/gpu_transformers.py --packages "torch transformers tokenizers nvidia-ml-py"
+
+Builds (or reuses) the transformers env with EnvManager, as the benchmark does, starts the project's
+server in it with `device=cuda`, sends --requests streamed requests with a bundled document page, and
+prints TTFT, output tokens/s, the server tree's peak RSS, and peak GPU memory twice: sampled here
+through NVML over the server's process tree (needs nvidia-ml-py in this venv), and as the server
+itself reports it on /metrics/memory (NVML inside the env, else torch's max_memory_reserved).
+Without an NVIDIA GPU it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PAGE = REPO / "configs" / "default" / "data" / "images" / "invoice_01.png"
+
+
+def gpu_count() -> int:
+    """NVIDIA GPUs NVML sees, 0 when there is no driver, no device or no nvidia-ml-py (then nvidia-smi)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        return pynvml.nvmlDeviceGetCount()
+    except Exception:
+        pass
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return 0
+    import subprocess
+
+    done = subprocess.run([smi, "-L"], capture_output=True, text=True)
+    return sum(line.startswith("GPU ") for line in done.stdout.splitlines()) if done.returncode == 0 else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="local folder or hub id (default: a tiny random LLaVA)")
+    p.add_argument("--packages", default="torch transformers tokenizers nvidia-ml-py",
+                   help="the env's pip requirements (CUDA torch from the index)")
+    p.add_argument("--dtype", default="float16")
+    p.add_argument("--requests", type=int, default=8)
+    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--start-timeout", type=float, default=900)
+    a = p.parse_args(argv)
+
+    gpus = gpu_count()
+    if gpus == 0:
+        print("no NVIDIA GPU here (NVML and nvidia-smi found none): nothing to measure, skipped")
+        return 0
+
+    from environments.manager import EnvManager
+    from environments.serving import start_server
+    from vlmhyperbench.catalog import ModelRow
+    from vlmhyperbench.client import Endpoint, RequestItem, run_requests
+
+    work = Path(tempfile.mkdtemp(prefix="vlmhb-gpu-bench-"))
+    manager = EnvManager()
+    packages = tuple(a.packages.split())
+    probe_row = ModelRow(name="gpu-bench", backend="transformers", model="x", packages=packages, gpus=1)
+    print(f"{gpus} GPU(s); building or reusing the transformers env ({' '.join(packages)}) ...", flush=True)
+    env = manager.ensure(manager.spec(probe_row, "venv"), work / "build.log")
+    print(f"env {env.location} ({'cached' if env.cached else f'built in {env.build_s:.0f} s'})")
+    model = a.model
+    if model is None:
+        from tests.tiny_models import build_in
+
+        model = str(build_in(env.python, "llava", work / "tiny-llava"))
+    row = ModelRow(name="gpu-bench", backend="transformers", model=model, packages=packages, gpus=1,
+                   args=("--engine-arg", "device=cuda", "--engine-arg", f"dtype={a.dtype}"),
+                   max_tokens=a.max_tokens, env_vars={"HF_HUB_OFFLINE": "1"} if a.model is None else {})
+    server = start_server(env, row, log_path=work / "server.log", timeout_s=a.start_timeout)
+    try:
+        answers = []
+        items = (RequestItem(str(i), "Read all the text on this page.", (PAGE,)) for i in range(a.requests))
+        endpoint = Endpoint(base_url=server.base_url + "/v1", model="gpu-bench", max_tokens=a.max_tokens)
+        stats = asyncio.run(run_requests(endpoint, items, concurrency=a.concurrency, timeout_s=600,
+                                         on_answer=answers.append))
+        with urllib.request.urlopen(server.base_url + "/metrics/memory", timeout=10) as resp:
+            reported = json.loads(resp.read())
+    finally:
+        server.stop()
+    ok = [x for x in answers if x.error is None]
+    tokens = sum(x.output_tokens or 0 for x in ok)
+    ttfts = sorted(x.ttft_s for x in ok if x.ttft_s is not None)
+    print(f"requests {stats.requests}, errors {stats.errors}, window {stats.window_s:.2f} s")
+    if ttfts:
+        rate = tokens / max(stats.window_s, 1e-9)
+        print(f"ttft p50 {ttfts[len(ttfts) // 2]:.3f} s, output tokens/s {rate:.1f}")
+    print(f"peak RSS of the server tree: {server.peak_rss_mb:.0f} MB")
+    nvml = server.peak_gpu_mb
+    print("peak GPU memory, NVML over the server tree (sampled here): "
+          + (f"{nvml:.0f} MB" if nvml is not None else "n/a (pip install nvidia-ml-py into this venv)"))
+    print(f"peak GPU memory, server's own report: {reported.get('peak_gpu_mb')} MB "
+          f"(source {reported.get('gpu_source')})")
+    for x in answers:
+        if x.error:
+            print(f"  sample {x.sample_id} failed: {x.error}")
+    return 0 if not stats.errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

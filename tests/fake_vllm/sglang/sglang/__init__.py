@@ -1,0 +1,1 @@
+"""Test stand-in for SGLang (tests/fake_vllm): not the real sglang."""

@@ -1,0 +1,1 @@
+"""Test stand-in for vLLM (tests/fake_vllm): not the real vllm."""
