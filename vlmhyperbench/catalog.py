@@ -275,6 +275,7 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
 
     gate_rows = rows(GATES_FILE, GATE_COLUMNS, ["metric"], optional_file=True)
     gates = check_gates(gate_rows, models, datasets, known_metrics(), errors)
+    _check_thresholds(root, files, errors)
     warnings = [e for e in errors if isinstance(e, PluginRowError)]
     errors = [e for e in errors if not isinstance(e, PluginRowError)]
     if errors:
@@ -283,6 +284,20 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
                       gates=gates, warnings=warnings)
     expand_plan(catalog)  # incompatible explicit pairs and duplicates are config errors too
     return catalog
+
+
+def _check_thresholds(root: Path, files: list[Path], errors: list[ConfigError]) -> None:
+    """thresholds.csv (optional): regression thresholds per metric, checked now, applied by the report."""
+    from .history import read_thresholds
+
+    path = root / "thresholds.csv"
+    if not path.exists():
+        return
+    files.append(path)
+    try:
+        read_thresholds(path)
+    except ConfigError as exc:
+        errors.append(exc)
 
 
 def _unique(rows: list[CsvRow], model: type[_Row], errors: list[ConfigError], check) -> dict[str, Any]:
