@@ -2,9 +2,11 @@
 
     python -m flows.benchmark [--config DIR] [--output DIR] [--run-id ID] [--resume ID]
                               [--models A,B] [--datasets X,Y] [--max-samples N] [--env venv|docker]
+    python -m flows.benchmark --list      every registered name per registry, with its package
 
 Exit codes: 0 every pair completed; 1 the run finished but some pairs failed; 2 bad configuration
-(nothing was run).
+(nothing was run); 3 a quality gate (gates.csv) failed, which wins over 1: it is a verdict on a measured
+value, which a rerun does not change (a gate whose pair failed is `unchecked` and leaves the code at 1).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 import polars as pl
 from prefect import flow, get_run_logger
 
-from flows.evaluate_model import evaluate_model, pair_files
+from flows.dispatch import run_model
+from flows.evaluate_model import pair_files
+from tasks.gates import quality_gates
 from tasks.plan import make_plan, plan
 from tasks.progress import stop_terminal
 from tasks.report import report
@@ -30,6 +34,7 @@ from vlmhyperbench.results import PAIR_COMPLETED, PAIR_FAILED, Manifest, RunFold
 from vlmhyperbench.settings import get_settings
 
 EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_GATE_FAILED = 3
 DEFAULT_CONFIG = "configs/default"
 
 
@@ -73,6 +78,8 @@ async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = Non
         run = RunFolder.open(output_dir, resume)
         config = resumed_config(run)
     catalog, pairs = plan(config, models, datasets, max_samples)
+    for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
+        logger.warning("%s", warning)
     keys = [pair_key(p) for p in pairs]
     if resume:
         manifest = Manifest.resume(run, keys)
@@ -88,8 +95,8 @@ async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = Non
     async def one_model(name: str) -> None:
         async with limit:
             try:
-                result = await evaluate_model(config=str(Path(config).resolve()), run_dir=str(run.root.resolve()),
-                                              model=name, datasets=datasets, max_samples=max_samples, env=env)
+                result = await run_model(config=str(Path(config).resolve()), run_dir=str(run.root.resolve()),
+                                         model=name, datasets=datasets, max_samples=max_samples, env=env)
             except Exception as exc:  # the subflow itself broke: its pairs fail, the others go on
                 result = {"environment": {}, "pairs": [
                     {"model": p.model.name, "dataset": p.dataset.name, "perturbation": p.perturbation,
@@ -108,8 +115,16 @@ async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = Non
     status = manifest.finish()
     scores, summaries, performance = collect_pair_results(run, pairs, manifest)
     report(run, manifest.data, scores, summaries, performance)
+    gates = quality_gates(run, catalog.gates, pairs, manifest.data)
     exit_code = EXIT_OK if status == "completed" else EXIT_PAIRS_FAILED
-    return {"run_dir": str(run.root), "run_id": run.run_id, "status": status, "exit_code": exit_code}
+    if gates.failed:
+        exit_code = EXIT_GATE_FAILED
+        logger.error("%d quality gate check(s) failed: %s", len(gates.failed),
+                     "; ".join(f"{c.gate} {c.model}/{c.dataset} {c.metric} {c.limit}: {c.reason}"
+                               for c in gates.failed))
+    return {"run_dir": str(run.root), "run_id": run.run_id, "status": status, "exit_code": exit_code,
+            "gates": gates.status if gates.configured else None,
+            "failed_gates": [f"{c.gate}: {c.model}/{c.dataset} {c.metric} {c.limit}" for c in gates.failed]}
 
 
 # ---------------------------------------------------------------- command line
@@ -126,6 +141,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-samples", type=int, default=None, help="at most N samples per dataset")
     parser.add_argument("--env", choices=["venv", "docker"], default=None,
                         help="environment provider for every served model (default: the row's env)")
+    parser.add_argument("--list", action="store_true",
+                        help="list every registered backend, server engine, dataset format, task, metric and "
+                             "perturbation with the package it comes from, then exit")
     args = parser.parse_args(argv)
     if args.resume and args.run_id:
         parser.error("--resume and --run-id exclude each other")
@@ -149,6 +167,11 @@ def _terminate_as_interrupt() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.list:
+        from vlmhyperbench.plugins import print_registries
+
+        print_registries()
+        return EXIT_OK
     settings = get_settings()
     try:  # the whole config is checked before Prefect or any server starts
         if args.resume:
@@ -158,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.run_id and (Path(args.output or settings.results_dir) / args.run_id).exists():
                 raise ConfigError(f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
                                   f"use --resume {args.run_id}")
-        make_plan(config, args.models, args.datasets, args.max_samples)
+        catalog, _ = make_plan(config, args.models, args.datasets, args.max_samples)
+        for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
+            print(f"warning: {warning}", file=sys.stderr)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -174,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: servers stopped; continue with --resume", file=sys.stderr)
         return 130
     print(f"results: {result['run_dir']} ({result['status']})")
+    if result.get("failed_gates"):
+        print(f"quality gates failed ({len(result['failed_gates'])}): " + "; ".join(result["failed_gates"]))
     return result["exit_code"]
 
 

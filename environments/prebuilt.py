@@ -1,0 +1,294 @@
+"""Images for work pools: the orchestrator (this project and its dependencies), alone or on top of a
+model's env image, built offline like the env images themselves.
+
+    orchestrator image  vlmhyperbench-orchestrator:<digest>   deployments/Dockerfile
+        FROM the base image (deployments/build_base_image.sh)
+        /opt/orchestrator    a venv with the project's dependencies, from a host-resolved wheelhouse
+        /opt/vlmhyperbench   the project's code and bundled configs (PYTHONPATH, working directory)
+    job image           vlmhyperbench-job:<env key>-<digest>   (generated Dockerfile, below)
+        FROM the model's env image vlmhyperbench-env:<key> (its /opt/venv and /opt/vlmhb/server)
+        + both folders above, copied from the orchestrator image
+        + /opt/venv registered as an already built venv environment of the model, so the per-model
+          flow's EnvManager finds it cached (VLMHB_CACHE_DIR=/opt/vlmhb/cache) and starts the server
+          from it as a subprocess: nothing is built, and no Docker is needed inside the job container.
+
+<digest> hashes the code and the dependency list, so an unchanged checkout reuses its images and a
+changed one gets new tags (a deployment then points at exactly the code it was deployed with).
+An image reference whose first part is a registry host (`registry.example:5000/vlmhb/orchestrator`)
+is pushed after its build; a plain name stays on the host that built it.
+
+    python -m environments.prebuilt digest|context|build|push REF
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tomllib
+from pathlib import Path
+
+from filelock import FileLock
+from packaging.utils import parse_wheel_filename
+
+from vlmhyperbench.errors import EnvBuildError
+from vlmhyperbench.settings import get_settings
+
+from ._wheelhouse import PROBE_SCRIPT, ensure_wheelhouse, parse_probe
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PARTS = ("pyproject.toml", "prefect.yaml", "flows", "tasks", "environments", "metrics",
+                 "vlmhyperbench", "configs", "deployments")
+"""What goes into the images (and into the digest): code, bundled configs, deployment files."""
+IN_IMAGE_ROOT = "/opt/vlmhyperbench"
+ORCHESTRATOR_VENV = "/opt/orchestrator"
+ORCHESTRATOR_REPO = "vlmhyperbench-orchestrator"
+JOB_REPO = "vlmhyperbench-job"
+JOB_CACHE_DIR = "/opt/vlmhb/cache"
+REF_ENV = "VLMHB_ORCHESTRATOR_REF"
+"""Set inside the orchestrator and job images to the orchestrator image they come from."""
+_SKIP = {"__pycache__", ".pytest_cache", ".hypothesis"}
+# The host resolves the wheels for its own 3.11.x, but bookworm's Python is 3.11.2, and a marker on the
+# full version then asks the image for a package the host skipped (redis: python_full_version < "3.11.3").
+_FULL_VERSION_EXTRAS = ("async-timeout>=4.0.3",)
+
+
+# ------------------------------------------------------------------ orchestrator image
+
+def requirements(root: Path = PROJECT_ROOT) -> list[str]:
+    """The project's dependencies with the `docker` extra (a nightly orchestrator builds env images)."""
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [*project["dependencies"], *project.get("optional-dependencies", {}).get("docker", []),
+            *_FULL_VERSION_EXTRAS]
+
+
+def _project_files(root: Path = PROJECT_ROOT):
+    for part in PROJECT_PARTS:
+        path = root / part
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            for file in sorted(path.rglob("*")):
+                rel = file.relative_to(root).parts
+                if file.is_file() and not _SKIP.intersection(rel) and file.suffix != ".pyc" \
+                        and not any(p.endswith(".egg-info") for p in rel):
+                    yield file
+
+
+def source_digest(root: Path = PROJECT_ROOT) -> str:
+    """Hash of the code and dependencies that go into the orchestrator image (16 hex digits)."""
+    digest = hashlib.sha256(json.dumps(requirements(root)).encode())
+    for file in _project_files(root):
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def orchestrator_ref() -> str:
+    """The orchestrator image for this code: the one we run in, else <VLMHB_ORCHESTRATOR_IMAGE>:<digest>."""
+    if os.environ.get(REF_ENV):
+        return os.environ[REF_ENV]
+    return f"{os.environ.get('VLMHB_ORCHESTRATOR_IMAGE') or ORCHESTRATOR_REPO}:{source_digest()}"
+
+
+def base_image() -> str:
+    from .docker import BASE_IMAGE
+
+    return os.environ.get("VLMHB_BASE_IMAGE") or BASE_IMAGE
+
+
+def prepare_context(output: list[str] | None = None) -> Path:
+    """A build context for deployments/Dockerfile: wheels/ (offline install), project/, Dockerfile."""
+    output = output if output is not None else []
+    root = get_settings().cache_dir / "orchestrator"
+    context = root / f"context-{source_digest()}"
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".lock")):
+        if (context / ".complete").is_file():
+            return context
+        client = _client()
+        try:
+            target = _probe(client, base_image())
+        finally:
+            client.close()
+        reqs = requirements()
+        key = hashlib.sha256(json.dumps([reqs, target.python, target.machine, target.glibc]).encode())
+        wheels = ensure_wheelhouse(get_settings().cache_dir / "docker" / "wheelhouse" /
+                                   f"orchestrator-{key.hexdigest()[:16]}", tuple(reqs), target, output)
+        tmp = root / f".tmp-{context.name}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "wheels").mkdir(parents=True)
+        pins = []
+        for wheel in wheels:  # hard links: the wheelhouse is ~150 MB
+            try:
+                os.link(wheel, tmp / "wheels" / wheel.name)
+            except OSError:
+                shutil.copy2(wheel, tmp / "wheels" / wheel.name)
+            name, version, _, _ = parse_wheel_filename(wheel.name)
+            pins.append(f"{name}=={version}\n")
+        (tmp / "wheels" / "requirements.txt").write_text("".join(pins), encoding="utf-8")
+        for file in _project_files():
+            dest = tmp / "project" / file.relative_to(PROJECT_ROOT)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, dest)
+        shutil.copy2(PROJECT_ROOT / "deployments" / "Dockerfile", tmp / "Dockerfile")
+        (tmp / ".complete").touch()
+        for old in root.glob("context-*"):  # one context at a time is enough
+            shutil.rmtree(old, ignore_errors=True)
+        tmp.replace(context)
+    return context
+
+
+def ensure_orchestrator_image(log: list[str] | None = None) -> str:
+    """The orchestrator image of this code, built (offline) when missing; returns its reference."""
+    ref = orchestrator_ref()
+    client = _client()
+    try:
+        if not _exists(client, ref):
+            context = prepare_context(log)
+            _build(client, log, path=str(context), tag=ref, buildargs={"ORCHESTRATOR_REF": ref,
+                                                                       "BASE_IMAGE": base_image()})
+            push(ref)
+    finally:
+        client.close()
+    return ref
+
+
+# ------------------------------------------------------------------ job images
+
+def job_dockerfile(orchestrator: str, env_image: str, venv_key: str, ref: str) -> str:
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return "\n".join([
+        "# generated by environments/prebuilt.py: a model's env image + the orchestrator",
+        f"FROM {orchestrator} AS orchestrator",
+        f"FROM {env_image}",
+        f"COPY --from=orchestrator {ORCHESTRATOR_VENV} {ORCHESTRATOR_VENV}",
+        f"COPY --from=orchestrator {IN_IMAGE_ROOT} {IN_IMAGE_ROOT}",
+        "COPY vlmhb-env.json /opt/venv/vlmhb-env.json",
+        f"RUN mkdir -p {JOB_CACHE_DIR}/venv && ln -s /opt/venv {JOB_CACHE_DIR}/venv/{venv_key}"
+        " && ln -sfn /opt/vlmhb/server /opt/venv/server",
+        f"ENV PATH={ORCHESTRATOR_VENV}/bin:{path} VIRTUAL_ENV={ORCHESTRATOR_VENV} PYTHONPATH={IN_IMAGE_ROOT} "
+        f"VLMHB_CACHE_DIR={JOB_CACHE_DIR} {REF_ENV}={orchestrator} VLMHB_JOB_IMAGE={ref} "
+        "PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 PYTHONUNBUFFERED=1",
+        f"WORKDIR {IN_IMAGE_ROOT}",
+        f"LABEL vlmhyperbench.job={venv_key} vlmhyperbench.orchestrator={orchestrator}",
+        'CMD ["prefect", "flow-run", "execute"]', ""])
+
+
+def ensure_job_image(env, venv_spec, log: list[str] | None = None) -> str:
+    """The job image of ENV (a built docker Environment) for VENV_SPEC (the same model's `venv` spec, the
+    one the per-model flow computes inside the container); built when missing; returns its reference."""
+    orchestrator = ensure_orchestrator_image(log)
+    repo = os.environ.get("VLMHB_JOB_IMAGE_REPO") or JOB_REPO
+    ref = f"{repo}:{env.spec.key}-{orchestrator.rsplit(':', 1)[1][:12]}"
+    client = _client()
+    try:
+        if _exists(client, ref):
+            return ref
+        marker = {"spec": venv_spec.model_dump(mode="json"), "freeze": env.freeze,
+                  "built_from": env.location}
+        files = {"Dockerfile": job_dockerfile(orchestrator, env.location, venv_spec.key, ref),
+                 "vlmhb-env.json": json.dumps(marker, indent=2)}
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        buffer.seek(0)
+        _build(client, log, fileobj=buffer, custom_context=True, tag=ref)
+    finally:
+        client.close()
+    push(ref)
+    return ref
+
+
+# ------------------------------------------------------------------ docker helpers
+
+def has_registry(ref: str) -> bool:
+    """Docker's rule: the first path part names a registry when it has a '.' or ':' or is localhost."""
+    first, sep, _ = ref.partition("/")
+    return bool(sep) and ("." in first or ":" in first or first == "localhost")
+
+
+def push(ref: str) -> bool:
+    """Pushes REF when it names a registry (workers on other hosts pull it); returns whether it did."""
+    if not has_registry(ref):
+        return False
+    client = _client()
+    try:
+        repo, _, tag = ref.rpartition(":")
+        for line in client.api.push(repo, tag=tag, stream=True, decode=True):
+            if "error" in line:
+                raise EnvBuildError(f"pushing {ref} failed: {line['error']}")
+    finally:
+        client.close()
+    return True
+
+
+def _client():
+    from .docker import _client as client
+
+    return client()
+
+
+def _exists(client, ref: str) -> bool:
+    import docker
+
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _probe(client, image: str):
+    import docker
+
+    if not _exists(client, image):
+        raise EnvBuildError(f"the base image {image} is missing: "
+                            "build it with deployments/build_base_image.sh")
+    try:
+        out = client.containers.run(image, ["-c", PROBE_SCRIPT.format(version="3")], entrypoint=["/bin/sh"],
+                                    network_mode="none", remove=True, stdout=True, stderr=False,
+                                    cap_drop=["ALL"])
+    except docker.errors.ContainerError as exc:
+        raise EnvBuildError(f"the base image {image} has no usable Python: {exc}") from None
+    return parse_probe(out.decode())
+
+
+def _build(client, log: list[str] | None, **kwargs) -> str:
+    """A build with no network and no pull (everything is local); raises EnvBuildError with the log's tail."""
+    from .docker import _stream_build
+
+    output = log if log is not None else []
+    return _stream_build(client, output, network_mode="none", pull=False, rm=True, forcerm=True, **kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else ""
+    if command == "digest":
+        print(source_digest())
+    elif command == "context":  # progress to stderr: prefect.yaml reads the path from stdout
+        log: list[str] = []
+        path = prepare_context(log)
+        sys.stderr.write("".join(log))
+        print(path)
+    elif command == "build":
+        print(ensure_orchestrator_image())
+    elif command == "push" and len(args) == 2:
+        print(f"pushed {args[1]}" if push(args[1]) else f"{args[1]} names no registry: it stays on this host")
+    else:
+        print(__doc__.rstrip().rsplit("\n", 1)[-1].strip(), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Where a model's subflow runs: here (local, the default) or as its own flow run on a Docker work pool.
+
+    VLMHB_DISPATCH=local   evaluate_model runs as a subflow of the benchmark, in this process (unchanged)
+    VLMHB_DISPATCH=pool    the model's env image is built here (EnvManager, docker provider), the job image
+                           is that image + the orchestrator (environments/prebuilt.py), and the deployment
+                           VLMHB_MODEL_DEPLOYMENT (default evaluate-model-job/models, on the Docker pool
+                           vlmhb-models) is run with it as the job image: whichever host's worker takes the
+                           run starts the container, which runs `model_job` below.
+
+The run folder is shared by path: the job container mounts the results folder (and the config and
+dataset folders, read-only) at the same paths, writes the model's files there and its outcome to
+pairs/<model>/job-outcome.json, which the benchmark reads back. Across hosts these paths must be on a
+shared filesystem (README, "Running in production").
+
+GPU hosts: `model_job` holds one slot of the global concurrency limit `gpu:<host>` (created by
+deployments/deploy.py; host = VLMHB_GPU_HOST or the hostname, which a host-network container shares
+with its host) while a model with gpus > 0 runs, so two models never share a host's cards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.evaluate_model import evaluate_model
+from tasks.plan import make_plan
+
+# Not handed to job containers: they have their own places, or describe this process only.
+_LOCAL_ONLY = {"VLMHB_CACHE_DIR", "VLMHB_RESULTS_DIR", "VLMHB_DISPATCH", "VLMHB_ORCHESTRATOR_REF",
+               "VLMHB_JOB_IMAGE", "VLMHB_GPU_HOST"}
+
+
+class DispatchSettings(BaseSettings):
+    """Placement of per-model subflows; env vars VLMHB_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="VLMHB_", env_file=".env", extra="ignore")
+
+    dispatch: Literal["local", "pool"] = "local"
+    model_deployment: str = "evaluate-model-job/models"
+    """The per-model deployment (flow name/deployment name) that pool dispatch runs."""
+    gpu_host: str | None = None
+    """This host's name in the concurrency limit gpu:<host> (default: the hostname)."""
+    job_poll_s: float = 2.0
+
+
+async def run_model(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
+                    max_samples: int | None = None, env: str | None = None) -> dict:
+    """One model's evaluation, placed by VLMHB_DISPATCH; returns evaluate_model's result either way."""
+    params = dict(config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples,
+                  env=env)
+    if DispatchSettings().dispatch == "pool":
+        return await dispatch_model(**params)
+    return await evaluate_model(**params)
+
+
+def gpu_host() -> str:
+    return DispatchSettings().gpu_host or socket.gethostname()
+
+
+@asynccontextmanager
+async def gpu_slot(gpus: int):
+    """Holds one slot of gpu:<host> while a GPU model runs (no-op without GPUs, or where no such limit
+    exists: Prefect's non-strict `concurrency` then goes on at once)."""
+    if gpus <= 0:
+        yield
+        return
+    from prefect.concurrency.asyncio import concurrency
+
+    async with concurrency(f"gpu:{gpu_host()}", occupy=1):
+        yield
+
+
+def outcome_path(run_dir: str | Path, model: str) -> Path:
+    return Path(run_dir) / "pairs" / model / "job-outcome.json"
+
+
+@flow(name="evaluate-model-job", flow_run_name="job-{model}", validate_parameters=False)
+async def model_job(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
+                    max_samples: int | None = None, env: str | None = None) -> dict:
+    """The per-model deployment's flow, in its job container: evaluate_model under the host's GPU slot."""
+    catalog, _ = make_plan(config, models=[model], datasets=datasets, max_samples=max_samples)
+    async with gpu_slot(catalog.models[model].gpus):
+        result = await evaluate_model(config=config, run_dir=run_dir, model=model, datasets=datasets,
+                                      max_samples=max_samples, env=env)
+    result["environment"] = {**result.get("environment", {}), "job_image": os.environ.get("VLMHB_JOB_IMAGE"),
+                             "host": socket.gethostname()}
+    path = outcome_path(run_dir, model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return result
+
+
+def job_variables(catalog, run_dir: str, gpus: int) -> dict:
+    """The Docker worker's job variables for one model: shared folders at the same paths, GPUs, settings."""
+    from environments.prebuilt import IN_IMAGE_ROOT, REF_ENV
+
+    in_image = bool(os.environ.get(REF_ENV))  # then our own config paths exist in the job image too
+    config_root = Path(catalog.root).resolve()
+    read_only = {config_root}
+    for dataset in catalog.datasets.values():
+        path = dataset.path if dataset.path.is_absolute() else config_root / dataset.path
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        if not folder.is_relative_to(config_root):
+            read_only.add(folder)
+    volumes = [f"{Path(run_dir).resolve().parent}:{Path(run_dir).resolve().parent}"]
+    volumes += [f"{p}:{p}:ro" for p in sorted(read_only)
+                if not (in_image and p.is_relative_to(IN_IMAGE_ROOT))]
+    # `gpus` is for Kubernetes pools (deployments/k8s-gpu-job-template.yaml); Docker pools ignore it and
+    # use the device requests below; each pool type ignores the other's variables.
+    variables: dict = {"gpus": gpus, "volumes": volumes,
+                       "env": {k: v for k, v in os.environ.items()
+                               if k.startswith("VLMHB_") and k not in _LOCAL_ONLY}}
+    if gpus > 0:
+        variables["container_create_kwargs"] = {
+            "device_requests": [{"count": gpus, "capabilities": [["gpu"]]}], "shm_size": "8g"}
+    return variables
+
+
+async def dispatch_model(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
+                         max_samples: int | None = None, env: str | None = None) -> dict:
+    """Builds the model's job image here, runs the per-model deployment with it and waits for the result."""
+    from prefect.deployments import run_deployment
+
+    from environments.backends import get_backend
+    from environments.manager import EnvManager
+    from environments.prebuilt import ensure_job_image
+    from tasks.build_env import build_env
+    from vlmhyperbench.results import RunFolder
+
+    logger = get_run_logger()
+    settings = DispatchSettings()
+    catalog, _ = make_plan(config, models=[model], datasets=datasets, max_samples=max_samples)
+    row = catalog.models[model]
+    variables = job_variables(catalog, run_dir, row.gpus)
+    child_env = env
+    if not get_backend(row.backend).external:  # an external endpoint runs in the deployment's own image
+        manager = EnvManager()
+        log = RunFolder(Path(run_dir)).log(f"{model}.build.log")
+        environment = await build_env(manager, manager.spec(row, "docker"), model, log)
+        variables["image"] = await asyncio.to_thread(ensure_job_image, environment, manager.spec(row, "venv"))
+        child_env = "venv"  # in the job image the model's env is a ready venv (environments/prebuilt.py)
+        logger.info("%s: job image %s", model, variables["image"])
+    outcome_path(run_dir, model).unlink(missing_ok=True)
+    flow_run = await run_deployment(
+        settings.model_deployment,
+        parameters=dict(config=config, run_dir=run_dir, model=model, datasets=datasets,
+                        max_samples=max_samples, env=child_env),
+        job_variables=variables, timeout=None, poll_interval=settings.job_poll_s,
+        tags=["vlmhyperbench", model])
+    state = flow_run.state
+    if state is None or not state.is_completed():
+        raise RuntimeError(f"the per-model run {flow_run.name} ({flow_run.id}) ended "
+                           f"{state.name if state else 'without a state'}: {state.message if state else ''}")
+    path = outcome_path(run_dir, model)
+    if not path.is_file():
+        raise RuntimeError(f"the per-model run {flow_run.name} completed but wrote no {path}: is the results "
+                           "folder shared with the worker's host at the same path?")
+    result = json.loads(path.read_text(encoding="utf-8"))
+    result["environment"]["flow_run_id"] = str(flow_run.id)
+    return result
