@@ -10,13 +10,14 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+import metrics
 from environments.backends import get_backend
 from environments.manager import EnvManager
 from tasks.build_env import build_env
 from tasks.inference import inference
 from tasks.plan import make_plan
 from tasks.profiling import profiling
-from tasks.scoring import scoring
+from tasks.scoring import metric_names, scoring
 from tasks.serve import serve, stop
 from vlmhyperbench.catalog import Pair
 from vlmhyperbench.errors import BenchError
@@ -131,6 +132,8 @@ async def _evaluate_pair(catalog, pair: Pair, run: RunFolder, server, environmen
                                                 f"{server.log_tail()}")
     predictions = run.predictions(pair.model.name, pair.dataset_key)
     try:
+        for name in metric_names(pair):  # a metric plugin that cannot load must not cost an inference run
+            metrics.get_metric(name)
         result = await inference(catalog, pair, server.base_url, run.journal(pair.model.name, pair.dataset_key))
         PredictionStore(run.journal(pair.model.name, pair.dataset_key)).to_parquet(predictions)
         # Only the project's own server has a memory report; an external endpoint is never asked.
