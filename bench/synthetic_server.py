@@ -14,6 +14,16 @@ CODE, later ones succeed); ``#drop=N`` (the first N requests with this prompt lo
 after the first chunk); ``#nousage`` (no usage chunk); ``#nostream`` (answer in one JSON body even
 when asked to stream, as some servers do).
 
+Fault modes (options, for the fault-injection tests; each counts chat requests from 1):
+``--answer echo`` answers each request with its prompt text and a digest of its images, split
+into tokens (a deterministic answer per sample); ``--fail-every N`` answers every Nth request with
+``--fail-status`` (default 503) and ``--error-message``; ``--malformed-every N`` sends an
+unparseable chunk after the first one in every Nth stream; ``--truncate-every N`` ends every Nth
+stream cleanly in the middle of a chunk, without a finish or ``[DONE]``; ``--hang-after N`` never
+answers any request after the first N (until the client goes away); ``--exit-after N`` makes the
+process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
+answers 401 to a request without ``Authorization: Bearer KEY``.
+
 ``GET /stats`` returns what the server saw: requests, client connections, and the median
 server-side TTFT and latency (handler entry to the first / last chunk written), the truth the
 client's figures are judged by.
@@ -41,8 +51,16 @@ _DIRECTIVE = re.compile(r"#(tokens|ttft|itl|sleep|status|fail|drop)=([0-9.x]+)|#
 
 
 class Synthetic:
-    def __init__(self, *, model: str, ttft_ms: float, itl_ms: float, tokens: int):
+    def __init__(self, *, model: str, ttft_ms: float, itl_ms: float, tokens: int, answer: str = "tokens",
+                 fail_every: int = 0, fail_status: int = 503, error_message: str = "synthetic failure",
+                 malformed_every: int = 0, truncate_every: int = 0, hang_after: int = 0, exit_after: int = 0,
+                 api_key: str | None = None):
         self.model, self.ttft, self.itl, self.tokens = model, ttft_ms / 1000, itl_ms / 1000, tokens
+        self.answer, self.fail_every, self.fail_status = answer, fail_every, fail_status
+        self.error_message = error_message
+        self.malformed_every, self.truncate_every = malformed_every, truncate_every
+        self.hang_after, self.exit_after, self.api_key = hang_after, exit_after, api_key
+        self.chats = 0  # chat requests so far, the clock of the fault modes
         self.requests = 0
         self.peers: set = set()  # client connections seen: a client that reuses them shows few
         self.seen: dict[str, int] = {}  # prompt -> requests so far, only for prompts with #fail/#drop
@@ -63,6 +81,10 @@ class Synthetic:
                 self._chunks[i] = data
         return data
 
+    def word_chunk(self, i: int, word: str) -> bytes:
+        delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+        return _sse({**self._head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+
     def usage(self, prompt_tokens: int, tokens: int) -> bytes:
         return _sse({**self._head, "choices": [], "usage": {
             "prompt_tokens": prompt_tokens, "completion_tokens": tokens,
@@ -78,8 +100,18 @@ class Synthetic:
             body = json.loads(await request.read())
         except ValueError:
             return _error(400, "body is not JSON")
+        self.chats += 1
+        n = self.chats
+        if self.exit_after and n > self.exit_after:
+            os._exit(137)  # a crash: every connection is reset, nothing is answered
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "invalid API key")
         if body.get("model") != self.model:
             return _error(404, f"The model `{body.get('model')}` does not exist.")
+        if self.hang_after and n > self.hang_after:
+            await asyncio.Event().wait()  # a hung model: cancelled only when the client goes away
+        if self.fail_every and n % self.fail_every == 0:
+            return _error(self.fail_status, self.error_message)
         text = _prompt_text(body)
         opts = _directives(text)
         if "sleep" in opts:
@@ -100,9 +132,15 @@ class Synthetic:
         if max_tokens:
             tokens = min(tokens, int(max_tokens))
         prompt_tokens = len(text.split())
+        words = _echo_words(body, text) if self.answer == "echo" else None
+        if words is not None:
+            tokens = len(words)
+        malformed = bool(self.malformed_every and n % self.malformed_every == 0)
+        truncate = bool(self.truncate_every and n % self.truncate_every == 0)
         if not body.get("stream") or "nostream" in opts:
             await asyncio.sleep(max(0.0, start + ttft + (tokens - 1) * itl - loop.time()))
-            content = "".join(("t0" if i == 0 else f" t{i}") for i in range(tokens))
+            content = " ".join(words) if words is not None else \
+                "".join(("t0" if i == 0 else f" t{i}") for i in range(tokens))
             return web.json_response({
                 "id": "chatcmpl-synthetic", "object": "chat.completion", "created": 0, "model": self.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
@@ -116,7 +154,12 @@ class Synthetic:
                 delay = start + ttft + i * itl - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await resp.write(self.chunk(i))
+                await resp.write(self.chunk(i) if words is None else self.word_chunk(i, words[i]))
+                if i == 0 and malformed:
+                    await resp.write(b'data: {"choices": [{"delta": {"content": "x"\n\n')
+                if i == 0 and truncate:
+                    await resp.write_eof(b'data: {"id": "chatcmpl-synthetic", "choi')  # cut, but a clean end
+                    return resp
                 if i == 0:
                     self.ttfts.append(time.perf_counter() - t_in)
                     if "drop" in opts and nth <= opts["drop"]:
@@ -140,7 +183,8 @@ class Synthetic:
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response({
-            "requests": self.requests, "connections": len(self.peers), "streams": len(self.ttfts),
+            "requests": self.requests, "chats": self.chats, "connections": len(self.peers),
+            "streams": len(self.ttfts),
             "cpu_s": time.process_time(),
             "ttft_p50_s": statistics.median(self.ttfts) if self.ttfts else None,
             "latency_p50_s": statistics.median(self.latencies) if self.latencies else None,
@@ -148,6 +192,7 @@ class Synthetic:
 
     async def reset(self, request: web.Request) -> web.Response:
         self.requests, self.peers, self.seen, self.ttfts, self.latencies = 0, set(), {}, [], []
+        self.chats = 0
         return web.Response(text="ok")
 
 
@@ -169,6 +214,20 @@ def _prompt_text(body: dict) -> str:
         elif isinstance(content, list):
             parts.extend(p.get("text", "") for p in content if p.get("type") == "text")
     return "\n".join(parts)
+
+
+def _echo_words(body: dict, text: str) -> list[str]:
+    """The echo answer: the prompt's words and a digest of the images, the same for the same request."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            for part in content:
+                if part.get("type") == "image_url":
+                    digest.update(str((part.get("image_url") or {}).get("url", "")).encode())
+    return [*(text.split() or ["empty"]), "img:" + digest.hexdigest()[:8]]
 
 
 def _directives(text: str) -> dict:
@@ -243,9 +302,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--itl-ms", type=float, default=5.0)
     p.add_argument("--tokens", type=int, default=8)
     p.add_argument("--model", default="synthetic")
+    p.add_argument("--answer", choices=["tokens", "echo"], default="tokens")
+    p.add_argument("--fail-every", type=int, default=0)
+    p.add_argument("--fail-status", type=int, default=503)
+    p.add_argument("--error-message", default="synthetic failure")
+    p.add_argument("--malformed-every", type=int, default=0)
+    p.add_argument("--truncate-every", type=int, default=0)
+    p.add_argument("--hang-after", type=int, default=0)
+    p.add_argument("--exit-after", type=int, default=0)
+    p.add_argument("--api-key", default=None)
     a = p.parse_args(argv)
     try:
-        asyncio.run(serve(a.port, model=a.model, ttft_ms=a.ttft_ms, itl_ms=a.itl_ms, tokens=a.tokens))
+        asyncio.run(serve(a.port, model=a.model, ttft_ms=a.ttft_ms, itl_ms=a.itl_ms, tokens=a.tokens,
+                          answer=a.answer, fail_every=a.fail_every, fail_status=a.fail_status,
+                          error_message=a.error_message, malformed_every=a.malformed_every,
+                          truncate_every=a.truncate_every, hang_after=a.hang_after, exit_after=a.exit_after,
+                          api_key=a.api_key))
     except KeyboardInterrupt:
         pass
 

@@ -29,14 +29,17 @@ Timing, per answered request (``time.perf_counter``; the attempt that answered):
 
 Faults: each attempt has ``timeout_s``; connection errors, timeouts, 429 and 5xx are retried up to
 ``max_attempts`` with exponential backoff and full jitter (``Retry-After`` honoured up to the cap);
-other 4xx fail at once with the server's message. A request that still fails is an ``Answer`` with
+other 4xx fail at once with the server's message. A malformed stream chunk, and a stream that ends
+without ``[DONE]`` or a ``finish_reason`` (or in the middle of a chunk), are retried too: a
+truncated answer is never stored as the model's. A request that still fails is an ``Answer`` with
 ``error`` set and the run goes on; the run stops early (``RunStats.stopped_early``) when the share of
 failed requests passes ``max_error_rate`` after ``min_requests_for_rate`` requests, or when
 ``max_consecutive_failures`` attempts in a row fail with a timeout, connection error or 5xx without
 any answer in between (a hung model would otherwise cost hours of timeouts). Requests still in
 flight at an early stop are cancelled and not reported: they count as missing, so a resume asks
 them again. A sample whose image cannot be read (or whose ``RequestItem.error`` is set) fails with
-no request sent (attempts 0) and does not count toward the error rate: a broken input says nothing
+no request sent (attempts 0) and does not count toward the error rate; so does an empty image file
+and one whose bytes are no known image format: a broken input says nothing
 about the model.
 """
 
@@ -216,7 +219,13 @@ def build_body(endpoint: Endpoint, item: RequestItem, *, stream: bool = True) ->
                 data = image.read_bytes()
             except Exception as e:  # a missing file, a path the reader refused: this sample only
                 raise _InputError(f"image unreadable: {type(e).__name__}: {e}") from e
-            url = f"data:{_mime(image, data)};base64,{base64.b64encode(data).decode('ascii')}"
+            if not data:
+                raise _InputError("image unreadable: the file is empty (0 bytes)")
+            mime = _mime(image, data)
+            if mime == "application/octet-stream":  # no server can read it: say so, send nothing
+                raise _InputError(f"image unreadable: not an image (unknown format, first bytes "
+                                  f"{data[:8]!r})")
+            url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             content.append({"type": "image_url", "image_url": {"url": url}})
         content.append({"type": "text", "text": item.prompt})
     else:
@@ -258,6 +267,7 @@ async def _stream(session: aiohttp.ClientSession, url: str, body: bytes, headers
         gaps: list[float] = []
         usage_tokens = None
         pending = b""
+        complete = False  # [DONE] or a finish_reason seen: a stream that ends without either was cut
         async for data in resp.content.iter_any():
             now = perf()
             if pending:
@@ -269,16 +279,19 @@ async def _stream(session: aiohttp.ClientSession, url: str, body: bytes, headers
                     continue  # blank separators, ": keep-alive" comments, "event:" lines
                 payload = line[5:].strip()
                 if payload == b"[DONE]":
+                    complete = True
                     continue  # keep reading to EOF so the connection is reusable
                 try:
                     chunk = _loads(payload)
-                except ValueError as e:
-                    raise _Fatal(f"malformed stream chunk: {payload[:200]!r}") from e
+                except ValueError as e:  # a garbled stream is the transport's fault: ask again
+                    raise _Retryable(f"malformed stream chunk: {payload[:200]!r}") from e
                 last_data = now
                 if "error" in chunk:
                     _raise_stream_error(chunk["error"])
                 choices = chunk.get("choices")
                 if choices:
+                    if choices[0].get("finish_reason"):
+                        complete = True
                     delta = choices[0].get("delta") or {}
                     piece = delta.get("content")
                     if piece or delta.get("reasoning_content") or delta.get("reasoning"):
@@ -292,6 +305,13 @@ async def _stream(session: aiohttp.ClientSession, url: str, body: bytes, headers
                 usage = chunk.get("usage")
                 if usage:
                     usage_tokens = usage.get("completion_tokens")
+        tail = pending.strip()
+        if tail in (b"data: [DONE]", b"data:[DONE]"):
+            complete = True
+        elif tail.startswith(b"data:") or not complete:
+            # A clean end of the body in the middle of a chunk, or before the answer finished: a
+            # truncated answer must not be stored as if it were the model's.
+            raise _Retryable(f"stream ended before the answer was complete (last bytes: {tail[-80:]!r})")
     chunks = len(gaps) + 1 if ttft else 0
     if not ttft:  # an empty answer: time it to the end of the stream
         ttft = (last_data or perf()) - st

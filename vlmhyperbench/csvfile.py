@@ -56,21 +56,24 @@ def read_csv_rows(path: Path, *, required: list[str], known: list[str] | None = 
     header: list[str] | None = None
     rows: list[CsvRow] = []
     start_line = 1
-    for record in reader:
-        line = start_line
-        start_line = reader.line_num + 1
-        if not any(cell.strip() for cell in record):
-            continue
-        if header is None:
-            header = [cell.strip().lower() for cell in record]
-            _check_header(header, required, known, shown, line)
-            continue
-        if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-            raise ConfigError(f"row has {len(record)} cells but the header has {len(header)} columns "
-                              f"(is the separator '{delimiter}' used inside a cell without quotes?)",
-                              file=shown, line=line)
-        cells = {name: value.strip() for name, value in zip(header, record) if name and value.strip()}
-        rows.append(CsvRow(file=Path(shown), line=line, cells=cells))
+    try:
+        for record in reader:
+            line = start_line
+            start_line = reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in record]
+                _check_header(header, required, known, shown, line)
+                continue
+            if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
+                raise ConfigError(f"row has {len(record)} cells but the header has {len(header)} columns "
+                                  f"(is the separator '{delimiter}' used inside a cell without quotes?)",
+                                  file=shown, line=line)
+            cells = {name: value.strip() for name, value in zip(header, record) if name and value.strip()}
+            rows.append(CsvRow(file=Path(shown), line=line, cells=cells))
+    except csv.Error as exc:  # a cell over the csv module's size limit, say: still FILE:LINE
+        raise ConfigError(f"cannot read this row as CSV: {exc}", file=shown, line=start_line) from None
     return rows
 
 

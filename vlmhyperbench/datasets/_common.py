@@ -15,6 +15,22 @@ def where(file: Path, line: int | None = None, field: str | None = None) -> str:
     return text + (f"field '{field}': " if field else "")
 
 
+def not_utf8(file: Path) -> DatasetError:
+    """`FILE:LINE: not UTF-8 text`, LINE being that of the first bad byte (a text reader decodes a block
+    ahead, so the line it was reading when it failed is not where the byte is)."""
+    try:
+        raw = file.read_bytes()
+    except OSError as e:
+        return DatasetError(f"{file}: cannot read: {e.strerror}")
+    data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        return DatasetError(f"{file}:{line}: not UTF-8 text ({e.reason}, byte 0x{data[e.start]:02x})")
+    return DatasetError(f"{file}: not UTF-8 text")
+
+
 def as_text(value: Any) -> str:
     if value is None:
         return ""
@@ -53,7 +69,8 @@ def references_of(obj: dict[str, Any]) -> tuple[str, ...]:
     if obj.get("fields") is not None:
         return (as_text(obj["fields"]),)
     if obj.get("order") is not None:
-        return (as_text(list(obj["order"])),)
+        order = obj["order"]
+        return (as_text(list(order) if isinstance(order, (list, tuple)) else order),)
     return ()
 
 

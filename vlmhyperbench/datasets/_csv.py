@@ -6,7 +6,7 @@ import csv
 import sys
 from pathlib import Path
 
-from vlmhyperbench.datasets._common import UniqueIds, answers_from_cell
+from vlmhyperbench.datasets._common import UniqueIds, answers_from_cell, not_utf8
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import Sample
 from vlmhyperbench.errors import DatasetError
@@ -41,8 +41,8 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
     with handle:
         try:
             header_line = handle.readline()
-        except UnicodeDecodeError as e:
-            raise DatasetError(f"{file}:1: not UTF-8 text ({e.reason})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(file) from None
         delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
         header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
         missing = [c for c in REQUIRED if c not in header]
@@ -63,8 +63,8 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
                                        f"{len(header)} columns (separator '{delimiter}')")
                 cell = {name: (record[i] if i < len(record) else "") for name, i in col.items()}
                 samples.append(_sample(cell, root, file, start, ids))
-        except UnicodeDecodeError as e:
-            raise DatasetError(f"{file}:{line}: not UTF-8 text ({e.reason})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(file) from None
         except csv.Error as e:
             raise DatasetError(f"{file}:{line}: {e}") from None
     return samples

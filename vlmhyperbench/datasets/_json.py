@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlmhyperbench.datasets._common import UniqueIds, as_text, first_of, references_of, task_fields, where
+from vlmhyperbench.datasets._common import (
+    UniqueIds,
+    as_text,
+    first_of,
+    not_utf8,
+    references_of,
+    task_fields,
+    where,
+)
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import ImageRef, Sample
 from vlmhyperbench.errors import DatasetError
@@ -19,8 +27,8 @@ def _open_text(file: Path) -> str:
         raise DatasetError(f"{file}: file not found") from None
     except IsADirectoryError:
         raise DatasetError(f"{file}: is a folder, expected a file") from None
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(file) from None
     except OSError as e:
         raise DatasetError(f"{file}: cannot read: {e.strerror}") from None
 
@@ -65,7 +73,7 @@ def read_docvqa(path: Path) -> list[Sample]:
             id=sample_id,
             images=images,
             question=as_text(item["question"]),
-            references=tuple(as_text(a) for a in item.get("answers") or ()),
+            references=references_of({"answers": item.get("answers")}),
             doc_class=as_text(item.get("doc_class", "")),
             question_type=as_text(item.get("question_type") or first_of(item.get("question_types", ""))),
             split=as_text(item.get("data_split") or split),
@@ -101,8 +109,8 @@ def read_jsonl(path: Path) -> list[Sample]:
                 if not isinstance(obj, dict):
                     raise DatasetError(f"{path}:{line}: expected a JSON object, found {type(obj).__name__}")
                 samples.append(_jsonl_sample(obj, path, line, ids))
-        except UnicodeDecodeError as e:
-            raise DatasetError(f"{path}:{line + 1}: not UTF-8 text ({e.reason})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(path) from None
     return samples
 
 

@@ -24,6 +24,8 @@ def confine(root: Path, rel: str) -> tuple[ImageRef | None, str | None]:
     rel = rel.strip()
     if not rel:
         return None, "empty image path"
+    if "\x00" in rel:  # no file system takes it; os calls would raise ValueError, not OSError
+        return None, f"image path {rel!r} contains a NUL character"
     real_root = _real_dir(str(root))
     joined = os.path.join(str(root), rel)
     parent, name = os.path.split(joined)

@@ -63,8 +63,8 @@ class ImageRef:
             return _parquet_image(self.path, self.row, self.column, self.index)
         try:
             return self.path.read_bytes()
-        except OSError as e:
-            raise SampleError(f"{self.path}: cannot read image: {e.strerror or e}") from e
+        except (OSError, ValueError) as e:  # ValueError: a path no file system takes (a NUL in it)
+            raise SampleError(f"{self.path}: cannot read image: {getattr(e, 'strerror', None) or e}") from e
 
     @property
     def mime(self) -> str:
