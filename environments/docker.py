@@ -50,6 +50,23 @@ KEY_LABEL = "vlmhyperbench.key"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+PIDS_LIMIT = 4096
+"""A fork bomb or a runaway tokenizer pool in a model server never exhausts the host's process table."""
+
+
+def default_memory_limit() -> str:
+    """A container's memory limit when its row sets none: VLMHB_CONTAINER_MEMORY_LIMIT, else 90 % of the
+    host's memory, so that a runaway model is OOM-killed alone instead of taking the host down."""
+    from vlmhyperbench.settings import get_settings
+
+    configured = get_settings().container_memory_limit
+    if configured:
+        return configured
+    import psutil
+
+    return f"{int(psutil.virtual_memory().total * 0.9 / 2**20)}m"
+
+
 class DockerProvider:
     name = "docker"
 
@@ -124,6 +141,7 @@ class DockerProvider:
         import docker
         from docker.types import DeviceRequest
 
+        memory_limit = memory_limit or default_memory_limit()
         environment = {k: str(v) for k, v in (env_vars or {}).items()}
         if env.server_path:
             environment["PYTHONPATH"] = env.server_path
@@ -143,6 +161,7 @@ class DockerProvider:
                 environment=environment, labels=labels, volumes=volumes or None,
                 device_requests=[DeviceRequest(count=gpus, capabilities=[["gpu"]])] if gpus > 0 else None,
                 mem_limit=memory_limit, memswap_limit=memory_limit,  # no swap: over the limit is an OOM kill
+                pids_limit=PIDS_LIMIT,
                 shm_size=shm_size or ("8g" if gpus > 0 else None))
         except docker.errors.APIError as exc:
             client.close()

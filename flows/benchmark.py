@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 from prefect import flow, get_run_logger
+from prefect.exceptions import TerminationSignal
 
 from flows.dispatch import run_model
 from flows.evaluate_model import pair_files
@@ -165,6 +166,15 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
+def _stop_everything() -> None:
+    """Stops every model server process and container this process started."""
+    from environments.process import stop_all
+
+    stop_all()
+    if "environments.docker" in sys.modules:
+        sys.modules["environments.docker"].stop_all()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
@@ -188,16 +198,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     _terminate_as_interrupt()
+    run_id = args.resume or args.run_id or new_run_id()  # known here, so that any error can name it
     try:
         result = asyncio.run(benchmark(config=config, models=args.models, datasets=args.datasets,
-                                       max_samples=args.max_samples, output=args.output, run_id=args.run_id,
-                                       resume=args.resume, env=args.env))
-    except KeyboardInterrupt:
-        from environments.process import stop_all
-
-        stop_all()
-        print("interrupted: servers stopped; continue with --resume", file=sys.stderr)
+                                       max_samples=args.max_samples, output=args.output,
+                                       run_id=None if args.resume else run_id, resume=args.resume, env=args.env))
+    except (KeyboardInterrupt, TerminationSignal):
+        _stop_everything()
+        print(f"interrupted: servers stopped; continue with --resume {run_id}", file=sys.stderr)
         return 130
+    except OSError as exc:  # e.g. the results disk is full: every stored answer is intact
+        _stop_everything()
+        print(f"error: cannot write results: {exc.strerror or exc}; free space, then continue with "
+              f"--resume {run_id}", file=sys.stderr)
+        return EXIT_PAIRS_FAILED
     print(f"results: {result['run_dir']} ({result['status']})")
     if result.get("failed_gates"):
         print(f"quality gates failed ({len(result['failed_gates'])}): " + "; ".join(result["failed_gates"]))

@@ -16,6 +16,7 @@ from tasks.progress import PairProgress
 from vlmhyperbench.catalog import Catalog, Pair, dataset_path
 from vlmhyperbench.client import Endpoint, RequestItem, run_requests
 from vlmhyperbench.datasets import Sample, read_dataset
+from vlmhyperbench.errors import DatasetError
 from vlmhyperbench.prompts import pick_template, render_prompt
 from vlmhyperbench.settings import get_settings
 from vlmhyperbench.store import PredictionStore
@@ -74,6 +75,10 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
     logger = get_run_logger()
     settings = get_settings()
     samples = load_samples(catalog, pair)
+    if not samples:
+        filtered = pair.dataset.split or pair.filter_doc_class or pair.filter_question_type
+        raise DatasetError(f"{dataset_path(catalog, pair.dataset)}: no samples"
+                           + (" after the split and filters" if filtered else ""))
     store = PredictionStore(journal)
     done = store.done_ids()
     prompts = catalog.prompts.get(pair.dataset.prompts or "", None)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     regression_threshold: float | None = None
     """Largest drop of a metric tolerated against the previous run before it is flagged (None: the
     drop's 95 % paired bootstrap interval decides); thresholds.csv in the config overrides it."""
+    container_memory_limit: str | None = None
+    """Memory limit of model server containers whose row sets none (e.g. 64g); default 90 % of the host."""
     max_parallel_models: int = 2
     """How many per-model subflows run side by side."""
 
