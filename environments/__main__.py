@@ -91,7 +91,7 @@ def _list(manager, kinds: list[str]) -> int:
         for info in _safe_list(manager, kind):
             table.add_row(kind, info.key, info.backend, info.packages, str(info.size_mb), info.last_used_text(),
                           info.location)
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 220).print(table)  # a log or pipe gets whole lines
     return 0
 
 

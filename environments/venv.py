@@ -131,11 +131,15 @@ class VenvProvider:
                            freeze=freeze, build_s=time.perf_counter() - started)
 
     def _uv(self) -> str | None:
+        """uv when asked for (on PATH or beside this interpreter), or, with `auto`, when it is on PATH."""
         if self.installer == "pip":
             return None
         uv = shutil.which("uv")
         if uv is None and self.installer == "uv":
-            raise EnvBuildError("VLMHB_INSTALLER=uv but no `uv` is on PATH (pip install uv)")
+            beside = Path(sys.executable).parent / "uv"
+            uv = str(beside) if beside.is_file() else None
+            if uv is None:
+                raise EnvBuildError("VLMHB_INSTALLER=uv but no `uv` is on PATH (pip install uv)")
         return uv
 
     @staticmethod
