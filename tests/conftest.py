@@ -71,3 +71,17 @@ def built_env_python(backend: str, packages: tuple[str, ...] = ()) -> str:
     except EnvBuildError as exc:
         require(False, f"cannot build the {backend} test environment: {exc}")
         raise
+
+
+def synthetic_server():
+    """bench/synthetic_server.py (the OpenAI-compatible server of known timings) as a module; bench/ is
+    not a package, so it is loaded by path."""
+    import importlib.util
+    import sys
+
+    if "synthetic_server" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("synthetic_server", REPO / "bench" / "synthetic_server.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["synthetic_server"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["synthetic_server"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import json
 import socket
 import statistics
@@ -24,14 +23,12 @@ from vlmhyperbench.client import (
     run_requests,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _synthetic():
-    spec = importlib.util.spec_from_file_location("synthetic_server", ROOT / "bench" / "synthetic_server.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from tests.conftest import synthetic_server
+
+    return synthetic_server()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import signal
@@ -121,10 +120,9 @@ def test_fsync_mode_writes_the_same_lines(tmp_path):
 # crash safety and resume, against the real synthetic server and a process killed with SIGKILL
 
 def _synthetic():
-    spec = importlib.util.spec_from_file_location("synthetic_server", ROOT / "bench" / "synthetic_server.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from tests.conftest import synthetic_server
+
+    return synthetic_server()
 
 
 @pytest.fixture(scope="module")
