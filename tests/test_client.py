@@ -9,7 +9,6 @@ import socket
 import statistics
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 

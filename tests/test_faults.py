@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
 from pathlib import Path
 
 import polars as pl

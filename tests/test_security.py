@@ -5,7 +5,6 @@ run, and the escaping of model output in the reports, are in test_faults.py.)"""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
