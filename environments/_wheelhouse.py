@@ -28,7 +28,7 @@ from pathlib import Path
 
 from vlmhyperbench.errors import EnvBuildError
 
-from .venv import _without_noise, tail
+from .venv import run_logged
 
 MARKER = "wheelhouse.json"
 # The oldest glibc tag worth offering pip: manylinux1 (2.5) wheels still exist for old pure-C packages.
@@ -94,7 +94,8 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
     tmp.mkdir()
     try:
         if packages:
-            _run(_pip_argv(tmp, packages, target), output)
+            argv = _pip_argv(tmp, packages, target)
+            run_logged(argv, output, label=f"pip {argv[3]} (on the host)")
         leftovers = [p.name for p in tmp.iterdir() if not p.name.endswith(".whl")]
         if leftovers:  # `pip download` of a wheel-only target never leaves these; be sure anyway
             raise EnvBuildError("the wheelhouse has files pip cannot install offline: "
@@ -118,16 +119,6 @@ def _pip_argv(dest: Path, packages: tuple[str, ...], target: Target) -> list[str
     abi = "cp" + target.python.replace(".", "")
     return [*pip, "download", *common, "--dest", str(dest), "--only-binary=:all:",
             "--python-version", target.python, "--implementation", "cp", "--abi", abi, *platforms, *packages]
-
-
-def _run(argv: list[str], output: list[str]) -> None:
-    output.append("$ " + " ".join(argv) + "\n")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          stdin=subprocess.DEVNULL)
-    output.append(proc.stdout)
-    if proc.returncode != 0:
-        raise EnvBuildError(f"`pip {argv[3]}` on the host exited {proc.returncode}:\n"
-                            + tail(_without_noise(proc.stdout)))
 
 
 def _version(text: str) -> tuple[int, int]:

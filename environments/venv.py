@@ -99,14 +99,14 @@ class VenvProvider:
             uv = self._uv()
             base_python = _find_python(spec.python)
             if uv:
-                self._run([uv, "venv", "--quiet", "--python", base_python, str(tmp)], output)
+                run_logged([uv, "venv", "--quiet", "--python", base_python, str(tmp)], output)
                 install = [uv, "pip", "install", "--python", str(_python(tmp))]
             else:
-                self._run([base_python, "-m", "venv", str(tmp)], output)
+                run_logged([base_python, "-m", "venv", str(tmp)], output)
                 install = [str(_python(tmp)), "-m", "pip", "install", "--disable-pip-version-check",
                            "--no-input", "--progress-bar", "off"]
             if spec.packages:
-                self._run([*install, *spec.packages], output)
+                run_logged([*install, *spec.packages], output)
             freeze = self._freeze(tmp, uv, output)
             if spec.server_digest:
                 copy_server(tmp / "server")
@@ -142,22 +142,24 @@ class VenvProvider:
                 raise EnvBuildError("VLMHB_INSTALLER=uv but no `uv` is on PATH (pip install uv)")
         return uv
 
-    @staticmethod
-    def _run(argv: list[str], output: list[str]) -> str:
-        output.append("$ " + " ".join(argv) + "\n")
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              stdin=subprocess.DEVNULL)
-        output.append(proc.stdout)
-        if proc.returncode != 0:
-            raise EnvBuildError(f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` exited {proc.returncode}:\n"
-                                + tail(_without_noise(proc.stdout)))
-        return proc.stdout
-
     def _freeze(self, folder: Path, uv: str | None, output: list[str]) -> list[str]:
         argv = ([uv, "pip", "freeze", "--python", str(_python(folder))] if uv
                 else [str(_python(folder)), "-m", "pip", "freeze", "--disable-pip-version-check"])
-        text = self._run(argv, [])
+        text = run_logged(argv, [])
         return sorted(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def run_logged(argv: list[str], output: list[str], label: str | None = None) -> str:
+    """Runs an installer command, appending the command and its output to OUTPUT; EnvBuildError with the
+    output's tail (LABEL names the command there, by default its first words) when it fails."""
+    output.append("$ " + " ".join(argv) + "\n")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          stdin=subprocess.DEVNULL)
+    output.append(proc.stdout)
+    if proc.returncode != 0:
+        label = label or f"{Path(argv[0]).name} {' '.join(argv[1:3])}"
+        raise EnvBuildError(f"`{label}` exited {proc.returncode}:\n" + tail(_without_noise(proc.stdout)))
+    return proc.stdout
 
 
 def _python(folder: Path) -> Path:

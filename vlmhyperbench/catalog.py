@@ -107,6 +107,13 @@ class PlanRow(_Row):
     aggregators: tuple[str, ...] = ()
 
 
+def dataset_key(dataset: str, perturbation: str | None) -> str:
+    """A pair's file stem in a run folder: DATASET, or DATASET~PERTURBATION with unsafe characters as '-'."""
+    if not perturbation:
+        return dataset
+    return f"{dataset}~{re.sub(r'[^A-Za-z0-9._-]+', '-', perturbation)}"
+
+
 @dataclass(frozen=True)
 class Pair:
     """One (model, dataset) unit of work of a run, with the plan's overrides applied."""
@@ -124,9 +131,7 @@ class Pair:
     @property
     def dataset_key(self) -> str:
         """The dataset's name in result paths: the name, plus the perturbation when there is one."""
-        if not self.perturbation:
-            return self.dataset.name
-        return f"{self.dataset.name}~{re.sub(r'[^A-Za-z0-9._-]+', '-', self.perturbation)}"
+        return dataset_key(self.dataset.name, self.perturbation)
 
 
 @dataclass

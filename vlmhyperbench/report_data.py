@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from pathlib import Path
 
 import polars as pl
+
+from vlmhyperbench.catalog import dataset_key
 
 WORST_PER_DATASET = 10
 MAX_THUMBNAILS = 16
 THUMB_PX = 180
 N_QUANTILES = 101
-
-
-def dataset_key(dataset: str, perturbation: str | None) -> str:
-    """The predictions file stem of a pair (as catalog.Pair.dataset_key)."""
-    if not perturbation:
-        return dataset
-    return f"{dataset}~{re.sub(r'[^A-Za-z0-9._-]+', '-', perturbation)}"
 
 
 def dataset_rows(run, manifest: dict) -> dict[str, dict]:
