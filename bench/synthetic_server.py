@@ -19,7 +19,9 @@ Fault modes (options, for the fault-injection tests; each counts chat requests f
 into tokens (a deterministic answer per sample); ``--fail-every N`` answers every Nth request with
 ``--fail-status`` (default 503) and ``--error-message``; ``--malformed-every N`` sends an
 unparseable chunk after the first one in every Nth stream; ``--truncate-every N`` ends every Nth
-stream cleanly in the middle of a chunk, without a finish or ``[DONE]``; ``--hang-after N`` never
+stream cleanly in the middle of a chunk, without a finish or ``[DONE]``. These periodic faults are
+transient, as on a real server: a request (same body) that one of them hit is not hit again, so its
+retry succeeds however the retries interleave with other requests; ``N`` = 1 hits every request; ``--hang-after N`` never
 answers any request after the first N (until the client goes away); ``--exit-after N`` makes the
 process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
 answers 401 to a request without ``Authorization: Bearer KEY``.
@@ -64,6 +66,7 @@ class Synthetic:
         self.requests = 0
         self.peers: set = set()  # client connections seen: a client that reuses them shows few
         self.seen: dict[str, int] = {}  # prompt -> requests so far, only for prompts with #fail/#drop
+        self.faulted: set[int] = set()  # bodies a periodic fault hit: their retries are spared
         self.ttfts: list[float] = []
         self.latencies: list[float] = []
         self._chunks: dict[int, bytes] = {}
@@ -110,7 +113,7 @@ class Synthetic:
             return _error(404, f"The model `{body.get('model')}` does not exist.")
         if self.hang_after and n > self.hang_after:
             await asyncio.Event().wait()  # a hung model: cancelled only when the client goes away
-        if self.fail_every and n % self.fail_every == 0:
+        if self._periodic_fault(self.fail_every, n, body):
             return _error(self.fail_status, self.error_message)
         text = _prompt_text(body)
         opts = _directives(text)
@@ -135,8 +138,8 @@ class Synthetic:
         words = _echo_words(body, text) if self.answer == "echo" else None
         if words is not None:
             tokens = len(words)
-        malformed = bool(self.malformed_every and n % self.malformed_every == 0)
-        truncate = bool(self.truncate_every and n % self.truncate_every == 0)
+        malformed = self._periodic_fault(self.malformed_every, n, body)
+        truncate = self._periodic_fault(self.truncate_every, n, body)
         if not body.get("stream") or "nostream" in opts:
             await asyncio.sleep(max(0.0, start + ttft + (tokens - 1) * itl - loop.time()))
             content = " ".join(words) if words is not None else \
@@ -174,6 +177,18 @@ class Synthetic:
             pass  # the client gave up (a timeout test): nothing to report
         return resp
 
+    def _periodic_fault(self, every: int, n: int, body: dict) -> bool:
+        """Whether request ``n`` is hit by a fault of period ``every``: once per body unless ``every`` is 1."""
+        if not every or n % every:
+            return False
+        if every == 1:
+            return True
+        key = hash(json.dumps(body, sort_keys=True))
+        if key in self.faulted:
+            return False
+        self.faulted.add(key)
+        return True
+
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model",
                                                               "owned_by": "synthetic"}]})
@@ -192,6 +207,7 @@ class Synthetic:
 
     async def reset(self, request: web.Request) -> web.Response:
         self.requests, self.peers, self.seen, self.ttfts, self.latencies = 0, set(), {}, [], []
+        self.faulted = set()
         self.chats = 0
         return web.Response(text="ok")
 
