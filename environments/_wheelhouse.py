@@ -10,6 +10,12 @@ copied in), so everything pip needs must already be wheels in the folder. Two wa
   pip cannot build an sdist for an interpreter it does not run, so only published wheels for the
   image's Python and glibc are accepted, and a package without one fails here with pip's message.
 
+pip evaluates environment markers for the host's interpreter even with ``--python-version``, so a
+marker on the full version (``async-timeout; python_full_version < "3.11.3"``: bookworm has 3.11.2)
+can leave out a wheel the image needs. After pip, the wheelhouse is closed under the image's own
+markers (``close_under_target``): every wheel's requirements that hold in the image and have no wheel
+yet are fetched the same way, until none is missing.
+
 A wheelhouse is built in a temporary folder and renamed into place with a `wheelhouse.json` marker, so
 only a complete one is ever reused.
 """
@@ -23,8 +29,14 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from dataclasses import asdict, dataclass
+from email.parser import HeaderParser
 from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from vlmhyperbench.errors import EnvBuildError
 
@@ -47,12 +59,23 @@ class Target:
     """x86_64, aarch64, ..."""
     glibc: str | None
     """X.Y, or None for a musl (Alpine) image, which manylinux wheels do not fit."""
+    python_full: str | None = None
+    """X.Y.Z, what ``python_full_version`` markers see (X.Y.0 assumed when unknown)."""
 
     @staticmethod
     def host() -> Target:
         libc, version = platform.libc_ver()
         return Target(python=f"{sys.version_info.major}.{sys.version_info.minor}", executable=sys.executable,
-                      machine=platform.machine(), glibc=version if libc == "glibc" else None)
+                      machine=platform.machine(), glibc=version if libc == "glibc" else None,
+                      python_full=platform.python_version())
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values inside the image (a Linux CPython)."""
+        full = self.python_full or f"{self.python}.0"
+        return {**default_environment(), "python_version": self.python, "python_full_version": full,
+                "implementation_name": "cpython", "implementation_version": full,
+                "platform_python_implementation": "CPython", "platform_machine": self.machine,
+                "platform_system": "Linux", "sys_platform": "linux", "os_name": "posix"}
 
     def runs_host_wheels(self) -> bool:
         """True when wheels built by the host's pip run in the image (same X.Y, arch; glibc not older)."""
@@ -73,7 +96,8 @@ PROBE_SCRIPT = (
     'P=$(command -v python{version} || command -v python3) '
     '|| {{ echo "no python3 in the image" >&2; exit 3; }}; '
     '"$P" -c "import json,platform,sys; l=platform.libc_ver(); print(json.dumps(dict('
-    "executable=sys.executable, python='%d.%d' % sys.version_info[:2], machine=platform.machine(), "
+    "executable=sys.executable, python='%d.%d' % sys.version_info[:2], python_full=platform.python_version(), "
+    "machine=platform.machine(), "
     "glibc=l[1] if l[0]=='glibc' else None)))\""
 )
 
@@ -96,6 +120,7 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
         if packages:
             argv = _pip_argv(tmp, packages, target)
             run_logged(argv, output, label=f"pip {argv[3]} (on the host)")
+            close_under_target(tmp, packages, target, output)
         leftovers = [p.name for p in tmp.iterdir() if not p.name.endswith(".whl")]
         if leftovers:  # `pip download` of a wheel-only target never leaves these; be sure anyway
             raise EnvBuildError("the wheelhouse has files pip cannot install offline: "
@@ -108,6 +133,69 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return sorted(folder.glob("*.whl"))
+
+
+def close_under_target(folder: Path, packages: tuple[str, ...], target: Target, output: list[str],
+                       rounds: int = 5) -> None:
+    """Fetch into FOLDER what the image's markers ask for that the host's resolution left out."""
+    for _ in range(rounds):
+        missing = missing_requirements(sorted(folder.glob("*.whl")), packages, target)
+        if not missing:
+            return
+        output.append(f"# the image (Python {target.python_full or target.python}) also needs: "
+                      f"{', '.join(missing)}\n")
+        argv = _pip_argv(folder, tuple(missing), target)
+        run_logged(argv, output, label=f"pip {argv[3]} (on the host, for the image's markers)")
+    raise EnvBuildError(f"the wheelhouse is still missing {', '.join(missing)} after {rounds} rounds")
+
+
+def missing_requirements(wheels: list[Path], packages: tuple[str, ...], target: Target) -> list[str]:
+    """Requirements of WHEELS (and PACKAGES) that hold under TARGET's markers and have no wheel here.
+
+    Every wheel counts as installed (the host's resolution needed it); extras are followed from the
+    top-level packages and from the requirements that hold. Returned without markers, sorted.
+    """
+    env = target.marker_environment()
+    requires = {canonicalize_name(parse_wheel_filename(w.name)[0]): _requires_dist(w) for w in wheels}
+    extras: dict[str, set[str]] = {name: set() for name in requires}
+    wanted: list[Requirement] = []
+    for text in packages:
+        try:
+            wanted.append(Requirement(text))
+        except InvalidRequirement:
+            continue  # a path or URL: its wheel is here under its own name and is checked below
+    missing: dict[str, Requirement] = {}
+    seen: set[tuple[str, str]] = set()
+    while True:
+        for req in wanted:
+            if req.marker is not None and not req.marker.evaluate(env):
+                continue
+            name = canonicalize_name(req.name)
+            if name not in requires:
+                missing.setdefault(name, req)
+            else:
+                extras[name].update(req.extras)
+        wanted = []
+        for name, reqs in requires.items():
+            for extra in ("", *sorted(extras[name])):
+                if (name, extra) in seen:
+                    continue
+                seen.add((name, extra))
+                wanted.extend(r for r in reqs if r.marker is None or r.marker.evaluate({**env, "extra": extra}))
+        if not wanted:
+            break
+    out = []
+    for req in missing.values():
+        req.marker = None
+        out.append(str(req))
+    return sorted(out)
+
+
+def _requires_dist(wheel: Path) -> list[Requirement]:
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+        meta = HeaderParser().parsestr(zf.read(name).decode("utf-8", errors="replace"))
+    return [Requirement(text) for text in meta.get_all("Requires-Dist") or []]
 
 
 def _pip_argv(dest: Path, packages: tuple[str, ...], target: Target) -> list[str]:

@@ -52,9 +52,6 @@ JOB_CACHE_DIR = "/opt/vlmhb/cache"
 REF_ENV = "VLMHB_ORCHESTRATOR_REF"
 """Set inside the orchestrator and job images to the orchestrator image they come from."""
 _SKIP = {"__pycache__", ".pytest_cache", ".hypothesis"}
-# The host resolves the wheels for its own 3.11.x, but bookworm's Python is 3.11.2, and a marker on the
-# full version then asks the image for a package the host skipped (redis: python_full_version < "3.11.3").
-_FULL_VERSION_EXTRAS = ("async-timeout>=4.0.3",)
 
 
 # ------------------------------------------------------------------ orchestrator image
@@ -62,8 +59,7 @@ _FULL_VERSION_EXTRAS = ("async-timeout>=4.0.3",)
 def requirements(root: Path = PROJECT_ROOT) -> list[str]:
     """The project's dependencies with the `docker` extra (a nightly orchestrator builds env images)."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [*project["dependencies"], *project.get("optional-dependencies", {}).get("docker", []),
-            *_FULL_VERSION_EXTRAS]
+    return [*project["dependencies"], *project.get("optional-dependencies", {}).get("docker", [])]
 
 
 def _project_files(root: Path = PROJECT_ROOT):

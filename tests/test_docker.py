@@ -272,6 +272,31 @@ def test_wheels_for_another_python_are_published_wheels_only(tmp_path):
     assert output[-1].startswith("# reusing")
 
 
+def test_the_wheelhouse_follows_the_images_markers_not_the_hosts(tmp_path):
+    """pip judges markers by the host's Python; a dependency that only the image's full version asks for
+    (as redis asks for async-timeout below 3.11.3, and bookworm has 3.11.2) is fetched all the same."""
+    from environments._wheelhouse import Target, ensure_wheelhouse
+
+    host = Target.host()
+    image_full = f"{host.python}.99"  # another micro release of the host's X.Y
+    wheel = tmp_path / "needs_pin-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("needs_pin/__init__.py", "")
+        zf.writestr("needs_pin-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: needs-pin\nVersion: 1.0\n"
+                    f'Requires-Dist: async-timeout>=4; python_full_version == "{image_full}"\n')
+        zf.writestr("needs_pin-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr("needs_pin-1.0.dist-info/RECORD", "")
+    image = Target(python=host.python, executable="/usr/bin/python3", machine=host.machine, glibc=host.glibc,
+                   python_full=image_full)
+    output: list[str] = []
+    wheels = ensure_wheelhouse(tmp_path / "house", (str(wheel),), image, output)
+    names = sorted(w.name.split("-")[0] for w in wheels)
+    assert names == ["async_timeout", "needs_pin"], output
+    assert any("also needs: async-timeout>=4" in line for line in output)
+    host_only = ensure_wheelhouse(tmp_path / "host", (str(wheel),), host, [])
+    assert [w.name.split("-")[0] for w in host_only] == ["needs_pin"], "the host's markers ask for nothing more"
+
+
 # ------------------------------------------------------------------ serving
 
 
