@@ -2,7 +2,8 @@
 
 build   pre-builds the environments of a config's models (for CI/CD, or to bake images)
 list    shows every cached environment with its spec, size and last use
-prune   removes cached environments that no model of the config uses (or unused for --older-than days)
+prune   removes cached environments that no model of the config uses (or unused for --older-than days);
+        with --images, the orchestrator and job images of other code than this checkout's instead
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--older-than", type=float, default=None, metavar="DAYS",
                         help="prune: also keep environments of the config, but remove any unused for DAYS")
     parser.add_argument("--dry-run", action="store_true", help="prune: only say what would be removed")
+    parser.add_argument("--images", action="store_true",
+                        help="prune: the work pools' orchestrator and job images of older code, not environments")
     args = parser.parse_args(argv)
+    if args.images:
+        if args.command != "prune":
+            parser.error("--images goes with prune")
+        return _prune_images(args.older_than, args.dry_run)
 
     from environments.manager import EnvManager
     from vlmhyperbench.catalog import load_catalog
@@ -70,6 +77,33 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.dry_run:
                     manager.provider(kind).remove(info.key)
     return 0
+
+
+def _prune_images(older_than: float | None, dry_run: bool) -> int:
+    """Deployments made from older code still name their images: run `make deploy` again after this."""
+    from environments.prebuilt import _client, stale_images
+
+    try:
+        client = _client()
+    except EnvBuildError as exc:  # no SDK or no engine
+        print(exc, file=sys.stderr)
+        return 1
+    import docker
+
+    failed = 0
+    try:
+        for tag, created in stale_images(client, older_than):
+            print(f"{'would remove' if dry_run else 'removing'} image {tag} (built {created} UTC)")
+            if dry_run:
+                continue
+            try:
+                client.images.remove(tag)
+            except docker.errors.APIError as exc:  # e.g. a container still uses it
+                failed += 1
+                print(f"  kept {tag}: {exc.explanation or exc}", file=sys.stderr)
+    finally:
+        client.close()
+    return 1 if failed else 0
 
 
 def _safe_list(manager, kind: str):

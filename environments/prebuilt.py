@@ -18,6 +18,9 @@ An image reference whose first part is a registry host (`registry.example:5000/v
 is pushed after its build; a plain name stays on the host that built it.
 
     python -m environments.prebuilt digest|context|build|push REF
+
+Each code change leaves its images behind; `python -m environments prune --images` removes those of
+other code than this checkout's (`stale_images`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import os
 import shutil
 import sys
 import tarfile
+import time
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
 from filelock import FileLock
@@ -202,6 +207,28 @@ def ensure_job_image(env, venv_spec, log: list[str] | None = None) -> str:
         client.close()
     push(ref)
     return ref
+
+
+# ------------------------------------------------------------------ pruning
+
+def stale_images(client, older_than_days: float | None = None) -> list[tuple[str, str]]:
+    """(tag, created) of the orchestrator and job images built from other code than this checkout's,
+    oldest first; with OLDER_THAN_DAYS, only those created before then."""
+    digest = source_digest()
+    orchestrator_repo = os.environ.get("VLMHB_ORCHESTRATOR_IMAGE") or ORCHESTRATOR_REPO
+    job_repo = os.environ.get("VLMHB_JOB_IMAGE_REPO") or JOB_REPO
+    cutoff = time.time() - older_than_days * 86400 if older_than_days is not None else None
+    stale = []
+    for image in client.images.list():
+        created = image.attrs.get("Created", "")
+        when = datetime.fromisoformat(created[:19]).replace(tzinfo=timezone.utc).timestamp() if created else 0.0
+        for tag in image.tags:
+            repo, _, version = tag.rpartition(":")
+            current = (repo == orchestrator_repo and version == digest) or \
+                      (repo == job_repo and version.endswith(f"-{digest[:12]}"))
+            if repo in (orchestrator_repo, job_repo) and not current and (cutoff is None or when < cutoff):
+                stale.append((when, tag, created[:19].replace("T", " ")))
+    return [(tag, created) for _, tag, created in sorted(stale)]
 
 
 # ------------------------------------------------------------------ docker helpers

@@ -7,6 +7,7 @@ deployments/ci-docker.sh first, and a silently skipped provider is a broken one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -178,6 +179,40 @@ def test_list_and_remove(client, provider, built):
     provider.remove(bare.spec.key)  # twice: nothing left to remove is fine
     assert bare.spec.key not in {i.key for i in provider.list()}
     assert client.images.list(name=bare.location) == []
+
+
+def test_prune_images_removes_the_pools_images_of_older_code_only(client, base_image):
+    """Tags of the base image stand in for orchestrator and job images (what prune looks at is the tag)."""
+    from environments.prebuilt import source_digest
+
+    digest = source_digest()
+    repos = {"VLMHB_ORCHESTRATOR_IMAGE": f"vlmhb-test-orch-{uuid.uuid4().hex[:6]}",
+             "VLMHB_JOB_IMAGE_REPO": f"vlmhb-test-job-{uuid.uuid4().hex[:6]}"}
+    orch, job = repos.values()
+    tags = {"old orchestrator": (orch, "0" * 16), "current orchestrator": (orch, digest),
+            "old job": (job, f"abc123-{'0' * 12}"), "current job": (job, f"abc123-{digest[:12]}")}
+    for repo, tag in tags.values():
+        base_image.tag(repo, tag)
+    env = {**os.environ, **repos}
+    try:
+        def prune(*extra):
+            return subprocess.run([sys.executable, "-m", "environments", "prune", "--images", *extra],
+                                  cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+        dry = prune("--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert f"would remove image {orch}:{'0' * 16}" in dry.stdout and f"{job}:abc123-{'0' * 12}" in dry.stdout
+        assert digest not in dry.stdout and "vlmhyperbench-base" not in dry.stdout
+        assert prune("--older-than", "1").stdout == "", "the old tags are minutes old"
+        done = prune()
+        assert done.returncode == 0 and done.stdout.count("removing image") == 2, done.stdout + done.stderr
+        left = {t for image in client.images.list() for t in image.tags if t.startswith((orch, job))}
+        assert left == {f"{orch}:{digest}", f"{job}:abc123-{digest[:12]}"}
+        assert client.images.get(base_image.id), "untagging leaves the base image alone"
+    finally:
+        for repo, tag in tags.values():
+            with contextlib.suppress(Exception):
+                client.images.remove(f"{repo}:{tag}")
 
 
 def test_unknown_package_fails_with_pips_tail_and_no_image(client, provider):
