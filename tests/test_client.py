@@ -111,7 +111,7 @@ def test_unknown_model_fails_at_once_with_the_servers_message(server):
 def test_a_stalled_request_times_out_and_the_run_goes_on(server):
     t = time.perf_counter()
     answers, stats = ask(server, ["#sleep=3 slow", "fast"], timeout_s=0.3, max_attempts=2)
-    assert time.perf_counter() - t < 2.0
+    assert time.perf_counter() - t < 3.0  # 2 x 0.3 s and a backoff; waiting out the stall would take 6 s
     assert answers[0].error == "timeout after 0.3 s" and answers[0].attempts == 2
     assert answers[1].error is None
 
