@@ -23,9 +23,9 @@ only a complete one is ever reused.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -91,12 +91,14 @@ class Target:
         return [f"manylinux_{major}_{m}_{self.machine}" for m in range(minor, _OLDEST_GLIBC_MINOR - 1, -1)]
 
 
-# Run inside the base image with `sh -c`: prints the interpreter, X.Y, machine and glibc version.
+# Run inside the base image with `sh -c`: prints the interpreter (the file itself, so that python3, python3.11
+# and a venv's python made from it all read the same), X.Y, X.Y.Z, machine and glibc version.
 PROBE_SCRIPT = (
     'P=$(command -v python{version} || command -v python3) '
     '|| {{ echo "no python3 in the image" >&2; exit 3; }}; '
-    '"$P" -c "import json,platform,sys; l=platform.libc_ver(); print(json.dumps(dict('
-    "executable=sys.executable, python='%d.%d' % sys.version_info[:2], python_full=platform.python_version(), "
+    '"$P" -c "import json,os,platform,sys; l=platform.libc_ver(); print(json.dumps(dict('
+    "executable=os.path.realpath(sys.executable), python='%d.%d' % sys.version_info[:2], "
+    "python_full=platform.python_version(), "
     "machine=platform.machine(), "
     "glibc=l[1] if l[0]=='glibc' else None)))\""
 )
@@ -133,6 +135,22 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return sorted(folder.glob("*.whl"))
+
+
+def link_wheels(wheels: list[Path], dest: Path) -> None:
+    """DEST/ with the wheels (hard links: a multi-GB wheelhouse costs no copy) and a requirements.txt that
+    pins each by name==version, so that an offline `pip install -r` installs exactly them and the freeze
+    reads as name==version."""
+    dest.mkdir(parents=True, exist_ok=True)
+    pins = []
+    for wheel in wheels:
+        try:
+            os.link(wheel, dest / wheel.name)
+        except OSError:
+            shutil.copy2(wheel, dest / wheel.name)
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        pins.append(f"{name}=={version}\n")
+    (dest / "requirements.txt").write_text("".join(pins), encoding="utf-8")
 
 
 def close_under_target(folder: Path, packages: tuple[str, ...], target: Target, output: list[str],

@@ -386,3 +386,59 @@ def test_k8s_gpu_job_template_is_a_valid_base_job_template(stand):
     pod = manifest["spec"]["template"]["spec"]
     assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "vlmhb-results"
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+def test_a_job_image_on_another_interpreter_gets_its_own_orchestrator_venv(tmp_path):
+    """A model row's `image` (vLLM's, say) need not have the orchestrator image's Python where that image has
+    it: here a base whose only python3.11 lives in /usr/local/bin. Copying the orchestrator's venv (which
+    points at /usr/bin/python3.11) would not run; the job image makes its venv with the image's own."""
+    require(_docker_problem() is None, f"job images need Docker: {_docker_problem()}")
+    import io
+    import uuid
+
+    import docker
+
+    from environments.docker import BASE_IMAGE, DockerProvider
+    from environments.prebuilt import _probe, ensure_job_image
+    from environments.spec import EnvSpec
+
+    client = docker.from_env()
+    run = uuid.uuid4().hex[:8]
+    custom = f"vlmhb-test-custom-base:{run}"
+    made: list[str] = []
+    try:
+        client.images.build(fileobj=io.BytesIO(
+            f"FROM {BASE_IMAGE}\nRUN mv /usr/bin/python3.11 /usr/local/bin/python3.11 && rm -f /usr/bin/python3 "
+            "&& ln -s python3.11 /usr/local/bin/python3\n".encode()), tag=custom, network_mode="none", rm=True)
+        made.append(custom)
+        provider = DockerProvider(tmp_path / "cache")
+
+        def env_on(base: str | None):
+            spec = EnvSpec(backend="rapidocr", provider="docker", python="3.11", packages=(), base_image=base,
+                           env_vars=(("VLMHB_TEST_RUN", run),))
+            env = provider.ensure(spec)
+            made.append(env.location)
+            return env
+
+        default_env = env_on(None)
+        assert _probe(client, default_env.location) == _probe(client, BASE_IMAGE), \
+            "an env image on the default base has the orchestrator's interpreter: its venv is copied as it is"
+        env = env_on(custom)
+        assert _probe(client, env.location).executable == "/usr/local/bin/python3.11"
+        venv_spec = EnvSpec(backend="rapidocr", provider="venv", python="3.11", packages=())
+        log: list[str] = []
+        job = ensure_job_image(env, venv_spec, log)
+        made.append(job)
+        assert any("its own orchestrator venv" in line for line in log), "".join(log)[-3000:]
+        out = client.containers.run(job, ["python", "-c", "import os, sys, prefect, flows.dispatch; "
+                                          "print(os.path.realpath(sys.executable), sys.prefix)"],
+                                    network_mode="none", remove=True).decode().split()
+        assert out == ["/usr/local/bin/python3.11", "/opt/orchestrator"], out
+        assert ensure_job_image(env, venv_spec) == job, "built once"
+    finally:
+        for ref in reversed(made):
+            try:
+                client.images.remove(ref, force=True)
+            except docker.errors.APIError:
+                pass
+        client.close()
