@@ -20,10 +20,13 @@ from tasks.profiling import profiling
 from tasks.scoring import metric_names, scoring
 from tasks.serve import serve, stop
 from vlmhyperbench.catalog import Pair
-from vlmhyperbench.errors import BenchError
+from vlmhyperbench.errors import BenchError, quiet_prefect_tracebacks
 from vlmhyperbench.results import PAIR_COMPLETED, PAIR_FAILED, RunFolder
 from vlmhyperbench.settings import get_settings
 from vlmhyperbench.store import PredictionStore
+
+
+quiet_prefect_tracebacks()  # every per-model run imports this module: local, pool job or rescore
 
 
 def pair_outcome(pair: Pair, status: str, error: str | None = None, **extra) -> dict:

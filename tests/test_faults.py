@@ -189,6 +189,8 @@ def test_an_environment_that_cannot_be_built_fails_its_model_only(matrix):
     pair = matrix.pairs[("unbuildable", "ocr1")]
     assert pair["status"] == "failed"
     assert pair["error"].startswith("EnvBuildError: ") and "no Python 3.99 found" in pair["error"] and "Traceback" not in pair["error"]
+    assert "no Python 3.99 found" in matrix.output and "Traceback" not in matrix.output, \
+        "the terminal gets the project's message, not Prefect's traceback of it"
 
 
 def test_broken_images_fail_their_samples_and_the_pair_goes_on(matrix):

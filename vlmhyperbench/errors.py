@@ -9,6 +9,7 @@ BenchError
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 
@@ -61,3 +62,21 @@ class EnvBuildError(BenchError):
 
 class ServerError(BenchError):
     """A model server failed to start, became unhealthy or died; the message has its log tail."""
+
+
+class _NoTracebackForBenchErrors(logging.Filter):
+    """Prefect logs a failed task run's traceback; a BenchError's message already says what is wrong and
+    where (the run's manifest keeps it), so its record goes on without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], BenchError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_prefect_tracebacks() -> None:
+    """Installs the filter on Prefect's run loggers (the terminal and the UI both get the clean line)."""
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTracebackForBenchErrors) for f in logger.filters):
+            logger.addFilter(_NoTracebackForBenchErrors())
