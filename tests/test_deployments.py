@@ -435,6 +435,8 @@ def test_a_job_image_on_another_interpreter_gets_its_own_orchestrator_venv(tmp_p
                                     network_mode="none", remove=True).decode().split()
         assert out == ["/usr/local/bin/python3.11", "/opt/orchestrator"], out
         assert ensure_job_image(env, venv_spec) == job, "built once"
+        assert not client.images.list(filters={"dangling": True, "label": f"vlmhyperbench.build=job-{venv_spec.key}"}), \
+            "the stage with the wheels is not left behind"
     finally:
         for ref in reversed(made):
             try:
