@@ -137,20 +137,64 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
     return sorted(folder.glob("*.whl"))
 
 
-def link_wheels(wheels: list[Path], dest: Path) -> None:
+def link_wheels(wheels: list[Path], dest: Path, installed: dict[str, str] | None = None,
+                packages: tuple[str, ...] = ()) -> None:
     """DEST/ with the wheels (hard links: a multi-GB wheelhouse costs no copy) and a requirements.txt that
     pins each by name==version, so that an offline `pip install -r` installs exactly them and the freeze
-    reads as name==version."""
+    reads as name==version.
+
+    With INSTALLED (the image's own distributions, for a venv that sees them), a wheel of a package the
+    image has is not pinned, and the PACKAGES naming one are listed as written: pip in the image then
+    keeps the image's version wherever it meets every requirement, and takes the wheel only where not.
+    """
     dest.mkdir(parents=True, exist_ok=True)
-    pins = []
+    installed = installed or {}
+    lines = []
     for wheel in wheels:
         try:
             os.link(wheel, dest / wheel.name)
         except OSError:
             shutil.copy2(wheel, dest / wheel.name)
         name, version, _, _ = parse_wheel_filename(wheel.name)
-        pins.append(f"{name}=={version}\n")
-    (dest / "requirements.txt").write_text("".join(pins), encoding="utf-8")
+        if canonicalize_name(name) not in installed:
+            lines.append(f"{name}=={version}\n")
+    for text in packages:
+        req = _requirement(text)
+        if req is not None and canonicalize_name(req.name) in installed:
+            lines.append(f"{text}\n")
+    (dest / "requirements.txt").write_text("".join(lines), encoding="utf-8")
+
+
+# Run with the image's interpreter: {name: version} of every distribution it can import.
+INSTALLED_SCRIPT = ("import json, importlib.metadata as m; "
+                    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}))")
+
+
+def parse_installed(output: str) -> dict[str, str]:
+    return {canonicalize_name(k): v for k, v in json.loads(output.strip().splitlines()[-1]).items()}
+
+
+def provided_by_image(packages: tuple[str, ...], installed: dict[str, str], target: Target
+                      ) -> tuple[tuple[str, ...], list[str]]:
+    """(what still needs resolving, 'name version' of what the image already satisfies) for PACKAGES."""
+    env = target.marker_environment()
+    needed, provided = [], []
+    for text in packages:
+        req = _requirement(text)
+        version = installed.get(canonicalize_name(req.name)) if req is not None and not req.url else None
+        if version is not None and (req.marker is None or req.marker.evaluate(env)) \
+                and req.specifier.contains(version, prereleases=True):
+            provided.append(f"{req.name} {version}")
+        else:
+            needed.append(text)
+    return tuple(needed), provided
+
+
+def _requirement(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None  # a path or URL
 
 
 def close_under_target(folder: Path, packages: tuple[str, ...], target: Target, output: list[str],
@@ -176,12 +220,8 @@ def missing_requirements(wheels: list[Path], packages: tuple[str, ...], target: 
     env = target.marker_environment()
     requires = {canonicalize_name(parse_wheel_filename(w.name)[0]): _requires_dist(w) for w in wheels}
     extras: dict[str, set[str]] = {name: set() for name in requires}
-    wanted: list[Requirement] = []
-    for text in packages:
-        try:
-            wanted.append(Requirement(text))
-        except InvalidRequirement:
-            continue  # a path or URL: its wheel is here under its own name and is checked below
+    # A path or URL has no name to look for: its wheel is here under its own name and is checked below.
+    wanted = [req for req in map(_requirement, packages) if req is not None]
     missing: dict[str, Requirement] = {}
     seen: set[tuple[str, str]] = set()
     while True:

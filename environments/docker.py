@@ -30,7 +30,16 @@ from vlmhyperbench.errors import EnvBuildError, ServerError
 
 from ._containers import OWNER_LABEL, SERVER_LABEL, ContainerServer, cleanup_stale, owner, register, stop_all
 from ._sysimage import apt_packages, ensure_system_image
-from ._wheelhouse import PROBE_SCRIPT, Target, ensure_wheelhouse, link_wheels, parse_probe
+from ._wheelhouse import (
+    INSTALLED_SCRIPT,
+    PROBE_SCRIPT,
+    Target,
+    ensure_wheelhouse,
+    link_wheels,
+    parse_installed,
+    parse_probe,
+    provided_by_image,
+)
 from .base import EnvInfo, Environment
 from .spec import EnvSpec
 from .venv import copy_server, tail
@@ -202,10 +211,16 @@ class DockerProvider:
             build_base = ensure_system_image(client, base, apt, self.root, output)
             if apt:
                 output.step(f"system packages: {' '.join(apt)}")
-            wheels = ensure_wheelhouse(self.root / "wheelhouse" / spec.key, spec.packages, target, output)
+            # A row's own image (vLLM's, say) is the environment: what it has and satisfies is used, not
+            # installed again, and the venv sees it (system site-packages).
+            installed = self._installed(client, base, target) if spec.base_image else {}
+            packages, provided = provided_by_image(spec.packages, installed, target)
+            if provided:
+                output.append(f"# provided by the image: {', '.join(provided)}\n")
+            wheels = ensure_wheelhouse(self.root / "wheelhouse" / spec.key, packages, target, output)
             output.step(f"{len(wheels)} wheels")
-            _fill_context(context, wheels, spec)
-            (context / "Dockerfile").write_text(dockerfile(spec, build_base, target, bool(wheels)),
+            _fill_context(context, wheels, spec, installed)
+            (context / "Dockerfile").write_text(dockerfile(spec, build_base, target, bool(spec.packages)),
                                                 encoding="utf-8")
             output.append("# Dockerfile\n" + (context / "Dockerfile").read_text(encoding="utf-8"))
             labels = {**spec.labels(), "vlmhyperbench.base_image": base, "vlmhyperbench.apt": " ".join(apt)}
@@ -259,6 +274,13 @@ class DockerProvider:
                                 f"image to one with Python {spec.python}")
         return target
 
+    @staticmethod
+    def _installed(client, base: str, target: Target) -> dict[str, str]:
+        out = client.containers.run(base, [target.executable, "-c", INSTALLED_SCRIPT], entrypoint=[],
+                                    network_mode="none", remove=True, stdout=True, stderr=False,
+                                    cap_drop=["ALL"])
+        return parse_installed(out.decode())
+
     def _touch(self, key: str) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -278,7 +300,7 @@ def dockerfile(spec: EnvSpec, base: str, target: Target, has_wheels: bool) -> st
         f"FROM {base} AS venv",
         f"LABEL {BUILD_LABEL}={spec.key}",  # first, so every intermediate image can be pruned by it
         "COPY wheels /wheels",
-        venv_install_run(target.executable, VENV, has_wheels, FREEZE_FILE),
+        venv_install_run(target.executable, VENV, has_wheels, FREEZE_FILE, system_site=bool(spec.base_image)),
         "",
         f"FROM {base}",
         f"LABEL {BUILD_LABEL}={spec.key}",
@@ -295,8 +317,10 @@ def dockerfile(spec: EnvSpec, base: str, target: Target, has_wheels: bool) -> st
     return "\n".join(lines)
 
 
-def venv_install_run(py: str, venv: str, has_wheels: bool, freeze_file: str | None = None) -> str:
-    """A RUN line that makes VENV with the image's interpreter PY and installs /wheels offline.
+def venv_install_run(py: str, venv: str, has_wheels: bool, freeze_file: str | None = None,
+                     system_site: bool = False) -> str:
+    """A RUN line that makes VENV with the image's interpreter PY (seeing the image's own packages with
+    SYSTEM_SITE) and installs /wheels/requirements.txt offline.
 
     The image's own pip fills the venv (`pip --python`, pip >= 22.3), which saves seeding pip into it
     (4 s, 15 MB); an image without such a pip gets a venv with pip inside. By name==version from
@@ -304,13 +328,14 @@ def venv_install_run(py: str, venv: str, has_wheels: bool, freeze_file: str | No
     """
     install = (' \\\n && $PIP install --no-index --no-cache-dir --find-links /wheels -r /wheels/requirements.txt'
                if has_wheels else "")
+    site = " --system-site-packages" if system_site else ""
     freeze = f" \\\n && mkdir -p {Path(freeze_file).parent} && $PIP freeze > {freeze_file}" if freeze_file else ""
     return "\n".join([
         "RUN export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off \\",
-        f" && {py} -m venv --without-pip {venv} \\",
+        f" && {py} -m venv --without-pip{site} {venv} \\",
         f" && if {py} -m pip --python {venv}/bin/python --version >/dev/null 2>&1; \\",
         f"    then PIP='{py} -m pip --python {venv}/bin/python'; \\",
-        f"    else rm -rf {venv} && {py} -m venv {venv} && PIP={venv}/bin/pip; fi{install}{freeze}"])
+        f"    else rm -rf {venv} && {py} -m venv{site} {venv} && PIP={venv}/bin/pip; fi{install}{freeze}"])
 
 
 def _quote(name: str, value: str) -> str:
@@ -322,8 +347,8 @@ def _quote(name: str, value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
-def _fill_context(context: Path, wheels: list[Path], spec: EnvSpec) -> None:
-    link_wheels(wheels, context / "wheels")
+def _fill_context(context: Path, wheels: list[Path], spec: EnvSpec, installed: dict[str, str]) -> None:
+    link_wheels(wheels, context / "wheels", installed, spec.packages)
     if spec.server_digest:
         copy_server(context / "server")
 

@@ -276,6 +276,37 @@ def test_engine_debian_packages_are_installed(client, provider):
         provider.remove(spec.key)
 
 
+def test_a_rows_own_image_provides_what_it_has(client, provider, base_image, tmp_path):
+    """A row's `image` is its environment: a package the image has and that meets the requirements is used
+    as it is (never downloaded nor installed again, as vLLM in vLLM's image), and what is missing is added
+    in a venv that sees the image's packages. Here the image has six 1.16.0, installed from its wheel."""
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(tmp_path)]
+    subprocess.run([*pip, "six==1.16.0"], check=True, capture_output=True, timeout=300)
+    site = tmp_path / "context" / "site"
+    with zipfile.ZipFile(next(tmp_path.glob("six-1.16.0-*.whl"))) as zf:
+        zf.extractall(site)
+    (tmp_path / "context" / "Dockerfile").write_text(
+        f"FROM {base_image.tags[0]}\nCOPY site /usr/local/lib/python3.11/dist-packages/\n")
+    custom = f"vlmhb-test-with-six:{uuid.uuid4().hex[:8]}"
+    client.images.build(path=str(tmp_path / "context"), tag=custom, network_mode="none", rm=True)
+    env = None
+    try:
+        log = tmp_path / "build.log"
+        env = provider.ensure(_spec("six>=1.10", "python-dateutil==2.9.0.post0", base_image=custom), log=log)
+        text = log.read_text()
+        assert "provided by the image: six 1.16.0" in text, text[-3000:]
+        out = client.containers.run(env.location, ["python", "-c", "import dateutil, six; print(six.__file__, "
+                                                   "dateutil.__file__)"], network_mode="none", remove=True)
+        six_file, dateutil_file = out.decode().split()
+        assert six_file.startswith("/usr/local/lib/python3.11/dist-packages/"), "the image's six, not a new one"
+        assert dateutil_file.startswith("/opt/venv/"), "what the image lacks goes into the venv"
+        assert "python-dateutil==2.9.0.post0" in env.freeze and "six==1.16.0" in env.freeze
+    finally:
+        if env is not None:
+            provider.remove(env.spec.key)
+        client.images.remove(custom, force=True)
+
+
 def test_missing_base_image_names_the_script(client, cache_root):
     from environments.docker import DockerProvider
 
