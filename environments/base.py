@@ -6,7 +6,10 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
+
+from filelock import FileLock
 
 from .spec import EnvSpec
 
@@ -58,6 +61,20 @@ class Provider(Protocol):
 
     def remove(self, key: str) -> None:
         """Deletes one environment."""
+
+
+def build_once(root: Path, key: str, cached: Callable[[], Environment | None],
+               build: Callable[[], Environment]) -> Environment:
+    """The cached environment KEY, else built under ROOT/KEY.lock: a second run that wants the same spec
+    waits for the first build and then finds it cached."""
+    env = cached()
+    if env is None:
+        root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(root / f"{key}.lock")):
+            env = cached()  # built by another run while we waited
+            if env is None:
+                env = build()
+    return env
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -40,7 +40,7 @@ from ._wheelhouse import (
     parse_probe,
     provided_by_image,
 )
-from .base import EnvInfo, Environment
+from .base import EnvInfo, Environment, build_once
 from .spec import EnvSpec
 from .venv import copy_server, tail
 
@@ -89,14 +89,8 @@ class DockerProvider:
         started = time.perf_counter()
         client = _client()
         try:
-            env = self._cached(client, spec)
-            if env is None:
-                self.root.mkdir(parents=True, exist_ok=True)
-                with FileLock(str(self.root / f"{spec.key}.lock")):
-                    env = self._cached(client, spec)  # built by another run while we waited
-                    if env is None:
-                        env = self._build(client, spec, log)
-                        self._touch(spec.key)
+            env = build_once(self.root, spec.key, lambda: self._cached(client, spec),
+                             lambda: self._build(client, spec, log))
         finally:
             client.close()
         env.ready_s = time.perf_counter() - started
@@ -243,6 +237,7 @@ class DockerProvider:
             shutil.rmtree(context, ignore_errors=True)
             output.close()
         _prune_build(client, spec.key)  # the wheels stage: not needed by the tagged image
+        self._touch(spec.key)
         return self._environment(spec, freeze, cached=False, build_s=time.perf_counter() - started)
 
     def _probe(self, client, base: str, spec: EnvSpec, output: list[str]) -> Target:

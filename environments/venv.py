@@ -21,7 +21,7 @@ from filelock import FileLock
 from vlmhyperbench.errors import EnvBuildError
 
 from .backends import SERVER_PACKAGE
-from .base import EnvInfo, Environment, write_json
+from .base import EnvInfo, Environment, build_once, write_json
 from .spec import SERVERS_DIR, EnvSpec
 
 MARKER = "vlmhb-env.json"
@@ -52,13 +52,8 @@ class VenvProvider:
     def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
         started = time.perf_counter()
         final = self.root / spec.key
-        env = self._cached(spec, final)
-        if env is None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(self.root / f"{spec.key}.lock")):
-                env = self._cached(spec, final)  # built by another run while we waited
-                if env is None:
-                    env = self._build(spec, final, log)
+        env = build_once(self.root, spec.key, lambda: self._cached(spec, final),
+                         lambda: self._build(spec, final, log))
         env.ready_s = time.perf_counter() - started
         return env
 

@@ -52,14 +52,19 @@ def primary_metrics(summary: pl.DataFrame, datasets: dict[str, dict]) -> dict[st
     return out
 
 
+def _prediction_files(run, pairs: list[dict]):
+    """(pair, its predictions parquet) for the pairs that have one."""
+    for p in pairs:
+        path = run.predictions(p["model"], dataset_key(p["dataset"], p.get("perturbation")))
+        if path.is_file():
+            yield p, path
+
+
 def latency_quantiles(run, pairs: list[dict]) -> dict[tuple[str, str, str], dict[str, list[float]]]:
     """(model, dataset, perturbation) -> quantiles of ttft_s and latency_s of answered requests."""
     probs = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
     out = {}
-    for p in pairs:
-        path = run.predictions(p["model"], dataset_key(p["dataset"], p.get("perturbation")))
-        if not path.is_file():
-            continue
+    for p, path in _prediction_files(run, pairs):
         try:
             lf = pl.scan_parquet(path)
             names = lf.collect_schema().names()
@@ -229,10 +234,7 @@ def _thumbnail(sample, perturbation: str) -> str | None:
 def sample_errors(run, pairs: list[dict], top: int = 3) -> list[dict]:
     """The most frequent per-sample error messages of each pair (requests that failed inside a completed pair)."""
     out = []
-    for p in pairs:
-        path = run.predictions(p["model"], dataset_key(p["dataset"], p.get("perturbation")))
-        if not path.is_file():
-            continue
+    for p, path in _prediction_files(run, pairs):
         try:
             lf = pl.scan_parquet(path)
             if "error" not in lf.collect_schema().names():
