@@ -52,9 +52,17 @@ def _server(base_url: str, path: str, method: str = "GET") -> dict:
 
 def _items(n: int, images=()):
     for i in range(n):
-        yield RequestItem(str(i), f"Question {i}: what does the document say?", images,
-                          meta={"doc_class": "doc", "question_type": "free", "references": ["answer"],
-                                "prompt": f"Question {i}: what does the document say?"})
+        yield RequestItem(
+            str(i),
+            f"Question {i}: what does the document say?",
+            images,
+            meta={
+                "doc_class": "doc",
+                "question_type": "free",
+                "references": ["answer"],
+                "prompt": f"Question {i}: what does the document say?",
+            },
+        )
 
 
 async def _ours(base_url: str, n: int, concurrency: int, journal: Path) -> tuple[float, list[float], int]:
@@ -67,8 +75,13 @@ async def _ours(base_url: str, n: int, concurrency: int, journal: Path) -> tuple
             ttfts.append(answer.ttft_s)
 
     with store:
-        stats = await run_requests(Endpoint(base_url=base_url, model=MODEL, max_tokens=64), _items(n),
-                                   concurrency=concurrency, timeout_s=30, on_answer=on_answer)
+        stats = await run_requests(
+            Endpoint(base_url=base_url, model=MODEL, max_tokens=64),
+            _items(n),
+            concurrency=concurrency,
+            timeout_s=30,
+            on_answer=on_answer,
+        )
     return stats.window_s, ttfts, stats.errors
 
 
@@ -90,8 +103,12 @@ async def _bare_openai(base_url: str, n: int, concurrency: int) -> tuple[float, 
             ttft = None
             try:
                 stream = await client.chat.completions.create(
-                    model=MODEL, max_tokens=64, stream=True, stream_options={"include_usage": True},
-                    messages=[{"role": "user", "content": f"Question {i}: what does the document say?"}])
+                    model=MODEL,
+                    max_tokens=64,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    messages=[{"role": "user", "content": f"Question {i}: what does the document say?"}],
+                )
                 async for chunk in stream:
                     if ttft is None and chunk.choices and chunk.choices[0].delta.content:
                         ttft = time.perf_counter() - st
@@ -120,9 +137,13 @@ async def _bare_aiohttp(base_url: str, n: int, concurrency: int) -> tuple[float,
     async def one(session: aiohttp.ClientSession, i: int) -> None:
         nonlocal errors
         async with sem:
-            body = {"model": MODEL, "max_tokens": 64, "stream": True,
-                    "stream_options": {"include_usage": True},
-                    "messages": [{"role": "user", "content": f"Question {i}: what does the document say?"}]}
+            body = {
+                "model": MODEL,
+                "max_tokens": 64,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "messages": [{"role": "user", "content": f"Question {i}: what does the document say?"}],
+            }
             st = time.perf_counter()
             first[0] = min(first[0], st)
             ttft = None
@@ -154,19 +175,38 @@ def throughput(args: argparse.Namespace) -> None:
             raise SystemExit("--pin needs two CPUs")
         os.sched_setaffinity(0, {cpus[0]})
         server_cpus = {cpus[1]}
-    where = (f"client pinned to CPU {cpus[0]}, server to CPU {cpus[1]}" if args.pin
-             else f"client and server share {os.cpu_count()} CPUs")
-    print(f"synthetic server: TTFT {args.ttft_ms:g} ms, {args.tokens} tokens {args.itl_ms:g} ms apart -> "
-          f"true latency {true_latency * 1000:g} ms; {where}; load average {os.getloadavg()[0]:.2f} "
-          f"at the start (other work on this machine counts)")
-    header = (f"{'client':<16}{'conc':>5}{'requests':>9}{'req/s':>9}{'bound':>8}{'ratio':>7}"
-              f"{'TTFT p50':>10}{'err vs cfg':>11}{'vs server':>10}{'CPU/req':>9}{'errors':>7}"
-              f"{'srv CPU':>11}")
+    where = (
+        f"client pinned to CPU {cpus[0]}, server to CPU {cpus[1]}"
+        if args.pin
+        else f"client and server share {os.cpu_count()} CPUs"
+    )
+    print(
+        f"synthetic server: TTFT {args.ttft_ms:g} ms, {args.tokens} tokens {args.itl_ms:g} ms apart -> "
+        f"true latency {true_latency * 1000:g} ms; {where}; load average {os.getloadavg()[0]:.2f} "
+        f"at the start (other work on this machine counts)"
+    )
+    header = (
+        f"{'client':<16}{'conc':>5}{'requests':>9}{'req/s':>9}{'bound':>8}{'ratio':>7}"
+        f"{'TTFT p50':>10}{'err vs cfg':>11}{'vs server':>10}{'CPU/req':>9}{'errors':>7}"
+        f"{'srv CPU':>11}"
+    )
     print(header)
     print("-" * len(header))
     results: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
-    with launch("--ttft-ms", str(args.ttft_ms), "--itl-ms", str(args.itl_ms), "--tokens", str(args.tokens),
-                "--model", MODEL, cpus=server_cpus) as url, tempfile.TemporaryDirectory() as tmp:
+    with (
+        launch(
+            "--ttft-ms",
+            str(args.ttft_ms),
+            "--itl-ms",
+            str(args.itl_ms),
+            "--tokens",
+            str(args.tokens),
+            "--model",
+            MODEL,
+            cpus=server_cpus,
+        ) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         asyncio.run(_ours(url, 16, 4, Path(tmp) / "warmup.jsonl"))
         for concurrency in args.concurrency:
             bound = concurrency / true_latency
@@ -191,18 +231,24 @@ def throughput(args: argparse.Namespace) -> None:
                     err_cfg, err_srv = ttft - args.ttft_ms / 1000, ttft - server["ttft_p50_s"]
                     row = (rate / bound, err_cfg, err_srv, cpu / n)
                     results.setdefault((name, concurrency), []).append(row)
-                    print(f"{name:<16}{concurrency:>5}{n:>9}{rate:>9.1f}{bound:>8.1f}{rate / bound:>7.1%}"
-                          f"{ttft * 1000:>8.2f}ms{err_cfg * 1000:>+9.2f}ms{err_srv * 1000:>+8.2f}ms"
-                          f"{cpu / n * 1000:>7.3f}ms{errors:>7}{server_cpu / n * 1000:>9.3f}ms")
-        print(f"(server-measured p50 of the last run: TTFT {server['ttft_p50_s'] * 1000:.2f} ms, "
-              f"latency {server['latency_p50_s'] * 1000:.2f} ms)")
+                    print(
+                        f"{name:<16}{concurrency:>5}{n:>9}{rate:>9.1f}{bound:>8.1f}{rate / bound:>7.1%}"
+                        f"{ttft * 1000:>8.2f}ms{err_cfg * 1000:>+9.2f}ms{err_srv * 1000:>+8.2f}ms"
+                        f"{cpu / n * 1000:>7.3f}ms{errors:>7}{server_cpu / n * 1000:>9.3f}ms"
+                    )
+        print(
+            f"(server-measured p50 of the last run: TTFT {server['ttft_p50_s'] * 1000:.2f} ms, "
+            f"latency {server['latency_p50_s'] * 1000:.2f} ms)"
+        )
     if args.repeat > 1:
         print(f"medians over {args.repeat} runs:")
         for (name, concurrency), rows in results.items():
             ratio, err_cfg, err_srv, cpu = (statistics.median(col) for col in zip(*rows, strict=True))
-            print(f"  {name:<16} concurrency {concurrency:>3}: {ratio:6.1%} of the bound, TTFT error "
-                  f"{err_cfg * 1000:+.2f} ms vs configured, {err_srv * 1000:+.2f} ms vs the server's own, "
-                  f"{cpu * 1000:.3f} ms CPU/request")
+            print(
+                f"  {name:<16} concurrency {concurrency:>3}: {ratio:6.1%} of the bound, TTFT error "
+                f"{err_cfg * 1000:+.2f} ms vs configured, {err_srv * 1000:+.2f} ms vs the server's own, "
+                f"{cpu * 1000:.3f} ms CPU/request"
+            )
 
 
 class _LazyImage:
@@ -222,8 +268,10 @@ def memory(args: argparse.Namespace) -> None:
 
     proc = psutil.Process()
     n = args.memory
-    with launch("--ttft-ms", "0", "--itl-ms", "0", "--tokens", "4", "--model", MODEL) as url, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        launch("--ttft-ms", "0", "--itl-ms", "0", "--tokens", "4", "--model", MODEL) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         image = Path(tmp) / "page.png"
         image.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(4096))
         store = PredictionStore(Path(tmp) / "journal.jsonl")
@@ -237,14 +285,22 @@ def memory(args: argparse.Namespace) -> None:
         start_rss = proc.memory_info().rss / 2**20
         t = time.perf_counter()
         with store:
-            stats = asyncio.run(run_requests(
-                Endpoint(base_url=url, model=MODEL, max_tokens=16), _items(n, [_LazyImage(image)]),
-                concurrency=args.memory_concurrency, timeout_s=30, on_answer=store.append,
-                on_progress=on_progress))
+            stats = asyncio.run(
+                run_requests(
+                    Endpoint(base_url=url, model=MODEL, max_tokens=16),
+                    _items(n, [_LazyImage(image)]),
+                    concurrency=args.memory_concurrency,
+                    timeout_s=30,
+                    on_answer=store.append,
+                    on_progress=on_progress,
+                )
+            )
         wall = time.perf_counter() - t
-        print(f"{n} samples (one 4 KiB image each), concurrency {args.memory_concurrency}: "
-              f"{stats.answered} answered, {stats.errors} errors in {wall:.1f} s "
-              f"({stats.requests_per_s:.0f} req/s)")
+        print(
+            f"{n} samples (one 4 KiB image each), concurrency {args.memory_concurrency}: "
+            f"{stats.answered} answered, {stats.errors} errors in {wall:.1f} s "
+            f"({stats.requests_per_s:.0f} req/s)"
+        )
         print(f"RSS before the run: {start_rss:.1f} MiB")
         for done, rss in samples:
             print(f"  after {done:>7} answers: RSS {rss:7.1f} MiB")
@@ -253,15 +309,35 @@ def memory(args: argparse.Namespace) -> None:
         print(f"peak RSS (getrusage) during the run: {peak:.1f} MiB; journal {journal_mib:.1f} MiB")
         t = time.perf_counter()
         store.to_parquet(Path(tmp) / "predictions.parquet")
-        print(f"to_parquet of {n} rows: {time.perf_counter() - t:.2f} s, peak RSS after it "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB "
-              f"(loads the journal once, at the end)")
+        print(
+            f"to_parquet of {n} rows: {time.perf_counter() - t:.2f} s, peak RSS after it "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB "
+            f"(loads the journal once, at the end)"
+        )
 
 
 def store_cost(args: argparse.Namespace) -> None:
-    answer = Answer("s", "a typical short answer of a few words", None, 1, 0.05, 0.085, 0.005, 0.005, 8,
-                    0.0, 1.0, 2.0, 0.0, {"doc_class": "invoice", "question_type": "free",
-                                         "references": ["x", "y"], "prompt": "What is the total? " * 5})
+    answer = Answer(
+        "s",
+        "a typical short answer of a few words",
+        None,
+        1,
+        0.05,
+        0.085,
+        0.005,
+        0.005,
+        8,
+        0.0,
+        1.0,
+        2.0,
+        0.0,
+        {
+            "doc_class": "invoice",
+            "question_type": "free",
+            "references": ["x", "y"],
+            "prompt": "What is the total? " * 5,
+        },
+    )
     with tempfile.TemporaryDirectory(dir=args.store_dir) as tmp:
         for fsync in (False, True):
             store = PredictionStore(Path(tmp) / f"j{fsync}.jsonl", fsync=fsync)
@@ -272,23 +348,31 @@ def store_cost(args: argparse.Namespace) -> None:
                     answer.sample_id = str(i)
                     store.append(answer)
                 dt = time.perf_counter() - t
-            print(f"PredictionStore.append, fsync={fsync!s:<5}: {dt / n * 1e6:8.1f} us per answer "
-                  f"({n} appends, {args.store_dir or tempfile.gettempdir()})")
+            print(
+                f"PredictionStore.append, fsync={fsync!s:<5}: {dt / n * 1e6:8.1f} us per answer "
+                f"({n} appends, {args.store_dir or tempfile.gettempdir()})"
+            )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 64])
-    p.add_argument("--clients", type=lambda s: s.split(","),
-                   default=["ours", "bare-AsyncOpenAI", "bare-aiohttp"],
-                   help="any of ours, bare-AsyncOpenAI, bare-aiohttp")
+    p.add_argument(
+        "--clients",
+        type=lambda s: s.split(","),
+        default=["ours", "bare-AsyncOpenAI", "bare-aiohttp"],
+        help="any of ours, bare-AsyncOpenAI, bare-aiohttp",
+    )
     p.add_argument("--ttft-ms", type=float, default=50.0)
     p.add_argument("--itl-ms", type=float, default=5.0)
     p.add_argument("--tokens", type=int, default=8)
     p.add_argument("--seconds", type=float, default=6.0, help="about how long each run lasts at the bound")
     p.add_argument("--repeat", type=int, default=1, help="runs per client and concurrency; prints medians")
-    p.add_argument("--pin", action="store_true",
-                   help="pin this process (the clients) to one CPU and the server to another")
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin this process (the clients) to one CPU and the server to another",
+    )
     p.add_argument("--memory", type=int, metavar="N", help="instead: stream N samples and print RSS")
     p.add_argument("--memory-concurrency", type=int, default=64)
     p.add_argument("--store", action="store_true", help="instead: time journal appends with/without fsync")

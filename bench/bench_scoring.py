@@ -51,7 +51,7 @@ def make_pairs(n: int, seed: int) -> tuple[list[str], list[str]]:
     for i in np.flatnonzero(kind < 0.35).tolist():  # a character typo
         p = preds[i]
         k = int(pos[i] * len(p))
-        preds[i] = p[:k] + typo[i] + p[k + 1:]
+        preds[i] = p[:k] + typo[i] + p[k + 1 :]
     for i in np.flatnonzero((kind >= 0.35) & (kind < 0.45)).tolist():  # case and spacing only
         preds[i] = "  " + refs[i].upper().replace(" ", "\t ") + " "
     for i in np.flatnonzero((kind >= 0.45) & (kind < 0.48)).tolist():  # failed sample
@@ -76,15 +76,24 @@ def main() -> None:
     import rapidfuzz
     from anls import anls_score
 
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
-          f"(shared: other jobs slow the wall-clock figures; cpu = this process's CPU time)")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
+        f"(shared: other jobs slow the wall-clock figures; cpu = this process's CPU time)"
+    )
     from importlib.metadata import version
 
-    print(f"polars {pl.__version__}, rapidfuzz {rapidfuzz.__version__}, jiwer {version('jiwer')}, "
-          f"anls {version('anls')}")
+    print(
+        f"polars {pl.__version__}, rapidfuzz {rapidfuzz.__version__}, jiwer {version('jiwer')}, "
+        f"anls {version('anls')}"
+    )
     (preds, refs), gen_s, _ = timed(lambda: make_pairs(args.pairs, args.seed))
-    table = pl.DataFrame({"sample_id": [str(i) for i in range(len(preds))], "prediction": preds,
-                          "references": [[r] for r in refs]})
+    table = pl.DataFrame(
+        {
+            "sample_id": [str(i) for i in range(len(preds))],
+            "prediction": preds,
+            "references": [[r] for r in refs],
+        }
+    )
     mean_len = sum(map(len, refs)) / len(refs)
     print(f"{len(preds):,} pairs (reference {mean_len:.1f} characters on average), made in {gen_s:.1f} s")
     _, warm_s, _ = timed(lambda: (odd_chars(), whitespace(), re_whitespace()))
@@ -98,21 +107,27 @@ def main() -> None:
         "wer": lambda p, r: (0.0 if not p.strip() else 1.0) if not r.strip() else jiwer.wer(r, p),
     }
     package = {"anls": "anls.anls_score", "cer": "jiwer.cer", "wer": "jiwer.wer"}
-    header = (f"{'metric':7} {'ours, all pairs':>22} {'reference per pair':>20} {'extrapolated':>13} "
-              f"{'speed-up':>9}  equal on subsample")
+    header = (
+        f"{'metric':7} {'ours, all pairs':>22} {'reference per pair':>20} {'extrapolated':>13} "
+        f"{'speed-up':>9}  equal on subsample"
+    )
     print(header)
     print("-" * len(header))
     for metric in ("anls", "cer", "wer"):
-        rows, wall, cpu = timed(lambda: score(metric, table))
+        rows, wall, cpu = timed(lambda metric=metric: score(metric, table))
         ours = rows.get_column("value").to_numpy()
-        expected, ref_wall, _ = timed(lambda: [reference[metric](preds[i], refs[i]) for i in sub])
+        expected, ref_wall, _ = timed(lambda fn=reference[metric]: [fn(preds[i], refs[i]) for i in sub])
         per_pair = ref_wall / len(sub)
         full = per_pair * len(preds)
         equal = ours[sub].tolist() == expected
-        print(f"{metric:7} {wall:8.2f} s (cpu {cpu:5.2f} s) {package[metric]:>20} {full:10.1f} s "
-              f"{full / wall:8.0f}x  {'yes' if equal else 'NO'} ({len(sub):,} pairs)")
-    print(f"\nreference columns: {len(sub):,} random pairs timed per pair, then x {len(preds) / len(sub):g} "
-          "(EXTRAPOLATED);\ncer/wer references apply the CONTRACT's empty-reference rule around jiwer")
+        print(
+            f"{metric:7} {wall:8.2f} s (cpu {cpu:5.2f} s) {package[metric]:>20} {full:10.1f} s "
+            f"{full / wall:8.0f}x  {'yes' if equal else 'NO'} ({len(sub):,} pairs)"
+        )
+    print(
+        f"\nreference columns: {len(sub):,} random pairs timed per pair, then x {len(preds) / len(sub):g} "
+        "(EXTRAPOLATED);\ncer/wer references apply the CONTRACT's empty-reference rule around jiwer"
+    )
 
 
 if __name__ == "__main__":

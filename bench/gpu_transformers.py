@@ -50,8 +50,11 @@ def gpu_count() -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="local folder or hub id (default: a tiny random LLaVA)")
-    p.add_argument("--packages", default="torch transformers tokenizers nvidia-ml-py",
-                   help="the env's pip requirements (CUDA torch from the index)")
+    p.add_argument(
+        "--packages",
+        default="torch transformers tokenizers nvidia-ml-py",
+        help="the env's pip requirements (CUDA torch from the index)",
+    )
     p.add_argument("--dtype", default="float16")
     p.add_argument("--requests", type=int, default=8)
     p.add_argument("--concurrency", type=int, default=1)
@@ -81,16 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         from tests.tiny_models import build_in
 
         model = str(build_in(env.python, "llava", work / "tiny-llava"))
-    row = ModelRow(name="gpu-bench", backend="transformers", model=model, packages=packages, gpus=1,
-                   args=("--engine-arg", "device=cuda", "--engine-arg", f"dtype={a.dtype}"),
-                   max_tokens=a.max_tokens, env_vars={"HF_HUB_OFFLINE": "1"} if a.model is None else {})
+    row = ModelRow(
+        name="gpu-bench",
+        backend="transformers",
+        model=model,
+        packages=packages,
+        gpus=1,
+        args=("--engine-arg", "device=cuda", "--engine-arg", f"dtype={a.dtype}"),
+        max_tokens=a.max_tokens,
+        env_vars={"HF_HUB_OFFLINE": "1"} if a.model is None else {},
+    )
     server = start_server(env, row, log_path=work / "server.log", timeout_s=a.start_timeout)
     try:
         answers = []
         items = (RequestItem(str(i), "Read all the text on this page.", (PAGE,)) for i in range(a.requests))
         endpoint = Endpoint(base_url=server.base_url + "/v1", model="gpu-bench", max_tokens=a.max_tokens)
-        stats = asyncio.run(run_requests(endpoint, items, concurrency=a.concurrency, timeout_s=600,
-                                         on_answer=answers.append))
+        stats = asyncio.run(
+            run_requests(endpoint, items, concurrency=a.concurrency, timeout_s=600, on_answer=answers.append)
+        )
         with urllib.request.urlopen(server.base_url + "/metrics/memory", timeout=10) as resp:
             reported = json.loads(resp.read())
     finally:
@@ -104,10 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ttft p50 {ttfts[len(ttfts) // 2]:.3f} s, output tokens/s {rate:.1f}")
     print(f"peak RSS of the server tree: {server.peak_rss_mb:.0f} MB")
     nvml = server.peak_gpu_mb
-    print("peak GPU memory, NVML over the server tree (sampled here): "
-          + (f"{nvml:.0f} MB" if nvml is not None else "n/a (pip install nvidia-ml-py into this venv)"))
-    print(f"peak GPU memory, server's own report: {reported.get('peak_gpu_mb')} MB "
-          f"(source {reported.get('gpu_source')})")
+    print(
+        "peak GPU memory, NVML over the server tree (sampled here): "
+        + (f"{nvml:.0f} MB" if nvml is not None else "n/a (pip install nvidia-ml-py into this venv)")
+    )
+    print(
+        f"peak GPU memory, server's own report: {reported.get('peak_gpu_mb')} MB "
+        f"(source {reported.get('gpu_source')})"
+    )
     for x in answers:
         if x.error:
             print(f"  sample {x.sample_id} failed: {x.error}")

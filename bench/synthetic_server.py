@@ -21,7 +21,8 @@ into tokens (a deterministic answer per sample); ``--fail-every N`` answers ever
 unparseable chunk after the first one in every Nth stream; ``--truncate-every N`` ends every Nth
 stream cleanly in the middle of a chunk, without a finish or ``[DONE]``. These periodic faults are
 transient, as on a real server: a request (same body) that one of them hit is not hit again, so its
-retry succeeds however the retries interleave with other requests; ``N`` = 1 hits every request; ``--hang-after N`` never
+retry succeeds however the retries interleave with other requests; ``N`` = 1 hits every request;
+``--hang-after N`` never
 answers any request after the first N (until the client goes away); ``--exit-after N`` makes the
 process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
 answers 401 to a request without ``Authorization: Bearer KEY``.
@@ -53,10 +54,23 @@ _DIRECTIVE = re.compile(r"#(tokens|ttft|itl|sleep|status|fail|drop)=([0-9.x]+)|#
 
 
 class Synthetic:
-    def __init__(self, *, model: str, ttft_ms: float, itl_ms: float, tokens: int, answer: str = "tokens",
-                 fail_every: int = 0, fail_status: int = 503, error_message: str = "synthetic failure",
-                 malformed_every: int = 0, truncate_every: int = 0, hang_after: int = 0, exit_after: int = 0,
-                 api_key: str | None = None):
+    def __init__(
+        self,
+        *,
+        model: str,
+        ttft_ms: float,
+        itl_ms: float,
+        tokens: int,
+        answer: str = "tokens",
+        fail_every: int = 0,
+        fail_status: int = 503,
+        error_message: str = "synthetic failure",
+        malformed_every: int = 0,
+        truncate_every: int = 0,
+        hang_after: int = 0,
+        exit_after: int = 0,
+        api_key: str | None = None,
+    ):
         self.model, self.ttft, self.itl, self.tokens = model, ttft_ms / 1000, itl_ms / 1000, tokens
         self.answer, self.fail_every, self.fail_status = answer, fail_every, fail_status
         self.error_message = error_message
@@ -89,9 +103,17 @@ class Synthetic:
         return _sse({**self._head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
 
     def usage(self, prompt_tokens: int, tokens: int) -> bytes:
-        return _sse({**self._head, "choices": [], "usage": {
-            "prompt_tokens": prompt_tokens, "completion_tokens": tokens,
-            "total_tokens": prompt_tokens + tokens}})
+        return _sse(
+            {
+                **self._head,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": tokens,
+                    "total_tokens": prompt_tokens + tokens,
+                },
+            }
+        )
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         t_in = time.perf_counter()
@@ -142,14 +164,31 @@ class Synthetic:
         truncate = self._periodic_fault(self.truncate_every, n, body)
         if not body.get("stream") or "nostream" in opts:
             await asyncio.sleep(max(0.0, start + ttft + (tokens - 1) * itl - loop.time()))
-            content = " ".join(words) if words is not None else \
-                "".join(("t0" if i == 0 else f" t{i}") for i in range(tokens))
-            return web.json_response({
-                "id": "chatcmpl-synthetic", "object": "chat.completion", "created": 0, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "length"}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": tokens,
-                          "total_tokens": prompt_tokens + tokens}})
+            content = (
+                " ".join(words)
+                if words is not None
+                else "".join(("t0" if i == 0 else f" t{i}") for i in range(tokens))
+            )
+            return web.json_response(
+                {
+                    "id": "chatcmpl-synthetic",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": self.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": "length",
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": tokens,
+                        "total_tokens": prompt_tokens + tokens,
+                    },
+                }
+            )
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         try:
             await resp.prepare(request)
@@ -178,7 +217,7 @@ class Synthetic:
         return resp
 
     def _periodic_fault(self, every: int, n: int, body: dict) -> bool:
-        """Whether request ``n`` is hit by a fault of period ``every``: once per body unless ``every`` is 1."""
+        """Whether request ``n`` is hit by a fault of period ``every`` (once per body, unless it is 1)."""
         if not every or n % every:
             return False
         if every == 1:
@@ -190,20 +229,27 @@ class Synthetic:
         return True
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model",
-                                                              "owned_by": "synthetic"}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "synthetic"}]}
+        )
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "requests": self.requests, "chats": self.chats, "connections": len(self.peers),
-            "streams": len(self.ttfts),
-            "cpu_s": time.process_time(),
-            "ttft_p50_s": statistics.median(self.ttfts) if self.ttfts else None,
-            "latency_p50_s": statistics.median(self.latencies) if self.latencies else None,
-            "ttft_s": self.ttft, "true_latency_s": self.ttft + (self.tokens - 1) * self.itl})
+        return web.json_response(
+            {
+                "requests": self.requests,
+                "chats": self.chats,
+                "connections": len(self.peers),
+                "streams": len(self.ttfts),
+                "cpu_s": time.process_time(),
+                "ttft_p50_s": statistics.median(self.ttfts) if self.ttfts else None,
+                "latency_p50_s": statistics.median(self.latencies) if self.latencies else None,
+                "ttft_s": self.ttft,
+                "true_latency_s": self.ttft + (self.tokens - 1) * self.itl,
+            }
+        )
 
     async def reset(self, request: web.Request) -> web.Response:
         self.requests, self.peers, self.seen, self.ttfts, self.latencies = 0, set(), {}, [], []
@@ -217,8 +263,9 @@ def _sse(obj: dict) -> bytes:
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": "synthetic", "code": status}},
-                             status=status)
+    return web.json_response(
+        {"error": {"message": message, "type": "synthetic", "code": status}}, status=status
+    )
 
 
 def _prompt_text(body: dict) -> str:
@@ -264,13 +311,15 @@ def _directives(text: str) -> dict:
 def make_app(**kwargs) -> web.Application:
     synthetic = Synthetic(**kwargs)
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes([
-        web.post("/v1/chat/completions", synthetic.chat),
-        web.get("/v1/models", synthetic.models),
-        web.get("/health", synthetic.health),
-        web.get("/stats", synthetic.stats),
-        web.post("/reset", synthetic.reset),
-    ])
+    app.add_routes(
+        [
+            web.post("/v1/chat/completions", synthetic.chat),
+            web.get("/v1/models", synthetic.models),
+            web.get("/health", synthetic.health),
+            web.get("/stats", synthetic.stats),
+            web.post("/reset", synthetic.reset),
+        ]
+    )
     return app
 
 
@@ -294,8 +343,9 @@ def launch(*args: str, start_timeout_s: float = 20.0, cpus: set[int] | None = No
     preempt each other.
     """
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True,
-                            preexec_fn=pin)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, preexec_fn=pin
+    )
     try:
         deadline = time.monotonic() + start_timeout_s
         line = proc.stdout.readline()
@@ -329,11 +379,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--api-key", default=None)
     a = p.parse_args(argv)
     try:
-        asyncio.run(serve(a.port, model=a.model, ttft_ms=a.ttft_ms, itl_ms=a.itl_ms, tokens=a.tokens,
-                          answer=a.answer, fail_every=a.fail_every, fail_status=a.fail_status,
-                          error_message=a.error_message, malformed_every=a.malformed_every,
-                          truncate_every=a.truncate_every, hang_after=a.hang_after, exit_after=a.exit_after,
-                          api_key=a.api_key))
+        asyncio.run(
+            serve(
+                a.port,
+                model=a.model,
+                ttft_ms=a.ttft_ms,
+                itl_ms=a.itl_ms,
+                tokens=a.tokens,
+                answer=a.answer,
+                fail_every=a.fail_every,
+                fail_status=a.fail_status,
+                error_message=a.error_message,
+                malformed_every=a.malformed_every,
+                truncate_every=a.truncate_every,
+                hang_after=a.hang_after,
+                exit_after=a.exit_after,
+                api_key=a.api_key,
+            )
+        )
     except KeyboardInterrupt:
         pass
 

@@ -35,10 +35,13 @@ ALL_DEPLOYMENTS = ["nightly", "manual", "models"]
 
 
 def variable_defaults() -> dict[str, str]:
-    return {"VLMHB_PROJECT_DIR": str(REPO), "VLMHB_RESULTS_DIR": str(REPO / "results"),
-            "VLMHB_CACHE_DIR": str(Path.home() / ".cache" / "vlmhyperbench"),
-            "VLMHB_ORCHESTRATOR_IMAGE": "vlmhyperbench-orchestrator",
-            "VLMHB_BASE_IMAGE": "vlmhyperbench-base:bookworm-py3.11"}
+    return {
+        "VLMHB_PROJECT_DIR": str(REPO),
+        "VLMHB_RESULTS_DIR": str(REPO / "results"),
+        "VLMHB_CACHE_DIR": str(Path.home() / ".cache" / "vlmhyperbench"),
+        "VLMHB_ORCHESTRATOR_IMAGE": "vlmhyperbench-orchestrator",
+        "VLMHB_BASE_IMAGE": "vlmhyperbench-base:bookworm-py3.11",
+    }
 
 
 def parse_gpu_hosts(text: str | None) -> dict[str, int]:
@@ -61,8 +64,9 @@ def base_job_template(pool_type: str) -> dict:
     try:
         from prefect_docker.worker import DockerWorker
     except ImportError:
-        raise SystemExit("deploy: Docker work pools need prefect-docker: "
-                         "pip install 'vlmhyperbench[docker]'") from None
+        raise SystemExit(
+            "deploy: Docker work pools need prefect-docker: pip install 'vlmhyperbench[docker]'"
+        ) from None
     return DockerWorker.get_default_base_job_template()
 
 
@@ -81,12 +85,16 @@ async def ensure_pools_and_limits(gpu_hosts: dict[str, int]) -> list[str]:
             try:
                 pool = await client.read_work_pool(name)
                 if pool.type != pool_type:
-                    print(f"deploy: warning: work pool {name} exists with type {pool.type}, not {pool_type}; "
-                          "left as it is", file=sys.stderr)
+                    print(
+                        f"deploy: warning: work pool {name} exists with type {pool.type}, not {pool_type}; "
+                        "left as it is",
+                        file=sys.stderr,
+                    )
                 done.append(f"work pool {name} ({pool.type}): exists")
             except ObjectNotFound:
-                await client.create_work_pool(WorkPoolCreate(name=name, type=pool_type,
-                                                             base_job_template=base_job_template(pool_type)))
+                await client.create_work_pool(
+                    WorkPoolCreate(name=name, type=pool_type, base_job_template=base_job_template(pool_type))
+                )
                 done.append(f"work pool {name} ({pool_type}): created")
         for host, slots in gpu_hosts.items():
             name = f"gpu:{host}"
@@ -94,13 +102,15 @@ async def ensure_pools_and_limits(gpu_hosts: dict[str, int]) -> list[str]:
                 limit = await client.read_global_concurrency_limit_by_name(name)
                 if limit.limit != slots:
                     await client.update_global_concurrency_limit(
-                        name, GlobalConcurrencyLimitUpdate(limit=slots))
+                        name, GlobalConcurrencyLimitUpdate(limit=slots)
+                    )
                     done.append(f"concurrency limit {name}: {limit.limit} -> {slots}")
                 else:
                     done.append(f"concurrency limit {name} ({slots}): exists")
             except ObjectNotFound:
                 await client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=slots))
+                    GlobalConcurrencyLimitCreate(name=name, limit=slots)
+                )
                 done.append(f"concurrency limit {name} ({slots}): created")
     return done
 
@@ -119,18 +129,24 @@ def docker_answers() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deployments/deploy.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gpu-hosts", default=os.environ.get("VLMHB_GPU_HOSTS"),
-                        help="HOST[=SLOTS],... (default: VLMHB_GPU_HOSTS, else this host with 1 slot)")
-    parser.add_argument("--names", default=None,
-                        help="comma-separated deployment names of prefect.yaml (default: all)")
+    parser.add_argument(
+        "--gpu-hosts",
+        default=os.environ.get("VLMHB_GPU_HOSTS"),
+        help="HOST[=SLOTS],... (default: VLMHB_GPU_HOSTS, else this host with 1 slot)",
+    )
+    parser.add_argument(
+        "--names", default=None, help="comma-separated deployment names of prefect.yaml (default: all)"
+    )
     args = parser.parse_args(argv)
 
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
-        print("deploy: PREFECT_API_URL is not set: point it at your Prefect server "
-              "(e.g. export PREFECT_API_URL=http://127.0.0.1:4200/api after `prefect server start`)",
-              file=sys.stderr)
+        print(
+            "deploy: PREFECT_API_URL is not set: point it at your Prefect server "
+            "(e.g. export PREFECT_API_URL=http://127.0.0.1:4200/api after `prefect server start`)",
+            file=sys.stderr,
+        )
         return 2
     env = {**variable_defaults(), **os.environ}
     os.environ.update(env)  # the step outputs below read them too
@@ -139,10 +155,12 @@ def main(argv: list[str] | None = None) -> int:
 
     names = [n.strip() for n in args.names.split(",")] if args.names else list(ALL_DEPLOYMENTS)
     if not docker_answers() and DOCKER_DEPLOYMENTS.intersection(names):
-        print("deploy: warning: no Docker engine answers: skipping "
-              f"{', '.join(sorted(DOCKER_DEPLOYMENTS.intersection(names)))} "
-              "(it builds the orchestrator image)",
-              file=sys.stderr)
+        print(
+            "deploy: warning: no Docker engine answers: skipping "
+            f"{', '.join(sorted(DOCKER_DEPLOYMENTS.intersection(names)))} "
+            "(it builds the orchestrator image)",
+            file=sys.stderr,
+        )
         names = [n for n in names if n not in DOCKER_DEPLOYMENTS]
     # The build steps run `python -m environments.prebuilt`: this interpreter, whose venv has the project.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

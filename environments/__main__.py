@@ -21,11 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="configs/default")
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     parser.add_argument("--env", choices=["venv", "docker"], default=None)
-    parser.add_argument("--older-than", type=float, default=None, metavar="DAYS",
-                        help="prune: also keep environments of the config, but remove any unused for DAYS")
+    parser.add_argument(
+        "--older-than",
+        type=float,
+        default=None,
+        metavar="DAYS",
+        help="prune: also keep environments of the config, but remove any unused for DAYS",
+    )
     parser.add_argument("--dry-run", action="store_true", help="prune: only say what would be removed")
-    parser.add_argument("--images", action="store_true",
-                        help="prune: the work pools' orchestrator and job images of older code, not environments")
+    parser.add_argument(
+        "--images",
+        action="store_true",
+        help="prune: the work pools' orchestrator and job images of older code, not environments",
+    )
     args = parser.parse_args(argv)
     if args.images:
         if args.command != "prune":
@@ -72,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             unused = info.key not in keep
             stale = cutoff is not None and (info.last_used or 0) < cutoff
             if unused or stale:
-                print(f"{'would remove' if args.dry_run else 'removing'} {kind} {info.key} ({info.backend}, "
-                      f"{info.size_mb} MB, last used {info.last_used_text()})")
+                print(
+                    f"{'would remove' if args.dry_run else 'removing'} {kind} {info.key} ({info.backend}, "
+                    f"{info.size_mb} MB, last used {info.last_used_text()})"
+                )
                 if not args.dry_run:
                     manager.provider(kind).remove(info.key)
     return 0
@@ -123,8 +133,15 @@ def _list(manager, kinds: list[str]) -> int:
         table.add_column(col, overflow="fold")
     for kind in kinds:
         for info in _safe_list(manager, kind):
-            table.add_row(kind, info.key, info.backend, info.packages, str(info.size_mb), info.last_used_text(),
-                          info.location)
+            table.add_row(
+                kind,
+                info.key,
+                info.backend,
+                info.packages,
+                str(info.size_mb),
+                info.last_used_text(),
+                info.location,
+            )
     Console(width=None if sys.stdout.isatty() else 220).print(table)  # a log or pipe gets whole lines
     return 0
 

@@ -159,8 +159,10 @@ class ContainerServer:
             if reason is not None:
                 raise ServerError(f"the {self.name} container stopped ({reason}):\n{self.log_tail(30)}")
             if time.monotonic() - started > timeout_s:
-                raise ServerError(f"the {self.name} container did not answer {path} within "
-                                  f"{timeout_s:.0f} s:\n{self.log_tail(30)}")
+                raise ServerError(
+                    f"the {self.name} container did not answer {path} within "
+                    f"{timeout_s:.0f} s:\n{self.log_tail(30)}"
+                )
             time.sleep(interval_s)
 
 

@@ -67,12 +67,22 @@ def ensure_system_image(client, base: str, packages: list[str], root: Path, outp
 def _download(client, base: str, packages: list[str], debs: Path, output: list[str]) -> None:
     tmp = debs.parent / f".tmp-{debs.name}-{uuid.uuid4().hex[:8]}"
     (tmp / "partial").mkdir(parents=True)
-    script = (f"set -e; {_APT} update -qq; {_APT} -o Dir::Cache::archives=/debs install -y -qq "
-              f"--no-install-recommends --download-only {' '.join(map(shlex.quote, packages))}")
+    script = (
+        f"set -e; {_APT} update -qq; {_APT} -o Dir::Cache::archives=/debs install -y -qq "
+        f"--no-install-recommends --download-only {' '.join(map(shlex.quote, packages))}"
+    )
     try:
         # The Debian mirror is the only thing reached; the host network because the engine has no bridge.
-        _run(client, base, script, output, what="apt-get download", network_mode="host", cap_drop=["ALL"],
-             volumes={str(tmp): {"bind": "/debs", "mode": "rw"}})
+        _run(
+            client,
+            base,
+            script,
+            output,
+            what="apt-get download",
+            network_mode="host",
+            cap_drop=["ALL"],
+            volumes={str(tmp): {"bind": "/debs", "mode": "rw"}},
+        )
         shutil.rmtree(tmp / "partial", ignore_errors=True)
         (tmp / "lock").unlink(missing_ok=True)
         meta = {"packages": packages, "base": base, "downloaded_at": time.time()}
@@ -85,14 +95,28 @@ def _download(client, base: str, packages: list[str], debs: Path, output: list[s
 
 
 def _install(client, base: str, packages: list[str], debs: Path, tag: str, output: list[str]) -> None:
-    script = ("set -e; if ls /debs/*.deb >/dev/null 2>&1; then dpkg -i /debs/*.deb; fi; "
-              "rm -rf /var/log/dpkg.log /var/log/apt /var/cache/debconf/*-old /var/cache/ldconfig/aux-cache")
-    container = _run(client, base, script, output, what="dpkg -i", network_mode="none", remove=False,
-                     volumes={str(debs): {"bind": "/debs", "mode": "ro"}})
+    script = (
+        "set -e; if ls /debs/*.deb >/dev/null 2>&1; then dpkg -i /debs/*.deb; fi; "
+        "rm -rf /var/log/dpkg.log /var/log/apt /var/cache/debconf/*-old /var/cache/ldconfig/aux-cache"
+    )
+    container = _run(
+        client,
+        base,
+        script,
+        output,
+        what="dpkg -i",
+        network_mode="none",
+        remove=False,
+        volumes={str(debs): {"bind": "/debs", "mode": "ro"}},
+    )
     try:
         repository, _, name = tag.partition(":")
-        container.commit(repository=repository, tag=name, message=f"apt: {' '.join(packages)}",
-                         changes=['CMD ["python3"]', f'LABEL vlmhyperbench.apt="{" ".join(packages)}"'])
+        container.commit(
+            repository=repository,
+            tag=name,
+            message=f"apt: {' '.join(packages)}",
+            changes=['CMD ["python3"]', f'LABEL vlmhyperbench.apt="{" ".join(packages)}"'],
+        )
     finally:
         container.remove(force=True)
 

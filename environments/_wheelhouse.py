@@ -65,28 +65,47 @@ class Target:
     @staticmethod
     def host() -> Target:
         libc, version = platform.libc_ver()
-        return Target(python=f"{sys.version_info.major}.{sys.version_info.minor}", executable=sys.executable,
-                      machine=platform.machine(), glibc=version if libc == "glibc" else None,
-                      python_full=platform.python_version())
+        return Target(
+            python=f"{sys.version_info.major}.{sys.version_info.minor}",
+            executable=sys.executable,
+            machine=platform.machine(),
+            glibc=version if libc == "glibc" else None,
+            python_full=platform.python_version(),
+        )
 
     def marker_environment(self) -> dict[str, str]:
         """PEP 508 marker values inside the image (a Linux CPython)."""
         full = self.python_full or f"{self.python}.0"
-        return {**default_environment(), "python_version": self.python, "python_full_version": full,
-                "implementation_name": "cpython", "implementation_version": full,
-                "platform_python_implementation": "CPython", "platform_machine": self.machine,
-                "platform_system": "Linux", "sys_platform": "linux", "os_name": "posix"}
+        return {
+            **default_environment(),
+            "python_version": self.python,
+            "python_full_version": full,
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "platform_python_implementation": "CPython",
+            "platform_machine": self.machine,
+            "platform_system": "Linux",
+            "sys_platform": "linux",
+            "os_name": "posix",
+        }
 
     def runs_host_wheels(self) -> bool:
         """True when wheels built by the host's pip run in the image (same X.Y, arch; glibc not older)."""
         host = Target.host()
-        return (self.python == host.python and self.machine == host.machine and self.glibc is not None
-                and host.glibc is not None and _version(self.glibc) >= _version(host.glibc))
+        return (
+            self.python == host.python
+            and self.machine == host.machine
+            and self.glibc is not None
+            and host.glibc is not None
+            and _version(self.glibc) >= _version(host.glibc)
+        )
 
     def platform_tags(self) -> list[str]:
         if self.glibc is None:
-            raise EnvBuildError(f"the image's libc is not glibc ({self.machine}): manylinux wheels do not "
-                                "run there; use a Debian/Ubuntu-based image")
+            raise EnvBuildError(
+                f"the image's libc is not glibc ({self.machine}): manylinux wheels do not "
+                "run there; use a Debian/Ubuntu-based image"
+            )
         major, minor = _version(self.glibc)
         return [f"manylinux_{major}_{m}_{self.machine}" for m in range(minor, _OLDEST_GLIBC_MINOR - 1, -1)]
 
@@ -94,7 +113,7 @@ class Target:
 # Run inside the base image with `sh -c`: prints the interpreter (the file itself, so that python3, python3.11
 # and a venv's python made from it all read the same), X.Y, X.Y.Z, machine and glibc version.
 PROBE_SCRIPT = (
-    'P=$(command -v python{version} || command -v python3) '
+    "P=$(command -v python{version} || command -v python3) "
     '|| {{ echo "no python3 in the image" >&2; exit 3; }}; '
     '"$P" -c "import json,os,platform,sys; l=platform.libc_ver(); print(json.dumps(dict('
     "executable=os.path.realpath(sys.executable), python='%d.%d' % sys.version_info[:2], "
@@ -108,8 +127,9 @@ def parse_probe(output: str) -> Target:
     return Target(**json.loads(output.strip().splitlines()[-1]))
 
 
-def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
-                      output: list[str]) -> list[Path]:
+def ensure_wheelhouse(
+    folder: Path, packages: tuple[str, ...], target: Target, output: list[str]
+) -> list[Path]:
     """FOLDER filled with wheels for PACKAGES on TARGET (reused when complete); returns the wheels."""
     marker = folder / MARKER
     if marker.is_file():
@@ -125,10 +145,15 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
             close_under_target(tmp, packages, target, output)
         leftovers = [p.name for p in tmp.iterdir() if not p.name.endswith(".whl")]
         if leftovers:  # `pip download` of a wheel-only target never leaves these; be sure anyway
-            raise EnvBuildError("the wheelhouse has files pip cannot install offline: "
-                                + ", ".join(leftovers))
-        (tmp / MARKER).write_text(json.dumps({"packages": list(packages), "target": asdict(target),
-                                              "resolved_at": time.time()}, indent=2), encoding="utf-8")
+            raise EnvBuildError(
+                "the wheelhouse has files pip cannot install offline: " + ", ".join(leftovers)
+            )
+        (tmp / MARKER).write_text(
+            json.dumps(
+                {"packages": list(packages), "target": asdict(target), "resolved_at": time.time()}, indent=2
+            ),
+            encoding="utf-8",
+        )
         if folder.exists():  # a leftover without a marker: never complete
             shutil.rmtree(folder)
         tmp.replace(folder)
@@ -137,8 +162,9 @@ def ensure_wheelhouse(folder: Path, packages: tuple[str, ...], target: Target,
     return sorted(folder.glob("*.whl"))
 
 
-def link_wheels(wheels: list[Path], dest: Path, installed: dict[str, str] | None = None,
-                packages: tuple[str, ...] = ()) -> None:
+def link_wheels(
+    wheels: list[Path], dest: Path, installed: dict[str, str] | None = None, packages: tuple[str, ...] = ()
+) -> None:
     """DEST/ with the wheels (hard links: a multi-GB wheelhouse costs no copy) and a requirements.txt that
     pins each by name==version, so that an offline `pip install -r` installs exactly them and the freeze
     reads as name==version.
@@ -166,24 +192,30 @@ def link_wheels(wheels: list[Path], dest: Path, installed: dict[str, str] | None
 
 
 # Run with the image's interpreter: {name: version} of every distribution it can import.
-INSTALLED_SCRIPT = ("import json, importlib.metadata as m; "
-                    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}))")
+INSTALLED_SCRIPT = (
+    "import json, importlib.metadata as m; "
+    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}))"
+)
 
 
 def parse_installed(output: str) -> dict[str, str]:
     return {canonicalize_name(k): v for k, v in json.loads(output.strip().splitlines()[-1]).items()}
 
 
-def provided_by_image(packages: tuple[str, ...], installed: dict[str, str], target: Target
-                      ) -> tuple[tuple[str, ...], list[str]]:
+def provided_by_image(
+    packages: tuple[str, ...], installed: dict[str, str], target: Target
+) -> tuple[tuple[str, ...], list[str]]:
     """(what still needs resolving, 'name version' of what the image already satisfies) for PACKAGES."""
     env = target.marker_environment()
     needed, provided = [], []
     for text in packages:
         req = _requirement(text)
         version = installed.get(canonicalize_name(req.name)) if req is not None and not req.url else None
-        if version is not None and (req.marker is None or req.marker.evaluate(env)) \
-                and req.specifier.contains(version, prereleases=True):
+        if (
+            version is not None
+            and (req.marker is None or req.marker.evaluate(env))
+            and req.specifier.contains(version, prereleases=True)
+        ):
             provided.append(f"{req.name} {version}")
         else:
             needed.append(text)
@@ -197,15 +229,17 @@ def _requirement(text: str) -> Requirement | None:
         return None  # a path or URL
 
 
-def close_under_target(folder: Path, packages: tuple[str, ...], target: Target, output: list[str],
-                       rounds: int = 5) -> None:
+def close_under_target(
+    folder: Path, packages: tuple[str, ...], target: Target, output: list[str], rounds: int = 5
+) -> None:
     """Fetch into FOLDER what the image's markers ask for that the host's resolution left out."""
     for _ in range(rounds):
         missing = missing_requirements(sorted(folder.glob("*.whl")), packages, target)
         if not missing:
             return
-        output.append(f"# the image (Python {target.python_full or target.python}) also needs: "
-                      f"{', '.join(missing)}\n")
+        output.append(
+            f"# the image (Python {target.python_full or target.python}) also needs: {', '.join(missing)}\n"
+        )
         argv = _pip_argv(folder, tuple(missing), target)
         run_logged(argv, output, label=f"pip {argv[3]} (on the host, for the image's markers)")
     raise EnvBuildError(f"the wheelhouse is still missing {', '.join(missing)} after {rounds} rounds")
@@ -239,7 +273,9 @@ def missing_requirements(wheels: list[Path], packages: tuple[str, ...], target: 
                 if (name, extra) in seen:
                     continue
                 seen.add((name, extra))
-                wanted.extend(r for r in reqs if r.marker is None or r.marker.evaluate({**env, "extra": extra}))
+                wanted.extend(
+                    r for r in reqs if r.marker is None or r.marker.evaluate({**env, "extra": extra})
+                )
         if not wanted:
             break
     out = []
@@ -263,8 +299,22 @@ def _pip_argv(dest: Path, packages: tuple[str, ...], target: Target) -> list[str
         return [*pip, "wheel", *common, "--wheel-dir", str(dest), *packages]
     platforms = [a for tag in target.platform_tags() for a in ("--platform", tag)]
     abi = "cp" + target.python.replace(".", "")
-    return [*pip, "download", *common, "--dest", str(dest), "--only-binary=:all:",
-            "--python-version", target.python, "--implementation", "cp", "--abi", abi, *platforms, *packages]
+    return [
+        *pip,
+        "download",
+        *common,
+        "--dest",
+        str(dest),
+        "--only-binary=:all:",
+        "--python-version",
+        target.python,
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        *platforms,
+        *packages,
+    ]
 
 
 def _version(text: str) -> tuple[int, int]:

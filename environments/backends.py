@@ -8,8 +8,8 @@ Argv lists only: nothing here passes through a shell.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .servers import ENGINE_PACKAGES, SERVER_PACKAGES
 
@@ -50,8 +50,21 @@ class Backend:
 
 def _own_server(engine: str) -> Callable[[Launch], list[str]]:
     def argv(x: Launch) -> list[str]:
-        return ["-m", SERVER_PACKAGE, "--engine", engine, "--model", x.model,
-                "--served-model-name", x.served_model_name, "--host", x.host, "--port", str(x.port), *x.args]
+        return [
+            "-m",
+            SERVER_PACKAGE,
+            "--engine",
+            engine,
+            "--model",
+            x.model,
+            "--served-model-name",
+            x.served_model_name,
+            "--host",
+            x.host,
+            "--port",
+            str(x.port),
+            *x.args,
+        ]
 
     return argv
 
@@ -59,16 +72,46 @@ def _own_server(engine: str) -> Callable[[Launch], list[str]]:
 def _vllm(x: Launch) -> list[str]:
     # Document pages come several to a request, and vLLM admits one image per prompt unless told.
     defaults = {"--limit-mm-per-prompt": '{"image": 8}'}
-    extra = [a for flag, value in defaults.items()
-             if not any(arg.split("=", 1)[0] == flag for arg in x.args) for a in (flag, value)]
-    return ["-m", "vllm.entrypoints.openai.api_server", "--model", x.model, "--served-model-name",
-            x.served_model_name, "--host", x.host, "--port", str(x.port),
-            "--tensor-parallel-size", str(max(x.gpus, 1)), *extra, *x.args]
+    extra = [
+        a
+        for flag, value in defaults.items()
+        if not any(arg.split("=", 1)[0] == flag for arg in x.args)
+        for a in (flag, value)
+    ]
+    return [
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        x.model,
+        "--served-model-name",
+        x.served_model_name,
+        "--host",
+        x.host,
+        "--port",
+        str(x.port),
+        "--tensor-parallel-size",
+        str(max(x.gpus, 1)),
+        *extra,
+        *x.args,
+    ]
 
 
 def _sglang(x: Launch) -> list[str]:
-    return ["-m", "sglang.launch_server", "--model-path", x.model, "--served-model-name", x.served_model_name,
-            "--host", x.host, "--port", str(x.port), "--tp-size", str(max(x.gpus, 1)), *x.args]
+    return [
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        x.model,
+        "--served-model-name",
+        x.served_model_name,
+        "--host",
+        x.host,
+        "--port",
+        str(x.port),
+        "--tp-size",
+        str(max(x.gpus, 1)),
+        *x.args,
+    ]
 
 
 OCR_TASKS = frozenset({"ocr"})
@@ -77,12 +120,31 @@ BACKENDS: dict[str, Backend] = {
     "openai": Backend("openai", external=True),
     "vllm": Backend("vllm", packages=("vllm",), argv=_vllm),
     "sglang": Backend("sglang", packages=("sglang[all]",), argv=_sglang),
-    "transformers": Backend("transformers", packages=_server_packages("transformers"),
-                            own_server=True, argv=_own_server("transformers"), ready_path="/health"),
-    "rapidocr": Backend("rapidocr", packages=_server_packages("rapidocr"), tasks=OCR_TASKS,
-                        needs_model=False, own_server=True, argv=_own_server("rapidocr"), ready_path="/health"),
-    "tesseract": Backend("tesseract", packages=_server_packages("tesseract"), tasks=OCR_TASKS,
-                         needs_model=False, own_server=True, argv=_own_server("tesseract"), ready_path="/health"),
+    "transformers": Backend(
+        "transformers",
+        packages=_server_packages("transformers"),
+        own_server=True,
+        argv=_own_server("transformers"),
+        ready_path="/health",
+    ),
+    "rapidocr": Backend(
+        "rapidocr",
+        packages=_server_packages("rapidocr"),
+        tasks=OCR_TASKS,
+        needs_model=False,
+        own_server=True,
+        argv=_own_server("rapidocr"),
+        ready_path="/health",
+    ),
+    "tesseract": Backend(
+        "tesseract",
+        packages=_server_packages("tesseract"),
+        tasks=OCR_TASKS,
+        needs_model=False,
+        own_server=True,
+        argv=_own_server("tesseract"),
+        ready_path="/health",
+    ),
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Protocol
 
 from filelock import FileLock
@@ -63,8 +63,9 @@ class Provider(Protocol):
         """Deletes one environment."""
 
 
-def build_once(root: Path, key: str, cached: Callable[[], Environment | None],
-               build: Callable[[], Environment]) -> Environment:
+def build_once(
+    root: Path, key: str, cached: Callable[[], Environment | None], build: Callable[[], Environment]
+) -> Environment:
     """The cached environment KEY, else built under ROOT/KEY.lock: a second run that wants the same spec
     waits for the first build and then finds it cached."""
     env = cached()

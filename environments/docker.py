@@ -89,8 +89,12 @@ class DockerProvider:
         started = time.perf_counter()
         client = _client()
         try:
-            env = build_once(self.root, spec.key, lambda: self._cached(client, spec),
-                             lambda: self._build(client, spec, log))
+            env = build_once(
+                self.root,
+                spec.key,
+                lambda: self._cached(client, spec),
+                lambda: self._build(client, spec, log),
+            )
         finally:
             client.close()
         env.ready_s = time.perf_counter() - started
@@ -109,11 +113,17 @@ class DockerProvider:
             if not tags:
                 continue
             key = labels[KEY_LABEL]
-            out.append(EnvInfo(key=key, provider=self.name, location=tags[0],
-                               backend=labels.get("vlmhyperbench.backend", ""),
-                               packages=labels.get("vlmhyperbench.packages", ""),
-                               size_mb=round(image.attrs.get("Size", 0) / 1e6, 1),
-                               last_used=self._last_used(key)))
+            out.append(
+                EnvInfo(
+                    key=key,
+                    provider=self.name,
+                    location=tags[0],
+                    backend=labels.get("vlmhyperbench.backend", ""),
+                    packages=labels.get("vlmhyperbench.packages", ""),
+                    size_mb=round(image.attrs.get("Size", 0) / 1e6, 1),
+                    last_used=self._last_used(key),
+                )
+            )
         return sorted(out, key=lambda e: e.key)
 
     def remove(self, key: str) -> None:
@@ -133,10 +143,21 @@ class DockerProvider:
             shutil.rmtree(self.root / "wheelhouse" / key, ignore_errors=True)
             (self.root / f"{key}.used").unlink(missing_ok=True)
 
-    def start_server(self, env: Environment, launch_argv: list[str], *, name: str, port: int, gpus: int = 0,
-                     memory_limit: str | None = None, env_vars: dict[str, str] | None = None,
-                     log_path: Path, mounts: dict[str | Path, str] | None = None, run_id: str = "",
-                     shm_size: str | None = None) -> ContainerServer:
+    def start_server(
+        self,
+        env: Environment,
+        launch_argv: list[str],
+        *,
+        name: str,
+        port: int,
+        gpus: int = 0,
+        memory_limit: str | None = None,
+        env_vars: dict[str, str] | None = None,
+        log_path: Path,
+        mounts: dict[str | Path, str] | None = None,
+        run_id: str = "",
+        shm_size: str | None = None,
+    ) -> ContainerServer:
         """Starts `python LAUNCH_ARGV` from ENV's image as a detached container on the host's network (the
         server binds 127.0.0.1:PORT itself), with no capabilities, MOUNTS read-only, GPUS GPUs and at most
         MEMORY_LIMIT ('8g') of memory. SHM_SIZE defaults to 8g with GPUs (NCCL and vLLM use /dev/shm)."""
@@ -152,23 +173,40 @@ class DockerProvider:
             if not Path(host).exists():  # Docker would create an empty folder in its place
                 raise ServerError(f"cannot mount {host} into the {name} container: it does not exist")
             volumes[str(Path(host).resolve())] = {"bind": inside, "mode": "ro"}
-        labels = {SERVER_LABEL: name, OWNER_LABEL: owner(), "vlmhyperbench.run": run_id,
-                  KEY_LABEL: env.spec.key, "vlmhyperbench.port": str(port)}
+        labels = {
+            SERVER_LABEL: name,
+            OWNER_LABEL: owner(),
+            "vlmhyperbench.run": run_id,
+            KEY_LABEL: env.spec.key,
+            "vlmhyperbench.port": str(port),
+        }
         client = _client()
         try:
             container = client.containers.run(
-                env.location, [env.python, *launch_argv], name=f"vlmhb-{_safe(name)}-{uuid.uuid4().hex[:6]}",
-                detach=True, auto_remove=False, network_mode="host", privileged=False, cap_drop=["ALL"],
-                security_opt=["no-new-privileges"], init=True,  # init: PID 1 forwards SIGTERM to python
-                environment=environment, labels=labels, volumes=volumes or None,
+                env.location,
+                [env.python, *launch_argv],
+                name=f"vlmhb-{_safe(name)}-{uuid.uuid4().hex[:6]}",
+                detach=True,
+                auto_remove=False,
+                network_mode="host",
+                privileged=False,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                init=True,  # init: PID 1 forwards SIGTERM to python
+                environment=environment,
+                labels=labels,
+                volumes=volumes or None,
                 device_requests=[DeviceRequest(count=gpus, capabilities=[["gpu"]])] if gpus > 0 else None,
-                mem_limit=memory_limit, memswap_limit=memory_limit,  # no swap: over the limit is an OOM kill
+                mem_limit=memory_limit,
+                memswap_limit=memory_limit,  # no swap: over the limit is an OOM kill
                 pids_limit=PIDS_LIMIT,
-                shm_size=shm_size or ("8g" if gpus > 0 else None))
+                shm_size=shm_size or ("8g" if gpus > 0 else None),
+            )
         except docker.errors.APIError as exc:
             client.close()
-            raise ServerError(f"cannot start the {name} container from {env.location}: "
-                              f"{exc.explanation or exc}") from None
+            raise ServerError(
+                f"cannot start the {name} container from {env.location}: {exc.explanation or exc}"
+            ) from None
         server = ContainerServer(client, container, name=name, port=port, log_path=log_path)
         register(server)
         return server
@@ -186,12 +224,19 @@ class DockerProvider:
         freeze = image.labels.get(FREEZE_LABEL, "")
         return self._environment(spec, freeze.splitlines(), cached=True)
 
-    def _environment(self, spec: EnvSpec, freeze: list[str], cached: bool, build_s: float = 0.0
-                     ) -> Environment:
-        return Environment(spec=spec, provider=self.name, location=_tag(spec.key),
-                           python=f"{VENV}/bin/python",
-                           server_path=SERVER_PATH if spec.server_digest else None, freeze=freeze,
-                           cached=cached, build_s=build_s)
+    def _environment(
+        self, spec: EnvSpec, freeze: list[str], cached: bool, build_s: float = 0.0
+    ) -> Environment:
+        return Environment(
+            spec=spec,
+            provider=self.name,
+            location=_tag(spec.key),
+            python=f"{VENV}/bin/python",
+            server_path=SERVER_PATH if spec.server_digest else None,
+            freeze=freeze,
+            cached=cached,
+            build_s=build_s,
+        )
 
     def _build(self, client, spec: EnvSpec, log: Path | None) -> Environment:
         started = time.perf_counter()
@@ -214,24 +259,41 @@ class DockerProvider:
             wheels = ensure_wheelhouse(self.root / "wheelhouse" / spec.key, packages, target, output)
             output.step(f"{len(wheels)} wheels")
             _fill_context(context, wheels, spec, installed)
-            (context / "Dockerfile").write_text(dockerfile(spec, build_base, target, bool(spec.packages)),
-                                                encoding="utf-8")
+            (context / "Dockerfile").write_text(
+                dockerfile(spec, build_base, target, bool(spec.packages)), encoding="utf-8"
+            )
             output.append("# Dockerfile\n" + (context / "Dockerfile").read_text(encoding="utf-8"))
             labels = {**spec.labels(), "vlmhyperbench.base_image": base, "vlmhyperbench.apt": " ".join(apt)}
-            image_id = _stream_build(client, output, path=str(context), network_mode="none", rm=True,
-                                     forcerm=True, pull=False, labels=labels)
+            image_id = _stream_build(
+                client,
+                output,
+                path=str(context),
+                network_mode="none",
+                rm=True,
+                forcerm=True,
+                pull=False,
+                labels=labels,
+            )
             output.step("docker build")
             # The freeze is known only once pip has run, hence this second, metadata-only build.
             freeze = _read_file(client, image_id, FREEZE_FILE).splitlines()
-            _stream_build(client, output, fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
-                          tag=_tag(spec.key), labels={FREEZE_LABEL: "\n".join(freeze)},
-                          network_mode="none", rm=True, forcerm=True)
+            _stream_build(
+                client,
+                output,
+                fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
+                tag=_tag(spec.key),
+                labels={FREEZE_LABEL: "\n".join(freeze)},
+                network_mode="none",
+                rm=True,
+                forcerm=True,
+            )
             output.step("labelled and tagged")
         except BaseException as exc:
             _forget(client, spec.key)
             if isinstance(exc, EnvBuildError | OSError):
-                raise EnvBuildError(f"building the {spec.backend} image {_tag(spec.key)} failed: {exc}") \
-                    from None
+                raise EnvBuildError(
+                    f"building the {spec.backend} image {_tag(spec.key)} failed: {exc}"
+                ) from None
             raise
         finally:
             shutil.rmtree(context, ignore_errors=True)
@@ -247,33 +309,55 @@ class DockerProvider:
             client.images.get(base)
         except docker.errors.ImageNotFound:
             if base == self.base_image:
-                raise EnvBuildError(f"the base image {base} is missing: build it with "
-                                    "deployments/build_base_image.sh (needs root and debootstrap)") from None
+                raise EnvBuildError(
+                    f"the base image {base} is missing: build it with "
+                    "deployments/build_base_image.sh (needs root and debootstrap)"
+                ) from None
             try:
                 client.images.pull(base)
             except docker.errors.APIError as exc:
-                raise EnvBuildError(f"the base image {base} is not here and cannot be pulled: "
-                                    f"{exc.explanation or exc}") from None
+                raise EnvBuildError(
+                    f"the base image {base} is not here and cannot be pulled: {exc.explanation or exc}"
+                ) from None
         script = PROBE_SCRIPT.format(version=spec.python)
         try:
-            out = client.containers.run(base, ["-c", script], entrypoint=["/bin/sh"], network_mode="none",
-                                        remove=True, stdout=True, stderr=False, cap_drop=["ALL"])
+            out = client.containers.run(
+                base,
+                ["-c", script],
+                entrypoint=["/bin/sh"],
+                network_mode="none",
+                remove=True,
+                stdout=True,
+                stderr=False,
+                cap_drop=["ALL"],
+            )
         except docker.errors.ContainerError as exc:
-            raise EnvBuildError(f"the base image {base} has no usable Python: "
-                                f"{(exc.stderr or b'').decode(errors='replace').strip()}") from None
+            raise EnvBuildError(
+                f"the base image {base} has no usable Python: "
+                f"{(exc.stderr or b'').decode(errors='replace').strip()}"
+            ) from None
         target = parse_probe(out.decode())
         output.append(f"# {base}: {target}\n")
         if target.python != spec.python:
-            raise EnvBuildError(f"the spec asks for Python {spec.python} but {base} has {target.python} "
-                                f"({target.executable}): set the model's python to {target.python} or its "
-                                f"image to one with Python {spec.python}")
+            raise EnvBuildError(
+                f"the spec asks for Python {spec.python} but {base} has {target.python} "
+                f"({target.executable}): set the model's python to {target.python} or its "
+                f"image to one with Python {spec.python}"
+            )
         return target
 
     @staticmethod
     def _installed(client, base: str, target: Target) -> dict[str, str]:
-        out = client.containers.run(base, [target.executable, "-c", INSTALLED_SCRIPT], entrypoint=[],
-                                    network_mode="none", remove=True, stdout=True, stderr=False,
-                                    cap_drop=["ALL"])
+        out = client.containers.run(
+            base,
+            [target.executable, "-c", INSTALLED_SCRIPT],
+            entrypoint=[],
+            network_mode="none",
+            remove=True,
+            stdout=True,
+            stderr=False,
+            cap_drop=["ALL"],
+        )
         return parse_installed(out.decode())
 
     def _touch(self, key: str) -> None:
@@ -304,16 +388,19 @@ def dockerfile(spec: EnvSpec, base: str, target: Target, has_wheels: bool) -> st
     ]
     if spec.server_digest:
         lines.append(f"COPY server {SERVER_PATH}")
-    env = {"VIRTUAL_ENV": VENV,
-           "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           **dict(spec.env_vars)}
+    env = {
+        "VIRTUAL_ENV": VENV,
+        "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        **dict(spec.env_vars),
+    }
     lines.append("ENV " + " ".join(f"{k}={_quote(k, v)}" for k, v in env.items()))
     lines += ["ENTRYPOINT []", f'CMD ["{VENV}/bin/python"]', ""]
     return "\n".join(lines)
 
 
-def venv_install_run(py: str, venv: str, has_wheels: bool, freeze_file: str | None = None,
-                     system_site: bool = False) -> str:
+def venv_install_run(
+    py: str, venv: str, has_wheels: bool, freeze_file: str | None = None, system_site: bool = False
+) -> str:
     """A RUN line that makes VENV with the image's interpreter PY (seeing the image's own packages with
     SYSTEM_SITE) and installs /wheels/requirements.txt offline.
 
@@ -321,22 +408,31 @@ def venv_install_run(py: str, venv: str, has_wheels: bool, freeze_file: str | No
     (4 s, 15 MB); an image without such a pip gets a venv with pip inside. By name==version from
     requirements.txt (`link_wheels`), not by file: the freeze then reads as name==version.
     """
-    install = (' \\\n && $PIP install --no-index --no-cache-dir --find-links /wheels -r /wheels/requirements.txt'
-               if has_wheels else "")
+    install = (
+        " \\\n && $PIP install --no-index --no-cache-dir --find-links /wheels -r /wheels/requirements.txt"
+        if has_wheels
+        else ""
+    )
     site = " --system-site-packages" if system_site else ""
-    freeze = f" \\\n && mkdir -p {Path(freeze_file).parent} && $PIP freeze > {freeze_file}" if freeze_file else ""
-    return "\n".join([
-        "RUN export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off \\",
-        f" && {py} -m venv --without-pip{site} {venv} \\",
-        f" && if {py} -m pip --python {venv}/bin/python --version >/dev/null 2>&1; \\",
-        f"    then PIP='{py} -m pip --python {venv}/bin/python'; \\",
-        f"    else rm -rf {venv} && {py} -m venv{site} {venv} && PIP={venv}/bin/pip; fi{install}{freeze}"])
+    freeze = (
+        f" \\\n && mkdir -p {Path(freeze_file).parent} && $PIP freeze > {freeze_file}" if freeze_file else ""
+    )
+    return "\n".join(
+        [
+            "RUN export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off \\",
+            f" && {py} -m venv --without-pip{site} {venv} \\",
+            f" && if {py} -m pip --python {venv}/bin/python --version >/dev/null 2>&1; \\",
+            f"    then PIP='{py} -m pip --python {venv}/bin/python'; \\",
+            f"    else rm -rf {venv} && {py} -m venv{site} {venv} && PIP={venv}/bin/pip; fi{install}{freeze}",
+        ]
+    )
 
 
 def _quote(name: str, value: str) -> str:
     if not _ENV_NAME.match(name):
-        raise EnvBuildError(f"env var name {name!r} is not valid "
-                            "(letters, digits and _, not starting with a digit)")
+        raise EnvBuildError(
+            f"env var name {name!r} is not valid (letters, digits and _, not starting with a digit)"
+        )
     if "\n" in value or "\r" in value:
         raise EnvBuildError(f"env var {name} has a line break in its value; Dockerfile ENV cannot hold it")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
@@ -408,13 +504,16 @@ def _client():
     try:
         import docker
     except ImportError:
-        raise EnvBuildError("the docker provider needs the Docker SDK: "
-                            "pip install 'vlmhyperbench[docker]'") from None
+        raise EnvBuildError(
+            "the docker provider needs the Docker SDK: pip install 'vlmhyperbench[docker]'"
+        ) from None
     try:
         return docker.from_env()
     except docker.errors.DockerException as exc:
-        raise EnvBuildError(f"the Docker engine does not answer ({exc}); start it "
-                            "(deployments/ci-docker.sh does) or use the venv provider") from None
+        raise EnvBuildError(
+            f"the Docker engine does not answer ({exc}); start it "
+            "(deployments/ci-docker.sh does) or use the venv provider"
+        ) from None
 
 
 def _tag(key: str) -> str:
@@ -454,5 +553,8 @@ class _BuildLog(list):
 
 
 def _without_build_noise(text: str) -> str:
-    return "\n".join(line for line in text.splitlines()
-                     if line.strip() and not line.startswith((" ---> ", "Removing intermediate container")))
+    return "\n".join(
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.startswith((" ---> ", "Removing intermediate container"))
+    )

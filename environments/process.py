@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-_RUNNING: set["ServerProcess"] = set()
+_RUNNING: set[ServerProcess] = set()
 _LOCK = threading.Lock()
 
 
@@ -85,14 +85,29 @@ def tree_rss_mb(pid: int) -> float | None:
 class ServerProcess:
     """A model server running as a subprocess on HOST:PORT."""
 
-    def __init__(self, argv: list[str], *, port: int, log_path: Path, env: dict[str, str] | None = None,
-                 host: str = "127.0.0.1", cwd: str | None = None):
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        port: int,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        cwd: str | None = None,
+    ):
         self.argv, self.port, self.host, self.log_path = argv, port, host, log_path
         self.base_url = f"http://{host}:{port}"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, cwd=cwd, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
         self.memory = MemorySampler(lambda: tree_rss_mb(self.proc.pid))
         with _LOCK:
             _RUNNING.add(self)
@@ -166,8 +181,9 @@ def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | No
     delay = 0.05
     while True:
         if not server.is_alive():
-            raise ServerError(f"the server {server.exit_reason()} before it was ready; log tail:\n"
-                              f"{server.log_tail()}")
+            raise ServerError(
+                f"the server {server.exit_reason()} before it was ready; log tail:\n{server.log_tail()}"
+            )
         try:
             with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=5) as resp:
                 if resp.status == 200:
@@ -175,7 +191,9 @@ def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | No
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
         if time.monotonic() - started > timeout_s:
-            raise ServerError(f"the server did not answer {url_path} within {timeout_s:.0f} s; log tail:\n"
-                              f"{server.log_tail()}")
+            raise ServerError(
+                f"the server did not answer {url_path} within {timeout_s:.0f} s; log tail:\n"
+                f"{server.log_tail()}"
+            )
         time.sleep(delay)
         delay = min(delay * 1.5, 1.0)

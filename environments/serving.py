@@ -104,8 +104,14 @@ def server_environment(env: Environment, extra: dict[str, str]) -> dict[str, str
 
 def launch_for(model_row, port: int, host: str = "127.0.0.1") -> Launch:
     backend = get_backend(model_row.backend)
-    return Launch(model=model_row.model or backend.name, served_model_name=served_name(model_row), host=host,
-                  port=port, gpus=model_row.gpus, args=model_row.args)
+    return Launch(
+        model=model_row.model or backend.name,
+        served_model_name=served_name(model_row),
+        host=host,
+        port=port,
+        gpus=model_row.gpus,
+        args=model_row.args,
+    )
 
 
 def served_name(model_row) -> str:
@@ -120,10 +126,21 @@ def _start_container(env: Environment, argv: list[str], model_row, port: int, lo
 
     provider = (manager or EnvManager()).provider("docker")
     model_dir = Path(model_row.model).expanduser() if model_row.model else None
-    mounts = {str(model_dir.resolve()): str(model_dir.resolve())} if model_dir and model_dir.is_dir() else None
-    server = provider.start_server(env, argv, name=model_row.name, port=port, gpus=model_row.gpus,
-                                   memory_limit=model_row.memory_limit, env_vars=dict(model_row.env_vars),
-                                   log_path=log_path, mounts=mounts, run_id=log_path.parent.parent.name)
+    mounts = (
+        {str(model_dir.resolve()): str(model_dir.resolve())} if model_dir and model_dir.is_dir() else None
+    )
+    server = provider.start_server(
+        env,
+        argv,
+        name=model_row.name,
+        port=port,
+        gpus=model_row.gpus,
+        memory_limit=model_row.memory_limit,
+        env_vars=dict(model_row.env_vars),
+        log_path=log_path,
+        mounts=mounts,
+        run_id=log_path.parent.parent.name,
+    )
     return server
 
 
@@ -133,7 +150,10 @@ def start_server(env: Environment, model_row, *, log_path: Path, timeout_s: floa
     if backend.external:
         server = ExternalServer(base_url=model_row.base_url.rstrip("/").removesuffix("/v1"))
         key = model_row.api_key()
-        headers = {**model_row.headers, **({"Authorization": f"Bearer {key.get_secret_value()}"} if key else {})}
+        headers = {
+            **model_row.headers,
+            **({"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}),
+        }
         wait_until_ready(server, "/v1/models", min(timeout_s, 30.0), headers=headers)
         return server
     port = free_port()
@@ -142,8 +162,9 @@ def start_server(env: Environment, model_row, *, log_path: Path, timeout_s: floa
     if env.provider == "docker":
         server = _start_container(env, argv, model_row, port, log_path, manager)
     else:
-        server = WatchedServerProcess([env.python, *argv], port=port, log_path=log_path,
-                                      env=server_environment(env, {}))
+        server = WatchedServerProcess(
+            [env.python, *argv], port=port, log_path=log_path, env=server_environment(env, {})
+        )
     try:
         wait_until_ready(server, backend.ready_path, timeout_s)
     except BaseException:

@@ -45,9 +45,13 @@ class EnvSpec(BaseModel):
 
     def labels(self) -> dict[str, str]:
         """The spec as flat strings (Docker labels, listings)."""
-        return {"vlmhyperbench.key": self.key, "vlmhyperbench.backend": self.backend,
-                "vlmhyperbench.python": self.python, "vlmhyperbench.packages": " ".join(self.packages),
-                "vlmhyperbench.spec": self.model_dump_json()}
+        return {
+            "vlmhyperbench.key": self.key,
+            "vlmhyperbench.backend": self.backend,
+            "vlmhyperbench.python": self.python,
+            "vlmhyperbench.packages": " ".join(self.packages),
+            "vlmhyperbench.spec": self.model_dump_json(),
+        }
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +72,7 @@ def merge_requirements(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tup
             return canonicalize_name(Requirement(req).name)
         except InvalidRequirement:
             return req  # a path or URL: kept as written, pip reports it if it is wrong
+
     overridden = {name(r) for r in extra}
     return tuple([r for r in defaults if name(r) not in overridden] + list(extra))
 

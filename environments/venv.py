@@ -52,8 +52,9 @@ class VenvProvider:
     def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
         started = time.perf_counter()
         final = self.root / spec.key
-        env = build_once(self.root, spec.key, lambda: self._cached(spec, final),
-                         lambda: self._build(spec, final, log))
+        env = build_once(
+            self.root, spec.key, lambda: self._cached(spec, final), lambda: self._build(spec, final, log)
+        )
         env.ready_s = time.perf_counter() - started
         return env
 
@@ -62,9 +63,17 @@ class VenvProvider:
         for marker in sorted(self.root.glob(f"*/{MARKER}")):
             meta = json.loads(marker.read_text(encoding="utf-8"))
             folder = marker.parent
-            out.append(EnvInfo(key=folder.name, provider=self.name, location=str(folder),
-                               backend=meta["spec"]["backend"], packages=" ".join(meta["spec"]["packages"]),
-                               size_mb=_size_mb(folder), last_used=_last_used(folder)))
+            out.append(
+                EnvInfo(
+                    key=folder.name,
+                    provider=self.name,
+                    location=str(folder),
+                    backend=meta["spec"]["backend"],
+                    packages=" ".join(meta["spec"]["packages"]),
+                    size_mb=_size_mb(folder),
+                    last_used=_last_used(folder),
+                )
+            )
         return out
 
     def remove(self, key: str) -> None:
@@ -83,8 +92,15 @@ class VenvProvider:
             return None
         meta = json.loads(marker.read_text(encoding="utf-8"))
         _touch(final)
-        return Environment(spec=spec, provider=self.name, location=str(final), python=str(_python(final)),
-                           server_path=str(final / "server"), freeze=meta.get("freeze", []), cached=True)
+        return Environment(
+            spec=spec,
+            provider=self.name,
+            location=str(final),
+            python=str(_python(final)),
+            server_path=str(final / "server"),
+            freeze=meta.get("freeze", []),
+            cached=True,
+        )
 
     def _build(self, spec: EnvSpec, final: Path, log: Path | None) -> Environment:
         started = time.perf_counter()
@@ -98,16 +114,31 @@ class VenvProvider:
                 install = [uv, "pip", "install", "--python", str(_python(tmp))]
             else:
                 run_logged([base_python, "-m", "venv", str(tmp)], output)
-                install = [str(_python(tmp)), "-m", "pip", "install", "--disable-pip-version-check",
-                           "--no-input", "--progress-bar", "off"]
+                install = [
+                    str(_python(tmp)),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "--progress-bar",
+                    "off",
+                ]
             if spec.packages:
                 run_logged([*install, *spec.packages], output)
             freeze = self._freeze(tmp, uv, output)
             if spec.server_digest:
                 copy_server(tmp / "server")
             _relocate(tmp, final)
-            write_json(tmp / MARKER, {"spec": spec.model_dump(mode="json"), "freeze": freeze,
-                                      "built_at": time.time(), "build_s": time.perf_counter() - started})
+            write_json(
+                tmp / MARKER,
+                {
+                    "spec": spec.model_dump(mode="json"),
+                    "freeze": freeze,
+                    "built_at": time.time(),
+                    "build_s": time.perf_counter() - started,
+                },
+            )
             (tmp / FREEZE).write_text("\n".join(freeze) + "\n", encoding="utf-8")
             if final.exists():  # a leftover without a marker: never complete, safe to replace
                 shutil.rmtree(final)
@@ -121,9 +152,15 @@ class VenvProvider:
             if log is not None:
                 log.parent.mkdir(parents=True, exist_ok=True)
                 log.write_text("".join(output), encoding="utf-8")
-        return Environment(spec=spec, provider=self.name, location=str(final), python=str(_python(final)),
-                           server_path=str(final / "server") if spec.server_digest else None,
-                           freeze=freeze, build_s=time.perf_counter() - started)
+        return Environment(
+            spec=spec,
+            provider=self.name,
+            location=str(final),
+            python=str(_python(final)),
+            server_path=str(final / "server") if spec.server_digest else None,
+            freeze=freeze,
+            build_s=time.perf_counter() - started,
+        )
 
     def _uv(self) -> str | None:
         """uv when asked for (on PATH or beside this interpreter), or, with `auto`, when it is on PATH."""
@@ -138,8 +175,11 @@ class VenvProvider:
         return uv
 
     def _freeze(self, folder: Path, uv: str | None, output: list[str]) -> list[str]:
-        argv = ([uv, "pip", "freeze", "--python", str(_python(folder))] if uv
-                else [str(_python(folder)), "-m", "pip", "freeze", "--disable-pip-version-check"])
+        argv = (
+            [uv, "pip", "freeze", "--python", str(_python(folder))]
+            if uv
+            else [str(_python(folder)), "-m", "pip", "freeze", "--disable-pip-version-check"]
+        )
         text = run_logged(argv, [])
         return sorted(line for line in text.splitlines() if line and not line.startswith("#"))
 
@@ -148,8 +188,9 @@ def run_logged(argv: list[str], output: list[str], label: str | None = None) -> 
     """Runs an installer command, appending the command and its output to OUTPUT; EnvBuildError with the
     output's tail (LABEL names the command there, by default its first words) when it fails."""
     output.append("$ " + " ".join(argv) + "\n")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+    )
     output.append(proc.stdout)
     if proc.returncode != 0:
         label = label or f"{Path(argv[0]).name} {' '.join(argv[1:3])}"
@@ -167,8 +208,10 @@ def _find_python(version: str) -> str:
         return getattr(sys, "_base_executable", sys.executable)
     found = shutil.which(f"python{version}")
     if not found:
-        raise EnvBuildError(f"no Python {version} found on PATH (python{version}); install it or use the "
-                            "docker provider with an image that has it")
+        raise EnvBuildError(
+            f"no Python {version} found on PATH (python{version}); install it or use the "
+            "docker provider with an image that has it"
+        )
     return found
 
 

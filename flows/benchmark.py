@@ -54,8 +54,11 @@ def resumed_config(run: RunFolder) -> str:
 def collect_pair_results(run: RunFolder, pairs: list[Pair], manifest: Manifest):
     """The scored outputs of every completed pair, read back from the run folder."""
     scores, summaries, performance = [], [], []
-    completed = {(p["model"], p["dataset"], p.get("perturbation")) for p in manifest.data["pairs"]
-                 if p["status"] == PAIR_COMPLETED}
+    completed = {
+        (p["model"], p["dataset"], p.get("perturbation"))
+        for p in manifest.data["pairs"]
+        if p["status"] == PAIR_COMPLETED
+    }
     for pair in pairs:
         if pair_key(pair) not in completed:
             continue
@@ -68,9 +71,16 @@ def collect_pair_results(run: RunFolder, pairs: list[Pair], manifest: Manifest):
 
 
 @flow(name="benchmark", validate_parameters=True)
-async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = None, datasets: list[str] | None = None,
-                    max_samples: int | None = None, output: str | None = None, run_id: str | None = None,
-                    resume: str | None = None, env: str | None = None) -> dict:
+async def benchmark(
+    config: str = DEFAULT_CONFIG,
+    models: list[str] | None = None,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+    output: str | None = None,
+    run_id: str | None = None,
+    resume: str | None = None,
+    env: str | None = None,
+) -> dict:
     """Benchmarks the models of CONFIG on its datasets; returns {run_dir, status, exit_code}."""
     logger = get_run_logger()
     settings = get_settings()
@@ -86,30 +96,64 @@ async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = Non
         manifest = Manifest.resume(run, keys)
     else:
         run = RunFolder.create(output_dir, run_id or new_run_id(), catalog.files)
-        manifest = Manifest.start(run, config_dir=Path(config).resolve(), pairs=keys, parameters={
-            "models": models, "datasets": datasets, "max_samples": max_samples, "env": env})
-    logger.info("run %s: %d pairs of %d models -> %s", run.run_id, len(pairs),
-                len({p.model.name for p in pairs}), run.root)
+        manifest = Manifest.start(
+            run,
+            config_dir=Path(config).resolve(),
+            pairs=keys,
+            parameters={"models": models, "datasets": datasets, "max_samples": max_samples, "env": env},
+        )
+    logger.info(
+        "run %s: %d pairs of %d models -> %s",
+        run.run_id,
+        len(pairs),
+        len({p.model.name for p in pairs}),
+        run.root,
+    )
 
     limit = asyncio.Semaphore(max(1, settings.max_parallel_models))
 
     async def one_model(name: str) -> None:
         async with limit:
             try:
-                result = await run_model(config=str(Path(config).resolve()), run_dir=str(run.root.resolve()),
-                                         model=name, datasets=datasets, max_samples=max_samples, env=env)
+                result = await run_model(
+                    config=str(Path(config).resolve()),
+                    run_dir=str(run.root.resolve()),
+                    model=name,
+                    datasets=datasets,
+                    max_samples=max_samples,
+                    env=env,
+                )
             except Exception as exc:  # the subflow itself broke: its pairs fail, the others go on
-                result = {"environment": {}, "pairs": [
-                    {"model": p.model.name, "dataset": p.dataset.name, "perturbation": p.perturbation,
-                     "status": PAIR_FAILED, "error": f"{type(exc).__name__}: {exc}"} for p in pairs
-                    if p.model.name == name]}
+                result = {
+                    "environment": {},
+                    "pairs": [
+                        {
+                            "model": p.model.name,
+                            "dataset": p.dataset.name,
+                            "perturbation": p.perturbation,
+                            "status": PAIR_FAILED,
+                            "error": f"{type(exc).__name__}: {exc}",
+                        }
+                        for p in pairs
+                        if p.model.name == name
+                    ],
+                }
         if result.get("environment"):
             manifest.set_environment(name, result["environment"])
         for outcome in result["pairs"]:
-            extra = {k: v for k, v in outcome.items()
-                     if k not in ("model", "dataset", "perturbation", "status", "error")}
-            manifest.set_pair(outcome["model"], outcome["dataset"], outcome["perturbation"], outcome["status"],
-                              outcome["error"], **extra)
+            extra = {
+                k: v
+                for k, v in outcome.items()
+                if k not in ("model", "dataset", "perturbation", "status", "error")
+            }
+            manifest.set_pair(
+                outcome["model"],
+                outcome["dataset"],
+                outcome["perturbation"],
+                outcome["status"],
+                outcome["error"],
+                **extra,
+            )
 
     await asyncio.gather(*(one_model(name) for name in dict.fromkeys(p.model.name for p in pairs)))
     stop_terminal()
@@ -120,31 +164,55 @@ async def benchmark(config: str = DEFAULT_CONFIG, models: list[str] | None = Non
     exit_code = EXIT_OK if status == "completed" else EXIT_PAIRS_FAILED
     if gates.failed:
         exit_code = EXIT_GATE_FAILED
-        logger.error("%d quality gate check(s) failed: %s", len(gates.failed),
-                     "; ".join(f"{c.gate} {c.model}/{c.dataset} {c.metric} {c.limit}: {c.reason}"
-                               for c in gates.failed))
-    return {"run_dir": str(run.root), "run_id": run.run_id, "status": status, "exit_code": exit_code,
-            "gates": gates.status if gates.configured else None,
-            "failed_gates": [f"{c.gate}: {c.model}/{c.dataset} {c.metric} {c.limit}" for c in gates.failed]}
+        logger.error(
+            "%d quality gate check(s) failed: %s",
+            len(gates.failed),
+            "; ".join(
+                f"{c.gate} {c.model}/{c.dataset} {c.metric} {c.limit}: {c.reason}" for c in gates.failed
+            ),
+        )
+    return {
+        "run_dir": str(run.root),
+        "run_id": run.run_id,
+        "status": status,
+        "exit_code": exit_code,
+        "gates": gates.status if gates.configured else None,
+        "failed_gates": [f"{c.gate}: {c.model}/{c.dataset} {c.metric} {c.limit}" for c in gates.failed],
+    }
 
 
 # ---------------------------------------------------------------- command line
 
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m flows.benchmark", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.benchmark",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="config folder (default: %(default)s)")
-    parser.add_argument("--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)")
+    parser.add_argument(
+        "--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)"
+    )
     parser.add_argument("--run-id", default=None, help="the new run's id (default: time-based)")
     parser.add_argument("--resume", default=None, metavar="ID", help="continue run ID in place")
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all planned)")
-    parser.add_argument("--datasets", default=None, help="comma-separated dataset names (default: all planned)")
+    parser.add_argument(
+        "--datasets", default=None, help="comma-separated dataset names (default: all planned)"
+    )
     parser.add_argument("--max-samples", type=int, default=None, help="at most N samples per dataset")
-    parser.add_argument("--env", choices=["venv", "docker"], default=None,
-                        help="environment provider for every served model (default: the row's env)")
-    parser.add_argument("--list", action="store_true",
-                        help="list every registered backend, server engine, dataset format, task, metric and "
-                             "perturbation with the package it comes from, then exit")
+    parser.add_argument(
+        "--env",
+        choices=["venv", "docker"],
+        default=None,
+        help="environment provider for every served model (default: the row's env)",
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list every registered backend, server engine, dataset format, task, metric and "
+        "perturbation with the package it comes from, then exit",
+    )
     args = parser.parse_args(argv)
     if args.resume and args.run_id:
         parser.error("--resume and --run-id exclude each other")
@@ -161,8 +229,10 @@ def _raise_interrupt(signum, frame):
 
 def _terminate_as_interrupt() -> None:
     """SIGTERM (Prefect cancellation, `kill`) unwinds like Ctrl-C, so servers and containers are stopped."""
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
+        signal.SIG_DFL,
+        None,
+    ):
         signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
@@ -189,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = args.config
             if args.run_id and (Path(args.output or settings.results_dir) / args.run_id).exists():
-                raise ConfigError(f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
-                                  f"use --resume {args.run_id}")
+                raise ConfigError(
+                    f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
+                    f"use --resume {args.run_id}"
+                )
         catalog, _ = make_plan(config, args.models, args.datasets, args.max_samples)
         for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
             print(f"warning: {warning}", file=sys.stderr)
@@ -200,17 +272,29 @@ def main(argv: list[str] | None = None) -> int:
     _terminate_as_interrupt()
     run_id = args.resume or args.run_id or new_run_id()  # known here, so that any error can name it
     try:
-        result = asyncio.run(benchmark(config=config, models=args.models, datasets=args.datasets,
-                                       max_samples=args.max_samples, output=args.output,
-                                       run_id=None if args.resume else run_id, resume=args.resume, env=args.env))
+        result = asyncio.run(
+            benchmark(
+                config=config,
+                models=args.models,
+                datasets=args.datasets,
+                max_samples=args.max_samples,
+                output=args.output,
+                run_id=None if args.resume else run_id,
+                resume=args.resume,
+                env=args.env,
+            )
+        )
     except (KeyboardInterrupt, TerminationSignal):
         _stop_everything()
         print(f"interrupted: servers stopped; continue with --resume {run_id}", file=sys.stderr)
         return 130
     except OSError as exc:  # e.g. the results disk is full: every stored answer is intact
         _stop_everything()
-        print(f"error: cannot write results: {exc.strerror or exc}; free space, then continue with "
-              f"--resume {run_id}", file=sys.stderr)
+        print(
+            f"error: cannot write results: {exc.strerror or exc}; free space, then continue with "
+            f"--resume {run_id}",
+            file=sys.stderr,
+        )
         return EXIT_PAIRS_FAILED
     print(f"results: {result['run_dir']} ({result['status']})")
     if result.get("failed_gates"):

@@ -34,8 +34,14 @@ from flows.evaluate_model import evaluate_model
 from tasks.plan import make_plan
 
 # Not handed to job containers: they have their own places, or describe this process only.
-_LOCAL_ONLY = {"VLMHB_CACHE_DIR", "VLMHB_RESULTS_DIR", "VLMHB_DISPATCH", "VLMHB_ORCHESTRATOR_REF",
-               "VLMHB_JOB_IMAGE", "VLMHB_GPU_HOST"}
+_LOCAL_ONLY = {
+    "VLMHB_CACHE_DIR",
+    "VLMHB_RESULTS_DIR",
+    "VLMHB_DISPATCH",
+    "VLMHB_ORCHESTRATOR_REF",
+    "VLMHB_JOB_IMAGE",
+    "VLMHB_GPU_HOST",
+}
 
 
 class DispatchSettings(BaseSettings):
@@ -51,11 +57,18 @@ class DispatchSettings(BaseSettings):
     job_poll_s: float = 2.0
 
 
-async def run_model(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
-                    max_samples: int | None = None, env: str | None = None) -> dict:
+async def run_model(
+    config: str,
+    run_dir: str,
+    model: str,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+    env: str | None = None,
+) -> dict:
     """One model's evaluation, placed by VLMHB_DISPATCH; returns evaluate_model's result either way."""
-    params = dict(config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples,
-                  env=env)
+    params = dict(
+        config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples, env=env
+    )
     if DispatchSettings().dispatch == "pool":
         return await dispatch_model(**params)
     return await evaluate_model(**params)
@@ -83,15 +96,25 @@ def outcome_path(run_dir: str | Path, model: str) -> Path:
 
 
 @flow(name="evaluate-model-job", flow_run_name="job-{model}", validate_parameters=False)
-async def model_job(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
-                    max_samples: int | None = None, env: str | None = None) -> dict:
+async def model_job(
+    config: str,
+    run_dir: str,
+    model: str,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+    env: str | None = None,
+) -> dict:
     """The per-model deployment's flow, in its job container: evaluate_model under the host's GPU slot."""
     catalog, _ = make_plan(config, models=[model], datasets=datasets, max_samples=max_samples)
     async with gpu_slot(catalog.models[model].gpus):
-        result = await evaluate_model(config=config, run_dir=run_dir, model=model, datasets=datasets,
-                                      max_samples=max_samples, env=env)
-    result["environment"] = {**result.get("environment", {}), "job_image": os.environ.get("VLMHB_JOB_IMAGE"),
-                             "host": socket.gethostname()}
+        result = await evaluate_model(
+            config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples, env=env
+        )
+    result["environment"] = {
+        **result.get("environment", {}),
+        "job_image": os.environ.get("VLMHB_JOB_IMAGE"),
+        "host": socket.gethostname(),
+    }
     path = outcome_path(run_dir, model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -113,21 +136,32 @@ def job_variables(catalog, run_dir: str, gpus: int) -> dict:
         if not folder.is_relative_to(config_root):
             read_only.add(folder)
     volumes = [f"{Path(run_dir).resolve().parent}:{Path(run_dir).resolve().parent}"]
-    volumes += [f"{p}:{p}:ro" for p in sorted(read_only)
-                if not (in_image and p.is_relative_to(IN_IMAGE_ROOT))]
+    volumes += [
+        f"{p}:{p}:ro" for p in sorted(read_only) if not (in_image and p.is_relative_to(IN_IMAGE_ROOT))
+    ]
     # `gpus` is for Kubernetes pools (deployments/k8s-gpu-job-template.yaml); Docker pools ignore it and
     # use the device requests below; each pool type ignores the other's variables.
-    variables: dict = {"gpus": gpus, "volumes": volumes,
-                       "env": {k: v for k, v in os.environ.items()
-                               if k.startswith("VLMHB_") and k not in _LOCAL_ONLY}}
+    variables: dict = {
+        "gpus": gpus,
+        "volumes": volumes,
+        "env": {k: v for k, v in os.environ.items() if k.startswith("VLMHB_") and k not in _LOCAL_ONLY},
+    }
     if gpus > 0:
         variables["container_create_kwargs"] = {
-            "device_requests": [{"count": gpus, "capabilities": [["gpu"]]}], "shm_size": "8g"}
+            "device_requests": [{"count": gpus, "capabilities": [["gpu"]]}],
+            "shm_size": "8g",
+        }
     return variables
 
 
-async def dispatch_model(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
-                         max_samples: int | None = None, env: str | None = None) -> dict:
+async def dispatch_model(
+    config: str,
+    run_dir: str,
+    model: str,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+    env: str | None = None,
+) -> dict:
     """Builds the model's job image here, runs the per-model deployment with it and waits for the result."""
     from prefect.deployments import run_deployment
 
@@ -153,18 +187,31 @@ async def dispatch_model(config: str, run_dir: str, model: str, datasets: list[s
     outcome_path(run_dir, model).unlink(missing_ok=True)
     flow_run = await run_deployment(
         settings.model_deployment,
-        parameters=dict(config=config, run_dir=run_dir, model=model, datasets=datasets,
-                        max_samples=max_samples, env=child_env),
-        job_variables=variables, timeout=None, poll_interval=settings.job_poll_s,
-        tags=["vlmhyperbench", model])
+        parameters=dict(
+            config=config,
+            run_dir=run_dir,
+            model=model,
+            datasets=datasets,
+            max_samples=max_samples,
+            env=child_env,
+        ),
+        job_variables=variables,
+        timeout=None,
+        poll_interval=settings.job_poll_s,
+        tags=["vlmhyperbench", model],
+    )
     state = flow_run.state
     if state is None or not state.is_completed():
-        raise RuntimeError(f"the per-model run {flow_run.name} ({flow_run.id}) ended "
-                           f"{state.name if state else 'without a state'}: {state.message if state else ''}")
+        raise RuntimeError(
+            f"the per-model run {flow_run.name} ({flow_run.id}) ended "
+            f"{state.name if state else 'without a state'}: {state.message if state else ''}"
+        )
     path = outcome_path(run_dir, model)
     if not path.is_file():
-        raise RuntimeError(f"the per-model run {flow_run.name} completed but wrote no {path}: is the results "
-                           "folder shared with the worker's host at the same path?")
+        raise RuntimeError(
+            f"the per-model run {flow_run.name} completed but wrote no {path}: is the results "
+            "folder shared with the worker's host at the same path?"
+        )
     result = json.loads(path.read_text(encoding="utf-8"))
     result["environment"]["flow_run_id"] = str(flow_run.id)
     return result

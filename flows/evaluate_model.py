@@ -25,13 +25,18 @@ from vlmhyperbench.results import PAIR_COMPLETED, PAIR_FAILED, RunFolder
 from vlmhyperbench.settings import get_settings
 from vlmhyperbench.store import PredictionStore
 
-
 quiet_prefect_tracebacks()  # every per-model run imports this module: local, pool job or rescore
 
 
 def pair_outcome(pair: Pair, status: str, error: str | None = None, **extra) -> dict:
-    return {"model": pair.model.name, "dataset": pair.dataset.name, "perturbation": pair.perturbation,
-            "status": status, "error": error, **extra}
+    return {
+        "model": pair.model.name,
+        "dataset": pair.dataset.name,
+        "perturbation": pair.perturbation,
+        "status": status,
+        "error": error,
+        **extra,
+    }
 
 
 def describe(exc: BaseException) -> str:
@@ -43,9 +48,11 @@ def describe(exc: BaseException) -> str:
 
 def pair_files(run: RunFolder, pair: Pair) -> dict[str, Path]:
     base = run.root / "pairs" / pair.model.name
-    return {"scores": base / f"{pair.dataset_key}.scores.parquet",
-            "summary": base / f"{pair.dataset_key}.summary.parquet",
-            "performance": base / f"{pair.dataset_key}.performance.json"}
+    return {
+        "scores": base / f"{pair.dataset_key}.scores.parquet",
+        "summary": base / f"{pair.dataset_key}.summary.parquet",
+        "performance": base / f"{pair.dataset_key}.performance.json",
+    }
 
 
 def save_scored(run: RunFolder, pair: Pair, scores, summary, performance: dict | None) -> None:
@@ -67,15 +74,23 @@ async def fetch_memory_report(base_url: str) -> dict:
 
     try:
         async with aiohttp.ClientSession(trust_env=False) as session:
-            async with session.get(base_url + "/metrics/memory", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            async with session.get(
+                base_url + "/metrics/memory", timeout=aiohttp.ClientTimeout(total=5)
+            ) as resp:
                 return await resp.json() if resp.status == 200 else {}
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return {}
 
 
 @flow(name="evaluate-model", flow_run_name="evaluate-{model}", validate_parameters=False)
-async def evaluate_model(config: str, run_dir: str, model: str, datasets: list[str] | None = None,
-                         max_samples: int | None = None, env: str | None = None) -> dict:
+async def evaluate_model(
+    config: str,
+    run_dir: str,
+    model: str,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+    env: str | None = None,
+) -> dict:
     """Evaluates MODEL on its planned datasets; returns {"environment": ..., "pairs": [outcome, ...]}."""
     logger = get_run_logger()
     settings = get_settings()
@@ -88,12 +103,21 @@ async def evaluate_model(config: str, run_dir: str, model: str, datasets: list[s
     try:
         spec = manager.spec(row, env)
         environment = await build_env(manager, spec, model, run.log(f"{model}.build.log"))
-        env_info = {"key": spec.key, "provider": spec.provider, "location": environment.location,
-                    "cached": environment.cached, "build_s": round(environment.build_s, 2),
-                    "ready_s": round(environment.ready_s, 3), "freeze": environment.freeze}
+        env_info = {
+            "key": spec.key,
+            "provider": spec.provider,
+            "location": environment.location,
+            "cached": environment.cached,
+            "build_s": round(environment.build_s, 2),
+            "ready_s": round(environment.ready_s, 3),
+            "freeze": environment.freeze,
+        }
     except Exception as exc:
         logger.error("%s: environment failed: %s", model, exc)
-        return {"environment": env_info, "pairs": [pair_outcome(p, PAIR_FAILED, describe(exc)) for p in pairs]}
+        return {
+            "environment": env_info,
+            "pairs": [pair_outcome(p, PAIR_FAILED, describe(exc)) for p in pairs],
+        }
 
     todo = [p for p in pairs if not _already_complete(run, p)]
     for pair in pairs:
@@ -104,12 +128,15 @@ async def evaluate_model(config: str, run_dir: str, model: str, datasets: list[s
 
     server = None
     try:
-        server, start_s = await serve(environment, row, model, run.log(f"{model}.server.log"),
-                                      settings.server_start_timeout_s)
+        server, start_s = await serve(
+            environment, row, model, run.log(f"{model}.server.log"), settings.server_start_timeout_s
+        )
     except Exception as exc:
         logger.error("%s: server failed to start: %s", model, exc)
-        return {"environment": env_info, "pairs": outcomes + [pair_outcome(p, PAIR_FAILED, describe(exc))
-                                                              for p in todo]}
+        return {
+            "environment": env_info,
+            "pairs": outcomes + [pair_outcome(p, PAIR_FAILED, describe(exc)) for p in todo],
+        }
     try:
         for pair in todo:
             outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s))
@@ -131,21 +158,30 @@ async def _evaluate_pair(catalog, pair: Pair, run: RunFolder, server, environmen
     logger = get_run_logger()
     name = f"{pair.model.name}/{pair.dataset_key}"
     if not server.is_alive():
-        return pair_outcome(pair, PAIR_FAILED, f"ServerError: the server {server.exit_reason()}; log tail:\n"
-                                                f"{server.log_tail()}")
+        return pair_outcome(
+            pair,
+            PAIR_FAILED,
+            f"ServerError: the server {server.exit_reason()}; log tail:\n{server.log_tail()}",
+        )
     predictions = run.predictions(pair.model.name, pair.dataset_key)
     try:
         for name in metric_names(pair):  # a metric plugin that cannot load must not cost an inference run
             metrics.get_metric(name)
-        result = await inference(catalog, pair, server.base_url, run.journal(pair.model.name, pair.dataset_key))
+        result = await inference(
+            catalog, pair, server.base_url, run.journal(pair.model.name, pair.dataset_key)
+        )
         PredictionStore(run.journal(pair.model.name, pair.dataset_key)).to_parquet(predictions)
         # Only the project's own server has a memory report; an external endpoint is never asked.
         own_server = get_backend(pair.model.backend).own_server
         memory = await fetch_memory_report(server.base_url) if own_server and server.is_alive() else {}
-        performance = profiling(pair, predictions, peak_rss_mb=server.peak_rss_mb or memory.get("peak_rss_mb"),
-                                peak_gpu_mb=memory.get("peak_gpu_mb") or getattr(server, "peak_gpu_mb", None),
-                                env_build_s=round(environment.build_s, 3),
-                                server_start_s=round(start_s, 3))
+        performance = profiling(
+            pair,
+            predictions,
+            peak_rss_mb=server.peak_rss_mb or memory.get("peak_rss_mb"),
+            peak_gpu_mb=memory.get("peak_gpu_mb") or getattr(server, "peak_gpu_mb", None),
+            env_build_s=round(environment.build_s, 3),
+            server_start_s=round(start_s, 3),
+        )
         scores, summary = scoring(pair, predictions)
         save_scored(run, pair, scores, summary, performance)
     except Exception as exc:
@@ -154,7 +190,11 @@ async def _evaluate_pair(catalog, pair: Pair, run: RunFolder, server, environmen
     if result.stopped_early:
         return pair_outcome(pair, PAIR_FAILED, f"stopped early: {result.stopped_early}")
     if not server.is_alive():
-        return pair_outcome(pair, PAIR_FAILED, f"ServerError: the server {server.exit_reason()} during inference; "
-                                                f"log tail:\n{server.log_tail()}")
+        return pair_outcome(
+            pair,
+            PAIR_FAILED,
+            f"ServerError: the server {server.exit_reason()} during inference; "
+            f"log tail:\n{server.log_tail()}",
+        )
     logger.info("%s: %d requests, %d errors", name, result.requests, result.errors)
     return pair_outcome(pair, PAIR_COMPLETED, requests=result.requests, errors=result.errors)

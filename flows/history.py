@@ -22,8 +22,14 @@ from vlmhyperbench.history import list_runs, load_history, read_regressions, tre
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def trend(output: Path, *, models: list[str] | None = None, datasets: list[str] | None = None,
-          metrics: list[str] | None = None, last: int = 10) -> tuple[pl.DataFrame, pl.DataFrame]:
+def trend(
+    output: Path,
+    *,
+    models: list[str] | None = None,
+    datasets: list[str] | None = None,
+    metrics: list[str] | None = None,
+    last: int = 10,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(trend table, regressions of the runs shown): see vlmhyperbench.history.trend_table."""
     runs = list_runs(output)
     history = load_history(output, runs=runs)
@@ -31,7 +37,11 @@ def trend(output: Path, *, models: list[str] | None = None, datasets: list[str] 
         if wanted:
             history = history.filter(pl.col(col).is_in(wanted))
     table = trend_table(history, last=last)
-    shown = [c for c in table.columns if c not in ("dataset", "perturbation", "metric", "model", "higher_is_better")]
+    shown = [
+        c
+        for c in table.columns
+        if c not in ("dataset", "perturbation", "metric", "model", "higher_is_better")
+    ]
     regressions = read_regressions(output, [r for r in runs if r.run_id in shown])
     return table, regressions
 
@@ -43,7 +53,9 @@ def _spark(values: list[float | None]) -> str:
     lo, hi = min(known), max(known)
     if hi == lo:
         return SPARK[3] * len(values)
-    return "".join(" " if v is None else SPARK[round((v - lo) / (hi - lo) * (len(SPARK) - 1))] for v in values)
+    return "".join(
+        " " if v is None else SPARK[round((v - lo) / (hi - lo) * (len(SPARK) - 1))] for v in values
+    )
 
 
 def print_trend(table: pl.DataFrame, regressions: pl.DataFrame, console=None) -> None:
@@ -55,10 +67,18 @@ def print_trend(table: pl.DataFrame, regressions: pl.DataFrame, console=None) ->
     if not table.height:
         console.print("no run with a summary in this results folder")
         return
-    runs = [c for c in table.columns if c not in ("dataset", "perturbation", "metric", "model", "higher_is_better")]
-    flagged = {(r["run_id"], r["model"], r["dataset"], r["perturbation"] or "", r["metric"])
-               for r in regressions.iter_rows(named=True)}
-    for (dataset, pert, metric), group in table.group_by(["dataset", "perturbation", "metric"], maintain_order=True):
+    runs = [
+        c
+        for c in table.columns
+        if c not in ("dataset", "perturbation", "metric", "model", "higher_is_better")
+    ]
+    flagged = {
+        (r["run_id"], r["model"], r["dataset"], r["perturbation"] or "", r["metric"])
+        for r in regressions.iter_rows(named=True)
+    }
+    for (dataset, pert, metric), group in table.group_by(
+        ["dataset", "perturbation", "metric"], maintain_order=True
+    ):
         hib = bool(group["higher_is_better"][0])
         title = f"{dataset}{' ~' + pert if pert else ''} · {metric} {'↑' if hib else '↓'}"
         out = Table(title=escape(title), title_justify="left")
@@ -82,19 +102,30 @@ def print_trend(table: pl.DataFrame, regressions: pl.DataFrame, console=None) ->
             out.add_row(escape(rec["model"]), *cells, change, _spark(values))
         console.print(out)
     if regressions.height:
-        console.print(f"[red]▼[/] regression flagged by that run's report ({regressions.height} in the runs shown)")
+        console.print(
+            f"[red]▼[/] regression flagged by that run's report ({regressions.height} in the runs shown)"
+        )
 
 
 @flow(name="history")
-def history(output: str = "results", models: list[str] | None = None, datasets: list[str] | None = None,
-            metrics: list[str] | None = None, last: int = 10) -> int:
+def history(
+    output: str = "results",
+    models: list[str] | None = None,
+    datasets: list[str] | None = None,
+    metrics: list[str] | None = None,
+    last: int = 10,
+) -> int:
     """Publishes the trend across the runs of OUTPUT as a table artifact; returns the number of rows."""
     from prefect.artifacts import create_table_artifact
 
     table, _ = trend(Path(output), models=models, datasets=datasets, metrics=metrics, last=last)
-    rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
-            for r in table.iter_rows(named=True)]
-    create_table_artifact(table=rows, key="history", description=f"VLMHyperBench trend across runs in {output}")
+    rows = [
+        {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+        for r in table.iter_rows(named=True)
+    ]
+    create_table_artifact(
+        table=rows, key="history", description=f"VLMHyperBench trend across runs in {output}"
+    )
     return len(rows)
 
 
@@ -102,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     from vlmhyperbench.settings import get_settings
 
     parser = argparse.ArgumentParser(prog="python -m flows.history", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)")
+    parser.add_argument(
+        "--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)"
+    )
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     parser.add_argument("--datasets", default=None, help="comma-separated dataset names (default: all)")
     parser.add_argument("--metrics", default=None, help="comma-separated metrics (default: all)")
@@ -115,8 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
     output = Path(args.output or get_settings().results_dir)
-    table, regressions = trend(output, models=split(args.models), datasets=split(args.datasets),
-                               metrics=split(args.metrics), last=args.last)
+    table, regressions = trend(
+        output,
+        models=split(args.models),
+        datasets=split(args.datasets),
+        metrics=split(args.metrics),
+        last=args.last,
+    )
     print_trend(table, regressions)
     return 0
 

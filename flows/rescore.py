@@ -32,9 +32,15 @@ def rescore(run_dir: str) -> dict:
     manifest = Manifest(run, run.read_manifest())
     params = manifest.data.get("parameters") or {}
     catalog = load_catalog(run.config_dir, check_paths=False)
-    pairs = expand_plan(catalog, models=params.get("models"), datasets=params.get("datasets"),
-                        max_samples=params.get("max_samples"))
-    statuses = {(p["model"], p["dataset"], p.get("perturbation")): p["status"] for p in manifest.data["pairs"]}
+    pairs = expand_plan(
+        catalog,
+        models=params.get("models"),
+        datasets=params.get("datasets"),
+        max_samples=params.get("max_samples"),
+    )
+    statuses = {
+        (p["model"], p["dataset"], p.get("perturbation")): p["status"] for p in manifest.data["pairs"]
+    }
     rescored = 0
     for pair in pairs:
         journal = run.journal(pair.model.name, pair.dataset_key)
@@ -47,8 +53,9 @@ def rescore(run_dir: str) -> dict:
         save_scored(run, pair, scores, summary, None)
         rescored += 1
     logger.info("re-scored %d pairs of run %s", rescored, run.run_id)
-    scores, summaries, performance = collect_pair_results(run, [p for p in pairs if pair_files(run, p)["scores"].exists()],
-                                                          manifest)
+    scores, summaries, performance = collect_pair_results(
+        run, [p for p in pairs if pair_files(run, p)["scores"].exists()], manifest
+    )
     report(run, manifest.data, scores, summaries, performance)
     return {"run_dir": str(run.root), "rescored": rescored}
 

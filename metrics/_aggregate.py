@@ -12,8 +12,18 @@ from metrics._errors import MetricError
 from metrics._registry import Registry, get_metric
 
 # Columns score() may write: never grouping keys.
-SCORE_COLUMNS = ("sample_id", "metric", "value", "num", "den", "field", "pred_class", "label",
-                 "n_classes", "stats")
+SCORE_COLUMNS = (
+    "sample_id",
+    "metric",
+    "value",
+    "num",
+    "den",
+    "field",
+    "pred_class",
+    "label",
+    "n_classes",
+    "stats",
+)
 SAMPLE_COLUMNS = ("sample_id", "doc_class", "question_type")
 
 # aggregator -> (uses the per-field rows?, the group label)
@@ -24,9 +34,18 @@ _AGGREGATORS.add("by_question_type", (False, pl.col("question_type")))
 _AGGREGATORS.add("by_doc_question", (False, pl.concat_str("doc_class", pl.lit("/"), "question_type")))
 _AGGREGATORS.add("by_field", (True, pl.col("field")))
 
-SUMMARY_SCHEMA = {"model": pl.String, "dataset": pl.String, "metric": pl.String, "aggregator": pl.String,
-                  "group": pl.String, "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-                  "n": pl.Int64, "higher_is_better": pl.Boolean}
+SUMMARY_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "metric": pl.String,
+    "aggregator": pl.String,
+    "group": pl.String,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n": pl.Int64,
+    "higher_is_better": pl.Boolean,
+}
 
 
 def aggregator_names() -> list[str]:
@@ -36,13 +55,17 @@ def aggregator_names() -> list[str]:
 
 def _keys(scores: pl.DataFrame, samples: pl.DataFrame) -> list[str]:
     """model, dataset, then every other column both tables have (e.g. perturbation)."""
-    extra = [c for c in scores.columns if c in samples.columns
-             and c not in ("model", "dataset", *SCORE_COLUMNS, *SAMPLE_COLUMNS)]
+    extra = [
+        c
+        for c in scores.columns
+        if c in samples.columns and c not in ("model", "dataset", *SCORE_COLUMNS, *SAMPLE_COLUMNS)
+    ]
     return ["model", "dataset", *extra]
 
 
-def summarize(scores: pl.DataFrame, samples: pl.DataFrame, aggregators: list[str], *,
-              seed: int = 0, n_boot: int = 1000) -> pl.DataFrame:
+def summarize(
+    scores: pl.DataFrame, samples: pl.DataFrame, aggregators: list[str], *, seed: int = 0, n_boot: int = 1000
+) -> pl.DataFrame:
     """Summary rows (model, dataset, [extra keys], metric, aggregator, group, value, ci_low, ci_high,
     n, higher_is_better) of score() rows joined to their samples' doc_class and question_type.
 
@@ -64,9 +87,11 @@ def summarize(scores: pl.DataFrame, samples: pl.DataFrame, aggregators: list[str
         if c not in info.columns:
             info = info.with_columns(pl.lit("", pl.String).alias(c))
     info = info.with_columns(pl.col(*keys, *SAMPLE_COLUMNS).cast(pl.String)).unique([*keys, "sample_id"])
-    rows = (scores.with_columns(pl.col(*keys, "sample_id").cast(pl.String))
-            .join(info, on=[*keys, "sample_id"], how="left", nulls_equal=True)
-            .with_columns(pl.col("doc_class", "question_type").fill_null("")))
+    rows = (
+        scores.with_columns(pl.col(*keys, "sample_id").cast(pl.String))
+        .join(info, on=[*keys, "sample_id"], how="left", nulls_equal=True)
+        .with_columns(pl.col("doc_class", "question_type").fill_null(""))
+    )
     out = []
     for aggregator, per_field, group in specs:
         part = rows.filter(pl.col("field").is_not_null() if per_field else pl.col("field").is_null())
@@ -78,9 +103,12 @@ def summarize(scores: pl.DataFrame, samples: pl.DataFrame, aggregators: list[str
     result = pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)
     order = {a: i for i, a in enumerate(dict.fromkeys(aggregators))}
     rank = pl.col("aggregator").replace_strict(order, return_dtype=pl.Int64).alias("_o")
-    return (result.with_columns(rank)
-            .sort([*keys, "metric", "_o", "group"], maintain_order=True).drop("_o")
-            .select(*keys, *[c for c in SUMMARY_SCHEMA if c not in keys]))
+    return (
+        result.with_columns(rank)
+        .sort([*keys, "metric", "_o", "group"], maintain_order=True)
+        .drop("_o")
+        .select(*keys, *[c for c in SUMMARY_SCHEMA if c not in keys])
+    )
 
 
 def _summary_row(key: dict, aggregator: str, rows: pl.DataFrame, seed: int, n_boot: int) -> dict:
@@ -88,8 +116,15 @@ def _summary_row(key: dict, aggregator: str, rows: pl.DataFrame, seed: int, n_bo
     x, finish = bs.design(spec.aggregation, rows)
     value = bs.point(spec.aggregation, x, finish)
     low, high = bs.interval(x, finish, value, bs.rng_for(seed, *key.values(), aggregator), n_boot)
-    return {**key, "aggregator": aggregator, "value": value, "ci_low": low, "ci_high": high,
-            "n": rows.height, "higher_is_better": spec.higher_is_better}
+    return {
+        **key,
+        "aggregator": aggregator,
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "n": rows.height,
+        "higher_is_better": spec.higher_is_better,
+    }
 
 
 @dataclass(frozen=True)
@@ -106,14 +141,17 @@ class PairedDifference:
     higher_is_better: bool
 
 
-def paired_difference(scores_a: pl.DataFrame, scores_b: pl.DataFrame, metric: str, *,
-                      seed: int = 0, n_boot: int = 1000) -> PairedDifference:
+def paired_difference(
+    scores_a: pl.DataFrame, scores_b: pl.DataFrame, metric: str, *, seed: int = 0, n_boot: int = 1000
+) -> PairedDifference:
     """The difference A - B of the metric's aggregate (the mean for per-sample metrics, corpus
     CER/WER, macro F1, corpus BLEU) over the samples both score, with a paired bootstrap CI:
     each resample draws the same samples for both models."""
     spec = get_metric(metric)
-    on = ["sample_id", *[c for c in scores_a.columns if c in scores_b.columns
-                         and c not in ("model", *SCORE_COLUMNS)]]
+    on = [
+        "sample_id",
+        *[c for c in scores_a.columns if c in scores_b.columns and c not in ("model", *SCORE_COLUMNS)],
+    ]
 
     def rows(scores: pl.DataFrame) -> pl.DataFrame:
         keep = pl.col("metric") == metric
@@ -127,8 +165,10 @@ def paired_difference(scores_a: pl.DataFrame, scores_b: pl.DataFrame, metric: st
     b = both.join(rows(scores_b), on=on, how="left", nulls_equal=True, maintain_order="left")
     n = both.height
     if n == 0:
-        raise MetricError(f"paired_difference: no sample has '{metric}' scores from both models "
-                          f"({scores_a.height} and {scores_b.height} score rows given)")
+        raise MetricError(
+            f"paired_difference: no sample has '{metric}' scores from both models "
+            f"({scores_a.height} and {scores_b.height} score rows given)"
+        )
     codes = None
     if spec.aggregation == "f1_macro":
         codes = bs.class_codes(*(t.get_column(c).to_list() for t in (a, b) for c in ("label", "pred_class")))

@@ -30,8 +30,10 @@ Finish = Callable[[np.ndarray], np.ndarray]
 def _need(rows: pl.DataFrame, aggregation: str, *columns: str) -> None:
     missing = [c for c in columns if c not in rows.columns]
     if missing:
-        raise MetricError(f"aggregation '{aggregation}' needs the score column(s) {', '.join(missing)} "
-                          "that score() writes; keep them in the scores")
+        raise MetricError(
+            f"aggregation '{aggregation}' needs the score column(s) {', '.join(missing)} "
+            "that score() writes; keep them in the scores"
+        )
 
 
 def class_codes(*columns: list[str | None]) -> dict[str, int]:
@@ -50,8 +52,9 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / den, (num > 0).astype(np.float64))
 
 
-def design(aggregation: str, rows: pl.DataFrame,
-           codes: dict[str, int] | None = None) -> tuple[np.ndarray, Finish]:
+def design(
+    aggregation: str, rows: pl.DataFrame, codes: dict[str, int] | None = None
+) -> tuple[np.ndarray, Finish]:
     """(X, finish): per-row columns whose sums determine the aggregate, and sums -> aggregate.
 
     `codes` numbers the classes when two tables must share them (paired differences).
@@ -67,10 +70,14 @@ def design(aggregation: str, rows: pl.DataFrame,
         _need(rows, aggregation, "pred_class", "label")
         pred, label = rows.get_column("pred_class").to_list(), rows.get_column("label").to_list()
         codes = codes if codes is not None else class_codes(label, pred)
-        k = max(int(rows.get_column("n_classes").max() or 0) if "n_classes" in rows.columns else 0,
-                len(codes), 1)
-        x = confusion_columns(np.array([codes[p] if p is not None else -1 for p in pred], np.int64),
-                              np.array([codes[y] for y in label], np.int64), k)
+        k = max(
+            int(rows.get_column("n_classes").max() or 0) if "n_classes" in rows.columns else 0, len(codes), 1
+        )
+        x = confusion_columns(
+            np.array([codes[p] if p is not None else -1 for p in pred], np.int64),
+            np.array([codes[y] for y in label], np.int64),
+            k,
+        )
         return x, lambda s: macro_f1(s, k)
     if aggregation == "corpus_bleu":
         _need(rows, aggregation, "stats")
@@ -112,8 +119,9 @@ def resampled_sums(x: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.n
     return np.concatenate(out)
 
 
-def interval(x: np.ndarray, finish: Finish, value: float, rng: np.random.Generator,
-             n_boot: int) -> tuple[float | None, float | None]:
+def interval(
+    x: np.ndarray, finish: Finish, value: float, rng: np.random.Generator, n_boot: int
+) -> tuple[float | None, float | None]:
     """95 % percentile bootstrap interval of finish(sums), widened to hold the point value when
     the resamples all fall on one side of it; (None, None) without resamples or rows."""
     if n_boot <= 0 or len(x) == 0:

@@ -110,7 +110,7 @@ def _words_as_chars(h: pl.Series, r: pl.Series) -> tuple[list[str], list[str]]:
     text = np.zeros(len(is_word), np.uint32)
     text[is_word] = ids
     pieces = text[:-1].tobytes().decode("utf-32-le").split("\x00")
-    return pieces[:len(h)], pieces[len(h):]
+    return pieces[: len(h)], pieces[len(h) :]
 
 
 def word_edits(hypotheses, references) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,8 +152,13 @@ def _normalized(df: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(**fixes)
 
 
-def anls(predictions, references, sample: np.ndarray | None = None, n_samples: int | None = None,
-         threshold: float = 0.5) -> np.ndarray:
+def anls(
+    predictions,
+    references,
+    sample: np.ndarray | None = None,
+    n_samples: int | None = None,
+    threshold: float = 0.5,
+) -> np.ndarray:
     """The ANLS package's `anls_score` per sample, best over its references.
 
     Pair i (predictions[i], references[i]) belongs to sample `sample[i]` (default: pair i is sample i).

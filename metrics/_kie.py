@@ -49,11 +49,13 @@ def _reference_fields(table: pl.DataFrame) -> list[dict[str, str]]:
         try:
             fields = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError as e:
-            raise MetricError(f"sample '{sample_id}': reference fields are not JSON ({e}): "
-                              f"{text[:80]!r}") from None
+            raise MetricError(
+                f"sample '{sample_id}': reference fields are not JSON ({e}): {text[:80]!r}"
+            ) from None
         if not isinstance(fields, dict):
-            raise MetricError(f"sample '{sample_id}': reference fields must be a JSON object, "
-                              f"got {type(fields).__name__}")
+            raise MetricError(
+                f"sample '{sample_id}': reference fields must be a JSON object, got {type(fields).__name__}"
+            )
         out.append({str(k): field_text(v) for k, v in fields.items()})
     return out
 
@@ -91,8 +93,13 @@ def field_f1(table: pl.DataFrame) -> pl.DataFrame:
         sample_id.append(sid), field.append(None), value.append(f1)
         for k in ref_n:
             sample_id.append(sid), field.append(k), value.append(float(k in correct))
-    return pl.DataFrame({"sample_id": sample_id, "value": pl.Series(value, dtype=pl.Float64),
-                         "field": pl.Series(field, dtype=pl.String)})
+    return pl.DataFrame(
+        {
+            "sample_id": sample_id,
+            "value": pl.Series(value, dtype=pl.Float64),
+            "field": pl.Series(field, dtype=pl.String),
+        }
+    )
 
 
 @metric("field_cer", higher_is_better=False, aggregation="ratio", tasks=("kie",), columns=("prediction",))
@@ -106,10 +113,15 @@ def field_cer(table: pl.DataFrame) -> pl.DataFrame:
                 row.append(i), field.append(k), ref.append(v), hyp.append((a or {}).get(k, ""))
     edits, ref_len, hyp_empty = _edit.char_edits(hyp, ref)
     ids = table.get_column("sample_id").cast(pl.String)
-    per_field = pl.DataFrame({"sample_id": ids.gather(row) if row else pl.Series([], dtype=pl.String),
-                              "value": _edit.error_rate(edits, ref_len, hyp_empty),
-                              "field": pl.Series(field, dtype=pl.String),
-                              "num": edits.astype(np.float64), "den": ref_len.astype(np.float64)})
+    per_field = pl.DataFrame(
+        {
+            "sample_id": ids.gather(row) if row else pl.Series([], dtype=pl.String),
+            "value": _edit.error_rate(edits, ref_len, hyp_empty),
+            "field": pl.Series(field, dtype=pl.String),
+            "num": edits.astype(np.float64),
+            "den": ref_len.astype(np.float64),
+        }
+    )
     num = np.bincount(row, weights=edits, minlength=len(table)).astype(np.float64)
     den = np.bincount(row, weights=ref_len, minlength=len(table)).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -49,8 +49,10 @@ def _orders(table: pl.DataFrame) -> list[list[int]]:
         except json.JSONDecodeError:
             order = first_int_list(refs[0])
         if not isinstance(order, list) or not all(isinstance(x, int) for x in order):
-            raise MetricError(f"sample '{sid}': ordering needs an 'order' column (list of int) or the "
-                              f"order as first reference; got {refs[:1]!r}")
+            raise MetricError(
+                f"sample '{sid}': ordering needs an 'order' column (list of int) or the "
+                f"order as first reference; got {refs[:1]!r}"
+            )
         out.append(order)
     return out
 
@@ -58,6 +60,5 @@ def _orders(table: pl.DataFrame) -> list[list[int]]:
 @metric("kendall_tau", higher_is_better=True, tasks=("ordering",), columns=("prediction",))
 def kendall_tau_metric(table: pl.DataFrame) -> pl.DataFrame:
     """Kendall's tau of the answer's first list of integers against the order (-1: no permutation)."""
-    value = [kendall_tau(first_int_list(p), o)
-             for p, o in zip(predictions(table).to_list(), _orders(table))]
+    value = [kendall_tau(first_int_list(p), o) for p, o in zip(predictions(table).to_list(), _orders(table))]
     return rows(table, value)

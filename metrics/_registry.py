@@ -59,8 +59,9 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = self.names()
-            raise UnknownNameError(self.kind, name, known,
-                                   difflib.get_close_matches(name, known, n=2)) from None
+            raise UnknownNameError(
+                self.kind, name, known, difflib.get_close_matches(name, known, n=2)
+            ) from None
 
     def names(self) -> list[str]:
         """Registered names and the names plugins offer (not yet imported)."""
@@ -83,16 +84,23 @@ class Registry(Generic[T]):
 METRICS: Registry[MetricSpec] = Registry("metric", plugins="metrics")
 
 
-def metric(name: str, *, higher_is_better: bool, aggregation: str = "mean", tasks: tuple[str, ...],
-           columns: tuple[str, ...] = ("prediction", "references")):
+def metric(
+    name: str,
+    *,
+    higher_is_better: bool,
+    aggregation: str = "mean",
+    tasks: tuple[str, ...],
+    columns: tuple[str, ...] = ("prediction", "references"),
+):
     """Registers the decorated `fn(table) -> rows` as metric `name`."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation '{aggregation}' of metric '{name}' is not one of {AGGREGATIONS}")
 
     def register(fn: Callable[[pl.DataFrame], pl.DataFrame]):
         doc = (fn.__doc__ or "").strip().splitlines()
-        METRICS.add(name, MetricSpec(name, higher_is_better, aggregation, tasks, fn, columns,
-                                     doc[0] if doc else ""))
+        METRICS.add(
+            name, MetricSpec(name, higher_is_better, aggregation, tasks, fn, columns, doc[0] if doc else "")
+        )
         return fn
 
     return register
@@ -109,9 +117,13 @@ def metric_names() -> list[str]:
 
 
 _DEFAULTS = Registry[tuple[str, ...]]("task", plugins="tasks")
-for _task, _names in {"ocr": ("cer", "wer"), "vqa": ("anls", "exact_match"),
-                      "classification": ("accuracy", "f1_macro"), "kie": ("field_f1",),
-                      "ordering": ("kendall_tau",)}.items():
+for _task, _names in {
+    "ocr": ("cer", "wer"),
+    "vqa": ("anls", "exact_match"),
+    "classification": ("accuracy", "f1_macro"),
+    "kie": ("field_f1",),
+    "ordering": ("kendall_tau",),
+}.items():
     _DEFAULTS.add(_task, _names)
 
 

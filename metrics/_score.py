@@ -20,9 +20,15 @@ def score(metric: str, table: pl.DataFrame) -> pl.DataFrame:
     spec = get_metric(metric)
     missing = [c for c in ("sample_id", *spec.columns) if c not in table.columns]
     if missing:
-        raise MetricError(f"metric '{metric}' needs the column(s) {', '.join(missing)}; "
-                          f"the table has {', '.join(table.columns) or 'none'}")
+        raise MetricError(
+            f"metric '{metric}' needs the column(s) {', '.join(missing)}; "
+            f"the table has {', '.join(table.columns) or 'none'}"
+        )
     out = spec.fn(table)
     extra = [c for c in out.columns if c not in ("sample_id", "value")]
-    return out.select(pl.col("sample_id").cast(pl.String), pl.lit(metric, pl.String).alias("metric"),
-                      pl.col("value").cast(pl.Float64), *extra)
+    return out.select(
+        pl.col("sample_id").cast(pl.String),
+        pl.lit(metric, pl.String).alias("metric"),
+        pl.col("value").cast(pl.Float64),
+        *extra,
+    )

@@ -29,12 +29,20 @@ def pairs(table: pl.DataFrame) -> tuple[np.ndarray, pl.Series, pl.Series]:
     refs = references(table)
     if (refs.list.len() == 1).all():  # the common case, without the explode
         return np.arange(len(table)), predictions(table), refs.list.first()
-    long = pl.DataFrame({"row": np.arange(len(table)), "p": predictions(table),
-                         "r": references(table)}).explode("r").drop_nulls("r")
+    long = (
+        pl.DataFrame({"row": np.arange(len(table)), "p": predictions(table), "r": references(table)})
+        .explode("r")
+        .drop_nulls("r")
+    )
     return long.get_column("row").to_numpy(), long.get_column("p"), long.get_column("r")
 
 
 def rows(table: pl.DataFrame, value, **extra) -> pl.DataFrame:
     """One output row per sample: sample_id, value (Float64) and the extra columns."""
-    return pl.DataFrame({"sample_id": table.get_column("sample_id").cast(pl.String),
-                         "value": pl.Series(value, dtype=pl.Float64), **extra})
+    return pl.DataFrame(
+        {
+            "sample_id": table.get_column("sample_id").cast(pl.String),
+            "value": pl.Series(value, dtype=pl.Float64),
+            **extra,
+        }
+    )

@@ -22,8 +22,12 @@ def anls(table: pl.DataFrame) -> pl.DataFrame:
 
 def _rate(table: pl.DataFrame, counts) -> pl.DataFrame:
     edits, ref_len, hyp_empty = counts(predictions(table), first_reference(table))
-    return rows(table, _edit.error_rate(edits, ref_len, hyp_empty),
-                num=edits.astype(np.float64), den=ref_len.astype(np.float64))
+    return rows(
+        table,
+        _edit.error_rate(edits, ref_len, hyp_empty),
+        num=edits.astype(np.float64),
+        den=ref_len.astype(np.float64),
+    )
 
 
 @metric("cer", higher_is_better=False, aggregation="ratio", tasks=("ocr",))
@@ -69,8 +73,10 @@ def relaxed_match(prediction: str, reference: str, tolerance: float = 0.05) -> b
 @metric("relaxed_accuracy", higher_is_better=True, tasks=("vqa",))
 def relaxed_accuracy(table: pl.DataFrame) -> pl.DataFrame:
     """ChartQA relaxed accuracy: numbers within 5 % relative, else exact_match; best over references."""
-    value = [float(any(relaxed_match(p, r) for r in refs))
-             for p, refs in zip(predictions(table).to_list(), references(table).to_list())]
+    value = [
+        float(any(relaxed_match(p, r) for r in refs))
+        for p, refs in zip(predictions(table).to_list(), references(table).to_list())
+    ]
     return rows(table, value)
 
 
@@ -101,7 +107,7 @@ def corpus_bleu(stats: np.ndarray) -> float:
 def corpus_bleu_many(stats: np.ndarray, order: int = 4) -> np.ndarray:
     """corpus_bleu of each row of summed statistics (B, 2 + 2 * order), vectorised for resampling."""
     sys_len, ref_len = stats[:, 0], stats[:, 1]
-    correct, total = stats[:, 2:2 + order], stats[:, 2 + order:]
+    correct, total = stats[:, 2 : 2 + order], stats[:, 2 + order :]
     with np.errstate(divide="ignore", invalid="ignore"):
         bp = np.where(sys_len < ref_len, np.where(sys_len > 0, np.exp(1 - ref_len / sys_len), 0.0), 1.0)
         log_sum = np.zeros(len(stats))

@@ -19,8 +19,13 @@ async def build_env(manager: EnvManager, spec: EnvSpec, model_name: str, log: Pa
     logger = get_run_logger()
     env = await asyncio.to_thread(manager.ensure, spec, log)
     if env.cached:
-        logger.info("%s: environment %s %s is cached (ready in %.2f s)", model_name, spec.provider, spec.key,
-                    env.ready_s)
+        logger.info(
+            "%s: environment %s %s is cached (ready in %.2f s)",
+            model_name,
+            spec.provider,
+            spec.key,
+            env.ready_s,
+        )
     else:
         logger.info("%s: built %s environment %s in %.1f s", model_name, spec.provider, spec.key, env.build_s)
     return env

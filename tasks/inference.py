@@ -4,9 +4,9 @@ as they arrive. Plain asyncio inside one task; resumable (answered samples are n
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -50,23 +50,41 @@ class PerturbedImage:
 
 def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
     d = pair.dataset
-    return read_dataset(d.format, dataset_path(catalog, d), split=d.split,
-                        doc_classes=list(pair.filter_doc_class) or None,
-                        question_types=list(pair.filter_question_type) or None, max_samples=pair.max_samples)
+    return read_dataset(
+        d.format,
+        dataset_path(catalog, d),
+        split=d.split,
+        doc_classes=list(pair.filter_doc_class) or None,
+        question_types=list(pair.filter_question_type) or None,
+        max_samples=pair.max_samples,
+    )
 
 
 def sample_fields(sample: Sample, prompt: str) -> dict:
     """What the prediction store keeps beside each answer, so scoring never needs the dataset again."""
-    return {"doc_class": sample.doc_class, "question_type": sample.question_type, "prompt": prompt,
-            "references": list(sample.references), "label": sample.label, "classes": list(sample.classes),
-            "fields": json.dumps(sample.fields, ensure_ascii=False) if sample.fields is not None else None,
-            "order": list(sample.order) if sample.order is not None else None}
+    return {
+        "doc_class": sample.doc_class,
+        "question_type": sample.question_type,
+        "prompt": prompt,
+        "references": list(sample.references),
+        "label": sample.label,
+        "classes": list(sample.classes),
+        "fields": json.dumps(sample.fields, ensure_ascii=False) if sample.fields is not None else None,
+        "order": list(sample.order) if sample.order is not None else None,
+    }
 
 
 def endpoint_for(pair: Pair, base_url: str) -> Endpoint:
     m = pair.model
-    return Endpoint(base_url=base_url.rstrip("/") + "/v1", model=served_name(m), api_key=m.api_key(),
-                    headers=m.headers, max_tokens=m.max_tokens, temperature=m.temperature, extra_body=m.extra_body)
+    return Endpoint(
+        base_url=base_url.rstrip("/") + "/v1",
+        model=served_name(m),
+        api_key=m.api_key(),
+        headers=m.headers,
+        max_tokens=m.max_tokens,
+        temperature=m.temperature,
+        extra_body=m.extra_body,
+    )
 
 
 @task(name="inference", task_run_name="inference-{pair.model.name}-{pair.dataset_key}", cache_policy=NO_CACHE)
@@ -77,30 +95,57 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
     samples = load_samples(catalog, pair)
     if not samples:
         filtered = pair.dataset.split or pair.filter_doc_class or pair.filter_question_type
-        raise DatasetError(f"{dataset_path(catalog, pair.dataset)}: no samples"
-                           + (" after the split and filters" if filtered else ""))
+        raise DatasetError(
+            f"{dataset_path(catalog, pair.dataset)}: no samples"
+            + (" after the split and filters" if filtered else "")
+        )
     store = PredictionStore(journal)
     done = store.done_ids()
     prompts = catalog.prompts.get(pair.dataset.prompts or "", None)
     todo = [s for s in samples if s.id not in done]
     if done:
-        logger.info("%s/%s: %d of %d samples already answered, asking %d", pair.model.name, pair.dataset_key,
-                    len(samples) - len(todo), len(samples), len(todo))
+        logger.info(
+            "%s/%s: %d of %d samples already answered, asking %d",
+            pair.model.name,
+            pair.dataset_key,
+            len(samples) - len(todo),
+            len(samples),
+            len(todo),
+        )
 
     def items() -> Iterator[RequestItem]:
         # Lazily, one at a time: request bodies and images are never all in memory.
         for sample in todo:
             template = pick_template(pair.dataset.task, prompts, sample.doc_class, sample.question_type)
-            prompt = render_prompt(template, question=sample.question, doc_class=sample.doc_class,
-                                   question_type=sample.question_type, classes=sample.classes, fields=sample.fields)
-            images = sample.images if not pair.perturbation else tuple(
-                PerturbedImage(img, pair.perturbation, f"{sample.id}:{i}") for i, img in enumerate(sample.images))
+            prompt = render_prompt(
+                template,
+                question=sample.question,
+                doc_class=sample.doc_class,
+                question_type=sample.question_type,
+                classes=sample.classes,
+                fields=sample.fields,
+            )
+            images = (
+                sample.images
+                if not pair.perturbation
+                else tuple(
+                    PerturbedImage(img, pair.perturbation, f"{sample.id}:{i}")
+                    for i, img in enumerate(sample.images)
+                )
+            )
             # A sample that could not be built (e.g. its image leaves the dataset folder) is recorded
             # with its error and never sent.
-            yield RequestItem(sample_id=sample.id, prompt=prompt, images=images, error=sample.error,
-                              meta=sample_fields(sample, prompt))
+            yield RequestItem(
+                sample_id=sample.id,
+                prompt=prompt,
+                images=images,
+                error=sample.error,
+                meta=sample_fields(sample, prompt),
+            )
 
-    progress = PairProgress(f"{pair.model.name}/{pair.dataset_key}", total=len(samples), done=len(samples) - len(todo))
+    progress = PairProgress(
+        f"{pair.model.name}/{pair.dataset_key}", total=len(samples), done=len(samples) - len(todo)
+    )
     await progress.start()
 
     def on_answer(answer) -> None:
@@ -108,9 +153,19 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
         progress.advance()
 
     with store:
-        stats = await run_requests(endpoint_for(pair, base_url), items(), concurrency=pair.concurrency,
-                                   timeout_s=pair.model.timeout_s or settings.request_timeout_s,
-                                   max_error_rate=settings.max_error_rate, on_answer=on_answer)
+        stats = await run_requests(
+            endpoint_for(pair, base_url),
+            items(),
+            concurrency=pair.concurrency,
+            timeout_s=pair.model.timeout_s or settings.request_timeout_s,
+            max_error_rate=settings.max_error_rate,
+            on_answer=on_answer,
+        )
     await progress.close()
-    return InferenceResult(requests=stats.requests, errors=stats.errors, skipped=len(samples) - len(todo),
-                           window_s=stats.window_s, stopped_early=stats.stopped_early)
+    return InferenceResult(
+        requests=stats.requests,
+        errors=stats.errors,
+        skipped=len(samples) - len(todo),
+        window_s=stats.window_s,
+        stopped_early=stats.stopped_early,
+    )

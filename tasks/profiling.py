@@ -13,11 +13,24 @@ from vlmhyperbench.profiling import performance_row
 
 
 @task(name="profiling", task_run_name="profiling-{pair.model.name}-{pair.dataset_key}", cache_policy=NO_CACHE)
-def profiling(pair: Pair, predictions: Path, *, peak_rss_mb: float | None, peak_gpu_mb: float | None,
-              env_build_s: float | None, server_start_s: float | None) -> dict:
+def profiling(
+    pair: Pair,
+    predictions: Path,
+    *,
+    peak_rss_mb: float | None,
+    peak_gpu_mb: float | None,
+    env_build_s: float | None,
+    server_start_s: float | None,
+) -> dict:
     """The pair's row of performance.parquet, from its stored per-request timings."""
     row = performance_row(pl.read_parquet(predictions), concurrency=pair.concurrency)
-    row.update(model=pair.model.name, dataset=pair.dataset.name, perturbation=pair.perturbation or "",
-               peak_rss_mb=peak_rss_mb, peak_gpu_mb=peak_gpu_mb, env_build_s=env_build_s,
-               server_start_s=server_start_s)
+    row.update(
+        model=pair.model.name,
+        dataset=pair.dataset.name,
+        perturbation=pair.perturbation or "",
+        peak_rss_mb=peak_rss_mb,
+        peak_gpu_mb=peak_gpu_mb,
+        env_build_s=env_build_s,
+        server_start_s=server_start_s,
+    )
     return row

@@ -16,8 +16,13 @@ def _terminal():
     if _CONSOLE_PROGRESS is None and sys.stderr.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        _CONSOLE_PROGRESS = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeRemainingColumn(), transient=False)
+        _CONSOLE_PROGRESS = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         _CONSOLE_PROGRESS.start()
     return _CONSOLE_PROGRESS
 
@@ -40,7 +45,8 @@ class PairProgress:
 
         try:
             self._artifact_id = await acreate_progress_artifact(
-                progress=100.0 * self.done / self.total, description=f"inference progress of {self.name}")
+                progress=100.0 * self.done / self.total, description=f"inference progress of {self.name}"
+            )
         except Exception:  # progress is a courtesy: never fail a pair over it
             self._artifact_id = None
 
@@ -65,7 +71,8 @@ class PairProgress:
         if self._pending is not None and not self._pending.done():
             return  # one update in flight at a time
         self._pending = asyncio.ensure_future(
-            aupdate_progress_artifact(self._artifact_id, progress=100.0 * self.done / self.total))
+            aupdate_progress_artifact(self._artifact_id, progress=100.0 * self.done / self.total)
+        )
 
     async def close(self) -> None:
         if self._bar is not None:

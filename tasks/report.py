@@ -21,12 +21,41 @@ from vlmhyperbench.history import (
 from vlmhyperbench.leaderboard import leaderboard_rows, metric_cell, print_leaderboard, to_markdown
 from vlmhyperbench.results import RunFolder, atomic_write_text
 
-PERFORMANCE_COLUMNS = ["model", "dataset", "perturbation", "requests", "errors", "concurrency", "ttft_p50_s",
-                       "ttft_p90_s", "ttft_p99_s", "tpot_p50_s", "itl_p50_s", "latency_p50_s", "latency_p90_s",
-                       "latency_p99_s", "requests_per_s", "output_tokens_per_s", "peak_rss_mb", "peak_gpu_mb",
-                       "env_build_s", "server_start_s"]
-SUMMARY_COLUMNS = ["model", "dataset", "perturbation", "metric", "aggregator", "group", "value", "ci_low",
-                   "ci_high", "n", "higher_is_better"]
+PERFORMANCE_COLUMNS = [
+    "model",
+    "dataset",
+    "perturbation",
+    "requests",
+    "errors",
+    "concurrency",
+    "ttft_p50_s",
+    "ttft_p90_s",
+    "ttft_p99_s",
+    "tpot_p50_s",
+    "itl_p50_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "requests_per_s",
+    "output_tokens_per_s",
+    "peak_rss_mb",
+    "peak_gpu_mb",
+    "env_build_s",
+    "server_start_s",
+]
+SUMMARY_COLUMNS = [
+    "model",
+    "dataset",
+    "perturbation",
+    "metric",
+    "aggregator",
+    "group",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "higher_is_better",
+]
 SCORE_COLUMNS = ["model", "dataset", "perturbation", "sample_id", "metric", "value"]
 
 
@@ -36,7 +65,9 @@ def _write_table(df: pl.DataFrame, run: RunFolder, stem: str, csv: bool) -> None
     df.write_parquet(tmp)
     tmp.replace(path)
     if csv:
-        flat = df.select([pl.col(c).cast(pl.String) if df.schema[c] == pl.List else pl.col(c) for c in df.columns])
+        flat = df.select(
+            [pl.col(c).cast(pl.String) if df.schema[c] == pl.List else pl.col(c) for c in df.columns]
+        )
         atomic_write_text(run.root / f"{stem}.csv", flat.write_csv(separator=";"))
 
 
@@ -49,17 +80,39 @@ def _frame(parts: list[pl.DataFrame], columns: list[str], schema: dict | None = 
     return df.select(*front, pl.exclude(front))
 
 
-PERF_SCHEMA = {c: (pl.String if c in ("model", "dataset", "perturbation") else pl.Float64)
-               for c in PERFORMANCE_COLUMNS}
-SUMMARY_SCHEMA = {"model": pl.String, "dataset": pl.String, "perturbation": pl.String, "metric": pl.String,
-                  "aggregator": pl.String, "group": pl.String, "value": pl.Float64, "ci_low": pl.Float64,
-                  "ci_high": pl.Float64, "n": pl.Int64, "higher_is_better": pl.Boolean}
-SCORES_SCHEMA = {"model": pl.String, "dataset": pl.String, "perturbation": pl.String, "sample_id": pl.String,
-                 "metric": pl.String, "value": pl.Float64}
+PERF_SCHEMA = {
+    c: (pl.String if c in ("model", "dataset", "perturbation") else pl.Float64) for c in PERFORMANCE_COLUMNS
+}
+SUMMARY_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "perturbation": pl.String,
+    "metric": pl.String,
+    "aggregator": pl.String,
+    "group": pl.String,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n": pl.Int64,
+    "higher_is_better": pl.Boolean,
+}
+SCORES_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "perturbation": pl.String,
+    "sample_id": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+}
 
 
-def compare_with_history(run: RunFolder, manifest: dict, summary_df: pl.DataFrame, scores_df: pl.DataFrame,
-                         results_dir: Path | None = None) -> list[Regression]:
+def compare_with_history(
+    run: RunFolder,
+    manifest: dict,
+    summary_df: pl.DataFrame,
+    scores_df: pl.DataFrame,
+    results_dir: Path | None = None,
+) -> list[Regression]:
     """This run's regressions against the previous run of each (model, dataset, perturbation, metric), under
     RESULTS_DIR (default: the folder the run is in); also written to regressions.csv."""
     try:
@@ -67,15 +120,30 @@ def compare_with_history(run: RunFolder, manifest: dict, summary_df: pl.DataFram
     except ConfigError as exc:  # the run is over: compare by the intervals rather than lose the report
         get_logger().warning("regression thresholds ignored: %s", exc)
         thresholds, default = [], None
-    found = find_regressions(run.root, summary_df, scores_df, results_dir=results_dir, thresholds=thresholds,
-                             default=default, started_at=manifest.get("started_at"))
+    found = find_regressions(
+        run.root,
+        summary_df,
+        scores_df,
+        results_dir=results_dir,
+        thresholds=thresholds,
+        default=default,
+        started_at=manifest.get("started_at"),
+    )
     atomic_write_text(run.root / REGRESSIONS_FILE, regressions_frame(found).write_csv(separator=";"))
     return found
 
 
-def write_report(run: RunFolder, manifest: dict, scores: list[pl.DataFrame], summaries: list[pl.DataFrame],
-                 performance: list[dict], *, print_table: bool = True, compare: bool = True,
-                 results_dir: Path | None = None) -> list[dict]:
+def write_report(
+    run: RunFolder,
+    manifest: dict,
+    scores: list[pl.DataFrame],
+    summaries: list[pl.DataFrame],
+    performance: list[dict],
+    *,
+    print_table: bool = True,
+    compare: bool = True,
+    results_dir: Path | None = None,
+) -> list[dict]:
     """Writes scores, summary, performance, regressions.csv, leaderboard.md and report.html; returns the
     leaderboard rows (each with the pair's `regressions`, history.Regression against the previous run, and its
     dataset's `main_metric`)."""
@@ -96,16 +164,23 @@ def write_report(run: RunFolder, manifest: dict, scores: list[pl.DataFrame], sum
 
     main = primary_metrics(summary_df, dataset_rows(run, manifest))
     for row in rows:
-        row["regressions"] = [g for g in found if (g.model, g.dataset, g.perturbation)
-                              == (row["model"], row["dataset"], row["perturbation"])]
+        row["regressions"] = [
+            g
+            for g in found
+            if (g.model, g.dataset, g.perturbation) == (row["model"], row["dataset"], row["perturbation"])
+        ]
         row["main_metric"] = main.get(row["dataset"], (None, True))[0]
-    atomic_write_text(run.root / "leaderboard.md", to_markdown(rows, run.run_id) + _regressions_markdown(found))
+    atomic_write_text(
+        run.root / "leaderboard.md", to_markdown(rows, run.run_id) + _regressions_markdown(found)
+    )
     from vlmhyperbench.html_report import render_fallback, render_report
 
     try:
         html = render_report(run, manifest, rows, summary_df, perf_df, scores=scores_df, regressions=found)
     except Exception as exc:  # the run's results stand: a page with the leaderboard and the error instead
-        get_logger().error("report.html: full report failed (%s: %s); writing the plain one", type(exc).__name__, exc)
+        get_logger().error(
+            "report.html: full report failed (%s: %s); writing the plain one", type(exc).__name__, exc
+        )
         html = render_fallback(run, manifest, to_markdown(rows, run.run_id), exc)
     atomic_write_text(run.root / "report.html", html)
     if print_table:
@@ -134,7 +209,9 @@ def print_regressions(found: list[Regression], console=None) -> None:
     if not found:
         console.print("[green]no regression against the previous run[/]")
         return
-    console.print(f"[bold red]{len(found)} regression{'s' if len(found) != 1 else ''} against the previous run:[/]")
+    console.print(
+        f"[bold red]{len(found)} regression{'s' if len(found) != 1 else ''} against the previous run:[/]"
+    )
     for g in found:
         console.print(f"[red]▼[/] {escape(g.describe())}", highlight=False)
 
@@ -173,10 +250,15 @@ def summary_markdown(rows: list[dict], run: RunFolder, manifest: dict | None = N
             best = (max if hib else min)(have, key=lambda r: r["metrics"][metric]["value"])
             fast = [r for r in group if r["perf"].get("latency_p50_s") is not None]
             fastest = min(fast, key=lambda r: r["perf"]["latency_p50_s"]) if fast else None
-            best_lines.append(f"- **{_md(dataset)}** · {_md(metric)} {'↑' if hib else '↓'}: **{_md(best['model'])}** "
-                              f"{metric_cell(best['metrics'][metric])}"
-                              + (f"; fastest {_md(fastest['model'])} ({fastest['perf']['latency_p50_s']:.3f} s p50)"
-                                 if fastest and metric == names[0] else ""))
+            best_lines.append(
+                f"- **{_md(dataset)}** · {_md(metric)} {'↑' if hib else '↓'}: **{_md(best['model'])}** "
+                f"{metric_cell(best['metrics'][metric])}"
+                + (
+                    f"; fastest {_md(fastest['model'])} ({fastest['perf']['latency_p50_s']:.3f} s p50)"
+                    if fastest and metric == names[0]
+                    else ""
+                )
+            )
     lines += best_lines or ["- no completed pair"]
     found = [g for r in rows for g in r.get("regressions", [])]
     lines += ["", f"## Regressions ({len(found)})", ""]
@@ -201,8 +283,11 @@ def publish_artifacts(rows: list[dict], run: RunFolder, manifest: dict | None = 
 
     table = []
     for r in rows:
-        entry = {"dataset": r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else ""),
-                 "model": r["model"], "status": r["status"]}
+        entry = {
+            "dataset": r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else ""),
+            "model": r["model"],
+            "status": r["status"],
+        }
         entry.update({m: metric_cell(rec) for m, rec in r["metrics"].items()})
         for col in ("ttft_p50_s", "latency_p50_s", "requests_per_s", "peak_rss_mb"):
             value = r["perf"].get(col)
@@ -212,16 +297,30 @@ def publish_artifacts(rows: list[dict], run: RunFolder, manifest: dict | None = 
         if r["status"] != "completed":
             entry["error"] = (r["error"] or "")[:300]
         table.append(entry)
-    create_table_artifact(table=table, key="leaderboard", description=f"VLMHyperBench leaderboard, run {run.run_id}")
-    create_markdown_artifact(markdown=summary_markdown(rows, run, manifest), key="summary",
-                             description=f"VLMHyperBench run {run.run_id}: best models, regressions, failures")
-    create_link_artifact(link=(run.root / "report.html").resolve().as_uri(), link_text=f"report of {run.run_id}",
-                         key="report", description="The run's self-contained HTML report")
+    create_table_artifact(
+        table=table, key="leaderboard", description=f"VLMHyperBench leaderboard, run {run.run_id}"
+    )
+    create_markdown_artifact(
+        markdown=summary_markdown(rows, run, manifest),
+        key="summary",
+        description=f"VLMHyperBench run {run.run_id}: best models, regressions, failures",
+    )
+    create_link_artifact(
+        link=(run.root / "report.html").resolve().as_uri(),
+        link_text=f"report of {run.run_id}",
+        key="report",
+        description="The run's self-contained HTML report",
+    )
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report(run: RunFolder, manifest: dict, scores: list[pl.DataFrame], summaries: list[pl.DataFrame],
-           performance: list[dict]) -> list[dict]:
+def report(
+    run: RunFolder,
+    manifest: dict,
+    scores: list[pl.DataFrame],
+    summaries: list[pl.DataFrame],
+    performance: list[dict],
+) -> list[dict]:
     """Writes the run's result files and leaderboard, prints it, and publishes Prefect artifacts."""
     rows = write_report(run, manifest, scores, summaries, performance)
     publish_artifacts(rows, run, manifest)

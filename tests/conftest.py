@@ -80,7 +80,9 @@ def synthetic_server():
     import sys
 
     if "synthetic_server" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("synthetic_server", REPO / "bench" / "synthetic_server.py")
+        spec = importlib.util.spec_from_file_location(
+            "synthetic_server", REPO / "bench" / "synthetic_server.py"
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules["synthetic_server"] = module
         spec.loader.exec_module(module)

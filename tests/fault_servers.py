@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 
@@ -31,8 +31,12 @@ class FaultServer:
 
     def __init__(self, *args: str, model: str = "synthetic"):
         self.model = model
-        self.proc = subprocess.Popen([sys.executable, str(SYNTHETIC), "--model", model, *args],
-                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SYNTHETIC), "--model", model, *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             self.stop()
@@ -42,8 +46,9 @@ class FaultServer:
 
     def _get(self, path: str, method: str = "GET") -> bytes:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                     data=b"" if method == "POST" else None)
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method, data=b"" if method == "POST" else None
+        )
         with opener.open(req, timeout=10) as resp:
             return resp.read()
 
@@ -93,7 +98,9 @@ def make_images(folder: Path, n: int, prefix: str = "doc") -> list[str]:
     return names
 
 
-def write_annotation(folder: Path, rows: list[tuple[str, str, str, str]], name: str = "annotation.csv") -> Path:
+def write_annotation(
+    folder: Path, rows: list[tuple[str, str, str, str]], name: str = "annotation.csv"
+) -> Path:
     """rows: (data_index, image_path, question, answer); doc_class alternates so groups exist."""
     lines = ["data_index;split;image_path;question;answer;doc_class;question_type"]
     for i, (sid, image, question, answer) in enumerate(rows):
@@ -107,13 +114,19 @@ def write_annotation(folder: Path, rows: list[tuple[str, str, str, str]], name: 
 def simple_dataset(folder: Path, n: int, prefix: str = "q") -> Path:
     """A vqa dataset of N samples whose answers an echo server partly gets right."""
     names = make_images(folder / "images", n, prefix)
-    rows = [(f"{prefix}{i:03d}", f"images/{names[i]}", f"What is field {i}", f"field {i}" if i % 3 else "nope")
-            for i in range(n)]
+    rows = [
+        (f"{prefix}{i:03d}", f"images/{names[i]}", f"What is field {i}", f"field {i}" if i % 3 else "nope")
+        for i in range(n)
+    ]
     return write_annotation(folder, rows)
 
 
-def openai_models_csv(models: dict[str, tuple[str, str]], concurrency: int = 2, timeout_s: float | None = None,
-                      api_key_env: dict[str, str] | None = None) -> str:
+def openai_models_csv(
+    models: dict[str, tuple[str, str]],
+    concurrency: int = 2,
+    timeout_s: float | None = None,
+    api_key_env: dict[str, str] | None = None,
+) -> str:
     """models.csv of `openai` rows: {name: (base_url, served model)}."""
     lines = ["name;backend;model;base_url;api_key_env;env;concurrency;timeout_s;max_tokens"]
     for name, (url, served) in models.items():
@@ -126,9 +139,15 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The benchmark's environment: its own Prefect home (a temporary local API), no analytics."""
     home = tmp_path / "prefect-home"
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "VLMHB_MAX_PARALLEL_MODELS": "8", "NO_PROXY": "127.0.0.1,localhost",
-           "no_proxy": "127.0.0.1,localhost"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "VLMHB_MAX_PARALLEL_MODELS": "8",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
     env.pop("CI_FAULT_DUMMY", None)
     env.update(extra)
     return env
@@ -138,8 +157,15 @@ def start_cli(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     """`python -m flows.benchmark ARGS` in its own process group (as a shell runs a foreground job)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "flows.benchmark", *args], cwd=REPO, env=env, stdout=out,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.benchmark", *args],
+        cwd=REPO,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     proc._log_file = out  # type: ignore[attr-defined]
     return proc
 
@@ -148,7 +174,7 @@ def finish(proc: subprocess.Popen, timeout: float) -> int:
     try:
         return proc.wait(timeout)
     finally:
-        getattr(proc, "_log_file").close()
+        proc._log_file.close()
 
 
 def run_cli(*args: str, env: dict[str, str], log: Path, timeout: float = 300) -> tuple[int, str]:

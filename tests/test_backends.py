@@ -39,12 +39,13 @@ def test_vllm_argv_names_model_port_gpus_and_the_image_limit():
     assert args[-2:] == ["--max-model-len", "4096"], "extra args go last, as written"
 
 
-@pytest.mark.parametrize("user", [("--limit-mm-per-prompt", '{"image": 2}'),
-                                  ('--limit-mm-per-prompt={"image": 2}',)])
+@pytest.mark.parametrize(
+    "user", [("--limit-mm-per-prompt", '{"image": 2}'), ('--limit-mm-per-prompt={"image": 2}',)]
+)
 def test_vllm_user_args_override_the_image_limit(user):
     args = argv(backend="vllm", args=user)
     assert [a for a in args if a.startswith("--limit-mm-per-prompt")] == [user[0]], "the default is dropped"
-    assert args[-len(user):] == list(user)
+    assert args[-len(user) :] == list(user)
 
 
 def test_vllm_and_sglang_without_gpus_still_ask_for_one_and_default_the_served_name():
@@ -95,8 +96,9 @@ def test_readiness_times_out_with_the_log_tail(tmp_path: Path):
 
 
 def test_gpu_memory_is_none_without_nvml(tmp_path: Path):
-    server = WatchedServerProcess([sys.executable, "-c", "import time; time.sleep(30)"], port=free_port(),
-                                  log_path=tmp_path / "s.log")
+    server = WatchedServerProcess(
+        [sys.executable, "-c", "import time; time.sleep(30)"], port=free_port(), log_path=tmp_path / "s.log"
+    )
     try:
         assert server.peak_gpu_mb is None  # no GPU (or no nvidia-ml-py) here
     finally:
@@ -114,11 +116,23 @@ def test_example_configs_load(folder: str):
 
 def test_examples_cover_every_backend_and_the_mixed_file_has_five_kinds():
     folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
-    assert folders >= {"openai-endpoint", "vllm", "sglang", "transformers-local", "tesseract", "rapidocr",
-                       "mixed"}
+    assert folders >= {
+        "openai-endpoint",
+        "vllm",
+        "sglang",
+        "transformers-local",
+        "tesseract",
+        "rapidocr",
+        "mixed",
+    }
     mixed = load_catalog(EXAMPLES / "mixed")
-    assert sorted(m.backend for m in mixed.models.values()) == \
-        ["openai", "rapidocr", "tesseract", "transformers", "vllm"]
+    assert sorted(m.backend for m in mixed.models.values()) == [
+        "openai",
+        "rapidocr",
+        "tesseract",
+        "transformers",
+        "vllm",
+    ]
     pairs = expand_plan(mixed)
     assert all(p.dataset.task == "ocr" for p in pairs if p.model.backend in ("tesseract", "rapidocr"))
     for folder in folders:
@@ -137,19 +151,28 @@ def test_gpu_memory_of_the_whole_server_tree_through_nvml(tmp_path: Path, monkey
     marker = f"vlmhb-gpu-marker-{tmp_path.name}"
 
     def processes(handle):
-        ours = [types.SimpleNamespace(pid=p.pid, usedGpuMemory=100_000_000)
-                for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+        ours = [
+            types.SimpleNamespace(pid=p.pid, usedGpuMemory=100_000_000)
+            for p in psutil.process_iter(["cmdline"])
+            if marker in " ".join(p.info["cmdline"] or [])
+        ]
         return [*ours, types.SimpleNamespace(pid=1, usedGpuMemory=999_000_000)]
 
-    fake_nvml = types.SimpleNamespace(nvmlInit=lambda: None, nvmlDeviceGetCount=lambda: 1,
-                                      nvmlDeviceGetHandleByIndex=lambda i: i,
-                                      nvmlDeviceGetComputeRunningProcesses=processes)
+    fake_nvml = types.SimpleNamespace(
+        nvmlInit=lambda: None,
+        nvmlDeviceGetCount=lambda: 1,
+        nvmlDeviceGetHandleByIndex=lambda i: i,
+        nvmlDeviceGetComputeRunningProcesses=processes,
+    )
     monkeypatch.setitem(sys.modules, "pynvml", fake_nvml)
-    child = ("import subprocess, sys, time; "
-             f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', '{marker}']); "
-             "time.sleep(30)")
-    server = WatchedServerProcess([sys.executable, "-c", child, marker], port=free_port(),
-                                  log_path=tmp_path / "s.log")
+    child = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', '{marker}']); "
+        "time.sleep(30)"
+    )
+    server = WatchedServerProcess(
+        [sys.executable, "-c", child, marker], port=free_port(), log_path=tmp_path / "s.log"
+    )
     try:
         deadline = time.monotonic() + 20
         while (server.peak_gpu_mb or 0) < 200 and time.monotonic() < deadline:

@@ -50,22 +50,43 @@ def write_config(root: Path, models: list[dict], plan: str) -> Path:
     (root / "datasets.csv").write_text(
         "name;task;format;path;prompts;metrics\n"
         f"docs-ocr;ocr;vlmhyperbench;{data / 'ocr.csv'};;cer wer\n"
-        f"docs-vqa;vqa;vlmhyperbench;{data / 'vqa.csv'};docs;anls exact_match\n", encoding="utf-8")
+        f"docs-vqa;vqa;vlmhyperbench;{data / 'vqa.csv'};docs;anls exact_match\n",
+        encoding="utf-8",
+    )
     shutil.copy(DEFAULT_CONFIG / "prompts.csv", root / "prompts.csv")
     (root / "plan.csv").write_text("model;dataset;max_samples\n" + plan, encoding="utf-8")
     return root
 
 
-def run_benchmark(config: Path, out: Path, run_id: str, extra_env: dict[str, str] | None = None,
-                  timeout: int = 1200) -> subprocess.CompletedProcess:
+def run_benchmark(
+    config: Path, out: Path, run_id: str, extra_env: dict[str, str] | None = None, timeout: int = 1200
+) -> subprocess.CompletedProcess:
     # A loaded machine can take longer than Prefect's default 20 s to start its ephemeral API.
-    env = {**os.environ, "PREFECT_HOME": str(out.parent / f"prefect-home-{run_id}"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-           **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "flows.benchmark", "--config", str(config), "--output",
-                           str(out), "--run-id", run_id], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(out.parent / f"prefect-home-{run_id}"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        **(extra_env or {}),
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.benchmark",
+            "--config",
+            str(config),
+            "--output",
+            str(out),
+            "--run-id",
+            run_id,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def manifest_pairs(run_dir: Path) -> dict[str, dict]:
@@ -91,21 +112,41 @@ def launch_line(run_dir: Path, model: str) -> dict:
 def local_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     from tests.tiny_models import build_in
 
-    require(shutil.which("tesseract") is not None,
-            "tesseract is not installed (apt-get install tesseract-ocr)")
+    require(
+        shutil.which("tesseract") is not None, "tesseract is not installed (apt-get install tesseract-ocr)"
+    )
     python = built_env_python("transformers", TRANSFORMERS_PACKAGES)
     built_env_python("tesseract")
     tmp = tmp_path_factory.mktemp("local")
     engine = ("--engine-arg", "device=cpu", "--engine-arg", "dtype=float32")
     with ThreadPoolExecutor(2) as pool:  # two processes that mostly wait on imports
         folders = dict(zip(KINDS, pool.map(lambda kind: build_in(python, kind, tmp / kind), KINDS)))
-    models = [{"name": f"tiny-{kind}", "backend": "transformers", "model": str(folders[kind]), "env": "venv",
-               "packages": " ".join(TRANSFORMERS_PACKAGES), "args": " ".join(engine), "concurrency": "2",
-               "max_tokens": "8"} for kind in KINDS]
-    models.append({"name": "tesseract-eng", "backend": "tesseract", "env": "venv",
-                   "args": "--engine-arg lang=eng", "concurrency": "2", "max_tokens": "2048"})
-    config = write_config(tmp / "config", models,
-                          "tiny-llava;docs-vqa;3\ntiny-idefics3;docs-vqa;3\ntesseract-eng;docs-ocr;4\n")
+    models = [
+        {
+            "name": f"tiny-{kind}",
+            "backend": "transformers",
+            "model": str(folders[kind]),
+            "env": "venv",
+            "packages": " ".join(TRANSFORMERS_PACKAGES),
+            "args": " ".join(engine),
+            "concurrency": "2",
+            "max_tokens": "8",
+        }
+        for kind in KINDS
+    ]
+    models.append(
+        {
+            "name": "tesseract-eng",
+            "backend": "tesseract",
+            "env": "venv",
+            "args": "--engine-arg lang=eng",
+            "concurrency": "2",
+            "max_tokens": "2048",
+        }
+    )
+    config = write_config(
+        tmp / "config", models, "tiny-llava;docs-vqa;3\ntiny-idefics3;docs-vqa;3\ntesseract-eng;docs-ocr;4\n"
+    )
     proc = run_benchmark(config, tmp / "results", "local")
     return proc, tmp / "results" / "local"
 
@@ -115,7 +156,10 @@ def test_transformers_and_tesseract_run_through_the_benchmark(local_run):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pairs = manifest_pairs(run_dir)
     assert {m: p["status"] for m, p in pairs.items()} == {
-        "tiny-llava": "completed", "tiny-idefics3": "completed", "tesseract-eng": "completed"}
+        "tiny-llava": "completed",
+        "tiny-idefics3": "completed",
+        "tesseract-eng": "completed",
+    }
 
 
 @pytest.mark.parametrize("model", ["tiny-llava", "tiny-idefics3"])
@@ -139,8 +183,10 @@ def test_tesseract_reads_the_ocr_set_with_its_engine_args(local_run):
     preds = pl.read_parquet(run_dir / "predictions" / "tesseract-eng" / "docs-ocr.parquet")
     assert preds.height == 4 and preds["error"].null_count() == 4
     summary = pl.read_parquet(run_dir / "summary.parquet").filter(
-        (pl.col("model") == "tesseract-eng") & (pl.col("metric") == "cer")
-        & (pl.col("aggregator") == "general"))
+        (pl.col("model") == "tesseract-eng")
+        & (pl.col("metric") == "cer")
+        & (pl.col("aggregator") == "general")
+    )
     assert summary["value"][0] < 0.2, "English pages read with lang=eng"
     perf = performance(run_dir)["tesseract-eng"]
     assert perf["peak_rss_mb"] > 20 and perf["server_start_s"] > 0 and perf["peak_gpu_mb"] is None
@@ -156,8 +202,12 @@ def stand_in_requirements() -> tuple[str, str]:
 
     digest = hashlib.sha256()
     for path in sorted(FAKES.rglob("*")):
-        if path.is_file() and "egg-info" not in str(path) and "build" not in path.parts \
-                and path.suffix != ".pyc":
+        if (
+            path.is_file()
+            and "egg-info" not in str(path)
+            and "build" not in path.parts
+            and path.suffix != ".pyc"
+        ):
             digest.update(str(path.relative_to(FAKES)).encode() + path.read_bytes())
     copy = Path(get_settings().cache_dir).expanduser() / "test-stand-ins" / digest.hexdigest()[:12]
     if not copy.exists():
@@ -168,8 +218,10 @@ def stand_in_requirements() -> tuple[str, str]:
         except OSError:  # another session made the same copy first
             shutil.rmtree(tmp, ignore_errors=True)
     common = f"'vlmhb-fake-openai-server @ {(copy / 'common').as_uri()}'"
-    return (f"'vllm @ {(copy / 'vllm').as_uri()}' {common}",
-            f"'sglang @ {(copy / 'sglang').as_uri()}' {common}")
+    return (
+        f"'vllm @ {(copy / 'vllm').as_uri()}' {common}",
+        f"'sglang @ {(copy / 'sglang').as_uri()}' {common}",
+    )
 
 
 class AuthEndpoint:
@@ -189,8 +241,10 @@ class AuthEndpoint:
 
         @web.middleware
         async def auth(request, handler):
-            if request.headers.get("Authorization") != f"Bearer {self.key}" or \
-                    request.headers.get("X-Team") != "vlmhb":
+            if (
+                request.headers.get("Authorization") != f"Bearer {self.key}"
+                or request.headers.get("X-Team") != "vlmhb"
+            ):
                 self.refused.append(request.path)
                 return web.json_response({"error": {"message": "bad key or header"}}, status=401)
             self.authorized.append(request.path)
@@ -228,26 +282,59 @@ def served_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("served")
     vllm_packages, sglang_packages = stand_in_requirements()
     endpoint = AuthEndpoint(API_KEY)
-    vllm = {"backend": "vllm", "model": "org/fake-vlm-7b", "env": "venv", "packages": vllm_packages,
-            "gpus": "2", "concurrency": "2", "max_tokens": "6"}
+    vllm = {
+        "backend": "vllm",
+        "model": "org/fake-vlm-7b",
+        "env": "venv",
+        "packages": vllm_packages,
+        "gpus": "2",
+        "concurrency": "2",
+        "max_tokens": "6",
+    }
     models = [
-        {**vllm, "name": "fake-vllm", "served_model_name": "fake-vlm",
-         "args": """--max-model-len 4096 --limit-mm-per-prompt '{"image": 2}'"""},
+        {
+            **vllm,
+            "name": "fake-vllm",
+            "served_model_name": "fake-vlm",
+            "args": """--max-model-len 4096 --limit-mm-per-prompt '{"image": 2}'""",
+        },
         {**vllm, "name": "fake-vllm-crash", "args": "--fake-crash 'CUDA out of memory (stand-in)'"},
         {**vllm, "name": "fake-vllm-slow", "args": "--fake-ready-delay 300"},
-        {"name": "fake-sglang", "backend": "sglang", "model": "org/fake-vlm-7b", "env": "venv",
-         "packages": sglang_packages, "gpus": "2", "args": "--mem-fraction-static 0.8", "concurrency": "2"},
-        {"name": "api", "backend": "openai", "model": "gpt-test",
-         "base_url": f"http://127.0.0.1:{endpoint.port}/v1", "api_key_env": "VLMHB_TEST_API_KEY",
-         "headers": "X-Team: vlmhb", "max_tokens": "7", "temperature": "0.3",
-         "extra_body": '{"top_p": 0.9}', "concurrency": "2"},
+        {
+            "name": "fake-sglang",
+            "backend": "sglang",
+            "model": "org/fake-vlm-7b",
+            "env": "venv",
+            "packages": sglang_packages,
+            "gpus": "2",
+            "args": "--mem-fraction-static 0.8",
+            "concurrency": "2",
+        },
+        {
+            "name": "api",
+            "backend": "openai",
+            "model": "gpt-test",
+            "base_url": f"http://127.0.0.1:{endpoint.port}/v1",
+            "api_key_env": "VLMHB_TEST_API_KEY",
+            "headers": "X-Team: vlmhb",
+            "max_tokens": "7",
+            "temperature": "0.3",
+            "extra_body": '{"top_p": 0.9}',
+            "concurrency": "2",
+        },
     ]
     config = write_config(tmp / "config", models, "*;docs-vqa;2\n")
     try:
-        proc = run_benchmark(config, tmp / "results", "served",
-                             {"VLMHB_TEST_API_KEY": API_KEY,
-                              "VLMHB_SERVER_START_TIMEOUT_S": str(START_TIMEOUT_S),
-                              "VLMHB_MAX_PARALLEL_MODELS": "3"})
+        proc = run_benchmark(
+            config,
+            tmp / "results",
+            "served",
+            {
+                "VLMHB_TEST_API_KEY": API_KEY,
+                "VLMHB_SERVER_START_TIMEOUT_S": str(START_TIMEOUT_S),
+                "VLMHB_MAX_PARALLEL_MODELS": "3",
+            },
+        )
     finally:
         endpoint.close()
     return proc, tmp / "results" / "served", endpoint
@@ -258,8 +345,12 @@ def test_served_run_fails_only_the_broken_servers(served_run):
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     pairs = manifest_pairs(run_dir)
     assert {m: p["status"] for m, p in pairs.items()} == {
-        "fake-vllm": "completed", "fake-sglang": "completed", "api": "completed",
-        "fake-vllm-crash": "failed", "fake-vllm-slow": "failed"}, pairs
+        "fake-vllm": "completed",
+        "fake-sglang": "completed",
+        "api": "completed",
+        "fake-vllm-crash": "failed",
+        "fake-vllm-slow": "failed",
+    }, pairs
 
 
 def test_vllm_is_launched_with_its_flags_and_answers_through_the_benchmark(served_run):
@@ -303,8 +394,11 @@ def test_a_server_that_never_answers_times_out_with_its_log_tail(served_run):
     error = manifest_pairs(run_dir)["fake-vllm-slow"]["error"]
     assert f"did not answer /v1/models within {START_TIMEOUT_S} s" in error
     assert "loading org/fake-vlm-7b" in error
-    leftovers = [p.pid for p in psutil.process_iter(["cmdline"])
-                 if {"--fake-ready-delay", "300"} <= set(p.info["cmdline"] or [])]
+    leftovers = [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if {"--fake-ready-delay", "300"} <= set(p.info["cmdline"] or [])
+    ]
     assert leftovers == [], "the server that timed out was stopped"
 
 

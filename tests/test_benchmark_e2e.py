@@ -16,20 +16,63 @@ from tests.conftest import DEFAULT_CONFIG, REPO
 
 pytestmark = pytest.mark.slow
 
-PREDICTION_COLUMNS = ["sample_id", "doc_class", "question_type", "prompt", "prediction", "references", "error",
-                      "attempts", "ttft_s", "latency_s", "output_tokens"]
-PERFORMANCE_COLUMNS = ["model", "dataset", "requests", "errors", "concurrency", "ttft_p50_s", "ttft_p90_s",
-                       "ttft_p99_s", "tpot_p50_s", "itl_p50_s", "latency_p50_s", "latency_p90_s", "latency_p99_s",
-                       "requests_per_s", "output_tokens_per_s", "peak_rss_mb", "peak_gpu_mb", "env_build_s",
-                       "server_start_s"]
-SUMMARY_COLUMNS = ["model", "dataset", "metric", "aggregator", "group", "value", "ci_low", "ci_high", "n",
-                   "higher_is_better"]
+PREDICTION_COLUMNS = [
+    "sample_id",
+    "doc_class",
+    "question_type",
+    "prompt",
+    "prediction",
+    "references",
+    "error",
+    "attempts",
+    "ttft_s",
+    "latency_s",
+    "output_tokens",
+]
+PERFORMANCE_COLUMNS = [
+    "model",
+    "dataset",
+    "requests",
+    "errors",
+    "concurrency",
+    "ttft_p50_s",
+    "ttft_p90_s",
+    "ttft_p99_s",
+    "tpot_p50_s",
+    "itl_p50_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "requests_per_s",
+    "output_tokens_per_s",
+    "peak_rss_mb",
+    "peak_gpu_mb",
+    "env_build_s",
+    "server_start_s",
+]
+SUMMARY_COLUMNS = [
+    "model",
+    "dataset",
+    "metric",
+    "aggregator",
+    "group",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "higher_is_better",
+]
 
 
 def run_cli(*args: str, tmp_path: Path, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def journal_lines(run_dir: Path) -> int:
@@ -58,11 +101,15 @@ def test_default_run_writes_every_result_file(default_run: Path):
     assert envs["rapidocr-1.4"]["key"] != envs["rapidocr-1.3"]["key"]
     assert "rapidocr-onnxruntime==1.4.4" in envs["rapidocr-1.4"]["freeze"]
     assert "rapidocr-onnxruntime==1.3.24" in envs["rapidocr-1.3"]["freeze"]
-    assert sorted(p.name for p in (default_run / "config").iterdir()) == \
-        ["datasets.csv", "models.csv", "plan.csv", "prompts.csv"]
+    assert sorted(p.name for p in (default_run / "config").iterdir()) == [
+        "datasets.csv",
+        "models.csv",
+        "plan.csv",
+        "prompts.csv",
+    ]
     for model in ("rapidocr-1.4", "rapidocr-1.3"):
         preds = pl.read_parquet(default_run / "predictions" / model / "docs-ocr.parquet")
-        assert preds.columns[:len(PREDICTION_COLUMNS)] == PREDICTION_COLUMNS
+        assert preds.columns[: len(PREDICTION_COLUMNS)] == PREDICTION_COLUMNS
         assert preds.height == 36 and preds["sample_id"].n_unique() == 36
         assert preds.schema["references"] == pl.List(pl.String)
         assert preds["error"].null_count() == 36
@@ -74,7 +121,11 @@ def test_default_run_writes_every_result_file(default_run: Path):
     summary = pl.read_parquet(default_run / "summary.parquet")
     assert set(SUMMARY_COLUMNS) <= set(summary.columns)
     assert set(summary["aggregator"]) == {"general", "by_doc_class", "by_question_type"}
-    assert set(summary.filter(pl.col("aggregator") == "by_doc_class")["group"]) == {"form", "invoice", "receipt"}
+    assert set(summary.filter(pl.col("aggregator") == "by_doc_class")["group"]) == {
+        "form",
+        "invoice",
+        "receipt",
+    }
     scores = pl.read_parquet(default_run / "scores.parquet")
     assert {"model", "dataset", "sample_id", "metric", "value"} <= set(scores.columns)
     assert (default_run / "summary.csv").read_text().startswith("model;dataset;")
@@ -95,8 +146,14 @@ def test_rapidocr_reads_the_bundled_documents(default_run: Path):
 
 def test_resume_of_a_completed_run_sends_no_request(default_run: Path, tmp_path: Path):
     before = journal_lines(default_run)
-    proc = run_cli("flows.benchmark", "--output", str(default_run.parent), "--resume", default_run.name,
-                   tmp_path=tmp_path)
+    proc = run_cli(
+        "flows.benchmark",
+        "--output",
+        str(default_run.parent),
+        "--resume",
+        default_run.name,
+        tmp_path=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert journal_lines(default_run) == before, "no sample was asked again"
     assert json.loads((default_run / "manifest.json").read_text())["resumed_at"]
@@ -144,17 +201,29 @@ def test_broken_models_fail_alone(tmp_path: Path):
     config.mkdir()
     (config / "models.csv").write_text(BROKEN_MODELS)
     (config / "datasets.csv").write_text(
-        f"name;task;format;path\ndocs-ocr;ocr;vlmhyperbench;{DEFAULT_CONFIG / 'data' / 'ocr.csv'}\n")
+        f"name;task;format;path\ndocs-ocr;ocr;vlmhyperbench;{DEFAULT_CONFIG / 'data' / 'ocr.csv'}\n"
+    )
     (config / "plan.csv").write_text("model;dataset;max_samples\n*;docs-ocr;4\n")
     out = tmp_path / "results"
-    proc = run_cli("flows.benchmark", "--config", str(config), "--output", str(out), "--run-id", "broken",
-                   tmp_path=tmp_path)
+    proc = run_cli(
+        "flows.benchmark",
+        "--config",
+        str(config),
+        "--output",
+        str(out),
+        "--run-id",
+        "broken",
+        tmp_path=tmp_path,
+    )
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     manifest = json.loads((out / "broken" / "manifest.json").read_text())
     pairs = {p["model"]: p for p in manifest["pairs"]}
     assert pairs["good"]["status"] == "completed"
     assert pairs["unbuildable"]["status"] == "failed"
-    assert "EnvBuildError" in pairs["unbuildable"]["error"] and "vlmhb-no-such-package" in pairs["unbuildable"]["error"]
+    assert (
+        "EnvBuildError" in pairs["unbuildable"]["error"]
+        and "vlmhb-no-such-package" in pairs["unbuildable"]["error"]
+    )
     assert pairs["crashing"]["status"] == "failed" and "ServerError" in pairs["crashing"]["error"]
     assert manifest["status"] == "partial"
     preds = pl.read_parquet(out / "broken" / "predictions" / "good" / "docs-ocr.parquet")

@@ -17,8 +17,12 @@ ANNOTATION = "data_index;split;image_path;question;answer;doc_class;question_typ
 
 
 def config(write_config, **files):
-    base = {"models.csv": MODELS, "datasets.csv": DATASETS, "data/ocr/annotation.csv": ANNOTATION,
-            "data/vqa/annotation.csv": ANNOTATION}
+    base = {
+        "models.csv": MODELS,
+        "datasets.csv": DATASETS,
+        "data/ocr/annotation.csv": ANNOTATION,
+        "data/vqa/annotation.csv": ANNOTATION,
+    }
     base.update({k.replace("__", "."): v for k, v in files.items()})
     return write_config({k: v for k, v in base.items() if v is not None})
 
@@ -39,54 +43,123 @@ def test_the_default_config_is_valid():
 def test_a_valid_config_expands_wildcards_and_skips_incompatible_pairs(write_config):
     root = config(write_config)
     pairs = expand_plan(load_catalog(root))
-    assert sorted((p.model.name, p.dataset.name) for p in pairs) == [("api", "ocr"), ("api", "vqa"), ("ocr1", "ocr")]
+    assert sorted((p.model.name, p.dataset.name) for p in pairs) == [
+        ("api", "ocr"),
+        ("api", "vqa"),
+        ("ocr1", "ocr"),
+    ]
 
 
-@pytest.mark.parametrize("models, expected", [
-    ("name;backend\nm;nope\n", "models.csv:2: column 'backend': unknown backend 'nope' (allowed: "),
-    ("name;backend\nm;rapidocr\nm;rapidocr\n", "models.csv:3: column 'name': duplicate name 'm' (first defined at line 2)"),
-    ("name;backend;concurrency\nm;rapidocr;many\n", "models.csv:2: column 'concurrency': 'many' is not valid"),
-    ("name;backend;concurrency\nm;rapidocr;0\n", "models.csv:2: column 'concurrency': 0 is below the minimum 1"),
-    ("name;backend;env\nm;rapidocr;conda\n", "models.csv:2: column 'env': 'conda' is not valid"),
-    ("name;backend;env\nm;openai;venv\n", "models.csv:2: column 'env'"),
-    ("name;backend\nm;openai\n", "models.csv:2: column 'base_url': backend 'openai' needs the endpoint's URL"),
-    ("name;backend;base_url\nm;openai;ftp://x\n", "models.csv:2: column 'base_url': 'ftp://x' is not an http(s) URL"),
-    ("name;backend;base_url;model;api_key_env\nm;openai;http://127.0.0.1:1/v1;x;sk-abc123\n",
-     "models.csv:2: column 'api_key_env': must be the NAME of an environment variable"),
-    ("name;backend\nm;transformers\n", "models.csv:2: column 'model': backend 'transformers' needs a model id or path"),
-    ("name;backend;extra_body\nm;rapidocr;{oops\n", "models.csv:2: column 'extra_body': cannot parse"),
-    ("name;backend;temperature\nm;rapidocr;5\n", "models.csv:2: column 'temperature': 5.0 is outside 0..2"),
-    ("name;backend\nbad name;rapidocr\n", "models.csv:2: column 'name': 'bad name' is not a valid name"),
-    ("name;backend;colour\nm;rapidocr;red\n", "models.csv:1: column 'colour': unknown column"),
-    ("name;model\nm;x\n", "models.csv:1: column 'backend': required column is missing"),
-    ("name;backend\nm;rapidocr;extra;cells\n", "models.csv:2: row has 4 cells but the header has 2 columns"),
-    ("", "models.csv:1: file is empty"),
-])
+@pytest.mark.parametrize(
+    "models, expected",
+    [
+        ("name;backend\nm;nope\n", "models.csv:2: column 'backend': unknown backend 'nope' (allowed: "),
+        (
+            "name;backend\nm;rapidocr\nm;rapidocr\n",
+            "models.csv:3: column 'name': duplicate name 'm' (first defined at line 2)",
+        ),
+        (
+            "name;backend;concurrency\nm;rapidocr;many\n",
+            "models.csv:2: column 'concurrency': 'many' is not valid",
+        ),
+        (
+            "name;backend;concurrency\nm;rapidocr;0\n",
+            "models.csv:2: column 'concurrency': 0 is below the minimum 1",
+        ),
+        ("name;backend;env\nm;rapidocr;conda\n", "models.csv:2: column 'env': 'conda' is not valid"),
+        ("name;backend;env\nm;openai;venv\n", "models.csv:2: column 'env'"),
+        (
+            "name;backend\nm;openai\n",
+            "models.csv:2: column 'base_url': backend 'openai' needs the endpoint's URL",
+        ),
+        (
+            "name;backend;base_url\nm;openai;ftp://x\n",
+            "models.csv:2: column 'base_url': 'ftp://x' is not an http(s) URL",
+        ),
+        (
+            "name;backend;base_url;model;api_key_env\nm;openai;http://127.0.0.1:1/v1;x;sk-abc123\n",
+            "models.csv:2: column 'api_key_env': must be the NAME of an environment variable",
+        ),
+        (
+            "name;backend\nm;transformers\n",
+            "models.csv:2: column 'model': backend 'transformers' needs a model id or path",
+        ),
+        ("name;backend;extra_body\nm;rapidocr;{oops\n", "models.csv:2: column 'extra_body': cannot parse"),
+        (
+            "name;backend;temperature\nm;rapidocr;5\n",
+            "models.csv:2: column 'temperature': 5.0 is outside 0..2",
+        ),
+        ("name;backend\nbad name;rapidocr\n", "models.csv:2: column 'name': 'bad name' is not a valid name"),
+        ("name;backend;colour\nm;rapidocr;red\n", "models.csv:1: column 'colour': unknown column"),
+        ("name;model\nm;x\n", "models.csv:1: column 'backend': required column is missing"),
+        (
+            "name;backend\nm;rapidocr;extra;cells\n",
+            "models.csv:2: row has 4 cells but the header has 2 columns",
+        ),
+        ("", "models.csv:1: file is empty"),
+    ],
+)
 def test_model_errors_name_file_line_and_column(write_config, models, expected):
     assert expected in error_of(config(write_config, models__csv=models))
 
 
-@pytest.mark.parametrize("datasets, expected", [
-    ("name;task;path\nd;translation;data/ocr\n", "datasets.csv:2: column 'task': unknown task 'translation' (allowed: ocr, vqa"),
-    ("name;task;format;path\nd;ocr;pdf;data/ocr\n", "datasets.csv:2: column 'format': unknown format 'pdf'"),
-    ("name;task;path\nd;ocr;data/missing\n", "datasets.csv:2: column 'path': 'data/missing' does not exist"),
-    ("name;task;path;metrics\nd;ocr;data/ocr;cer nonsense\n", "datasets.csv:2: column 'metrics': unknown name 'nonsense'"),
-    ("name;task;path;prompts\nd;ocr;data/ocr;nothere\n", "datasets.csv:2: column 'prompts': no prompt collection 'nothere'"),
-    ("name;task;path\nd;ocr;\n", "datasets.csv:2: column 'path': required value is empty"),
-])
+@pytest.mark.parametrize(
+    "datasets, expected",
+    [
+        (
+            "name;task;path\nd;translation;data/ocr\n",
+            "datasets.csv:2: column 'task': unknown task 'translation' (allowed: ocr, vqa",
+        ),
+        (
+            "name;task;format;path\nd;ocr;pdf;data/ocr\n",
+            "datasets.csv:2: column 'format': unknown format 'pdf'",
+        ),
+        (
+            "name;task;path\nd;ocr;data/missing\n",
+            "datasets.csv:2: column 'path': 'data/missing' does not exist",
+        ),
+        (
+            "name;task;path;metrics\nd;ocr;data/ocr;cer nonsense\n",
+            "datasets.csv:2: column 'metrics': unknown name 'nonsense'",
+        ),
+        (
+            "name;task;path;prompts\nd;ocr;data/ocr;nothere\n",
+            "datasets.csv:2: column 'prompts': no prompt collection 'nothere'",
+        ),
+        ("name;task;path\nd;ocr;\n", "datasets.csv:2: column 'path': required value is empty"),
+    ],
+)
 def test_dataset_errors(write_config, datasets, expected):
     assert expected in error_of(config(write_config, datasets__csv=datasets))
 
 
-@pytest.mark.parametrize("plan, expected", [
-    ("model;dataset\nghost;ocr\n", "plan.csv:2: column 'model': unknown model 'ghost'"),
-    ("model;dataset\nocr1;nope\n", "plan.csv:2: column 'dataset': unknown dataset 'nope'"),
-    ("model;dataset\nocr1;vqa\n", "plan.csv:2: column 'dataset': model 'ocr1' (backend rapidocr) cannot answer task 'vqa'"),
-    ("model;dataset\nocr1;ocr\nocr1;ocr\n", "plan.csv:3: column 'dataset': pair (ocr1, ocr) is planned twice (also at line 2)"),
-    ("model;dataset;max_samples\nocr1;ocr;-3\n", "plan.csv:2: column 'max_samples': -3 is below the minimum 1"),
-    ("model;dataset;aggregators\nocr1;ocr;by_moon\n", "plan.csv:2: column 'aggregators': unknown name 'by_moon'"),
-    ("model;dataset;perturbation\nocr1;ocr;melt:3\n", "plan.csv:2: column 'perturbation': unknown perturbation 'melt'"),
-])
+@pytest.mark.parametrize(
+    "plan, expected",
+    [
+        ("model;dataset\nghost;ocr\n", "plan.csv:2: column 'model': unknown model 'ghost'"),
+        ("model;dataset\nocr1;nope\n", "plan.csv:2: column 'dataset': unknown dataset 'nope'"),
+        (
+            "model;dataset\nocr1;vqa\n",
+            "plan.csv:2: column 'dataset': model 'ocr1' (backend rapidocr) cannot answer task 'vqa'",
+        ),
+        (
+            "model;dataset\nocr1;ocr\nocr1;ocr\n",
+            "plan.csv:3: column 'dataset': pair (ocr1, ocr) is planned twice (also at line 2)",
+        ),
+        (
+            "model;dataset;max_samples\nocr1;ocr;-3\n",
+            "plan.csv:2: column 'max_samples': -3 is below the minimum 1",
+        ),
+        (
+            "model;dataset;aggregators\nocr1;ocr;by_moon\n",
+            "plan.csv:2: column 'aggregators': unknown name 'by_moon'",
+        ),
+        (
+            "model;dataset;perturbation\nocr1;ocr;melt:3\n",
+            "plan.csv:2: column 'perturbation': unknown perturbation 'melt'",
+        ),
+    ],
+)
 def test_plan_errors(write_config, plan, expected):
     assert expected in error_of(config(write_config, plan__csv=plan))
 
@@ -123,8 +196,13 @@ def test_missing_models_file(write_config):
 def test_the_cli_exits_2_before_anything_runs(write_config, tmp_path):
     root = config(write_config, models__csv="name;backend\nm;nope\n")
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "flows.benchmark", "--config", str(root), "--output", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.benchmark", "--config", str(root), "--output", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "models.csv:2: column 'backend': unknown backend 'nope'" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -133,6 +211,21 @@ def test_the_cli_exits_2_before_anything_runs(write_config, tmp_path):
 
 def test_unknown_cli_filter_names_are_config_errors(write_config, tmp_path):
     root = config(write_config)
-    proc = subprocess.run([sys.executable, "-m", "flows.benchmark", "--config", str(root), "--models", "nobody",
-                           "--output", str(tmp_path / "r")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.benchmark",
+            "--config",
+            str(root),
+            "--models",
+            "nobody",
+            "--output",
+            str(tmp_path / "r"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "--models: unknown name(s) nobody" in proc.stderr

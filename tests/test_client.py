@@ -23,7 +23,6 @@ from vlmhyperbench.client import (
 )
 
 
-
 def _synthetic():
     from tests.conftest import synthetic_server
 
@@ -101,8 +100,15 @@ def test_retries_5xx_429_and_dropped_connections_but_not_400(server):
 
 def test_unknown_model_fails_at_once_with_the_servers_message(server):
     answers: list[Answer] = []
-    stats = asyncio.run(run_requests(Endpoint(base_url=server, model="nope"), [RequestItem("x", "hi")],
-                                     concurrency=1, timeout_s=5, on_answer=answers.append))
+    stats = asyncio.run(
+        run_requests(
+            Endpoint(base_url=server, model="nope"),
+            [RequestItem("x", "hi")],
+            concurrency=1,
+            timeout_s=5,
+            on_answer=answers.append,
+        )
+    )
     assert answers[0].attempts == 1
     assert "HTTP 404" in answers[0].error and "does not exist" in answers[0].error
     assert stats.errors == 1
@@ -118,8 +124,15 @@ def test_a_stalled_request_times_out_and_the_run_goes_on(server):
 
 def test_stops_early_when_the_error_rate_passes_the_threshold(server):
     prompts = ["#status=500"] * 100
-    answers, stats = ask(server, prompts, concurrency=2, max_attempts=1, max_error_rate=0.5,
-                         min_requests_for_rate=10, max_consecutive_failures=1000)
+    answers, stats = ask(
+        server,
+        prompts,
+        concurrency=2,
+        max_attempts=1,
+        max_error_rate=0.5,
+        min_requests_for_rate=10,
+        max_consecutive_failures=1000,
+    )
     assert stats.stopped_early and "error rate" in stats.stopped_early and "HTTP 500" in stats.stopped_early
     assert 10 <= stats.requests <= 12 and len(answers) == stats.requests
 
@@ -163,8 +176,15 @@ def test_items_are_pulled_lazily_and_images_read_at_send_time(server):
         assert a.error is None
         ahead.append(log.count("pulled") - len(ahead) - 1)
 
-    asyncio.run(run_requests(Endpoint(base_url=server, model="synthetic"), items(), concurrency=4,
-                             timeout_s=5, on_answer=on_answer))
+    asyncio.run(
+        run_requests(
+            Endpoint(base_url=server, model="synthetic"),
+            items(),
+            concurrency=4,
+            timeout_s=5,
+            on_answer=on_answer,
+        )
+    )
     assert len(ahead) == 40 and max(ahead) <= 4  # never more than `concurrency` items held
     assert log.count("read") == 80
     # every item's images are read right after it is pulled, not all up front
@@ -179,8 +199,11 @@ def test_a_path_is_an_image_source(tmp_path):
 
 
 def test_body_is_one_user_message_images_then_text():
-    item = RequestItem("1", "What is the total?", [CountingImage(b"\xff\xd8\xff\xe0jpeg", []),
-                                                    CountingImage(b"\x89PNG\r\n\x1a\npng", [])])
+    item = RequestItem(
+        "1",
+        "What is the total?",
+        [CountingImage(b"\xff\xd8\xff\xe0jpeg", []), CountingImage(b"\x89PNG\r\n\x1a\npng", [])],
+    )
     ep = Endpoint(base_url="http://x/v1", model="m", max_tokens=7, extra_body={"seed": 1})
     body = json.loads(build_body(ep, item))
     assert body["model"] == "m" and body["stream"] is True
@@ -204,8 +227,16 @@ def test_an_unreadable_image_fails_its_sample_only(server):
     answers: list[Answer] = []
     items = [RequestItem(str(i), "q", [MissingImage()]) for i in range(30)] + [RequestItem("ok", "q")]
     items.append(RequestItem("bad", "q", error="image path leaves the dataset folder"))
-    stats = asyncio.run(run_requests(Endpoint(base_url=server, model="synthetic"), items, concurrency=2,
-                                     timeout_s=5, on_answer=answers.append, min_requests_for_rate=5))
+    stats = asyncio.run(
+        run_requests(
+            Endpoint(base_url=server, model="synthetic"),
+            items,
+            concurrency=2,
+            timeout_s=5,
+            on_answer=answers.append,
+            min_requests_for_rate=5,
+        )
+    )
     assert stats.stopped_early is None  # broken inputs say nothing about the model
     bad = [a for a in answers if a.sample_id not in ("ok", "bad")]
     assert len(bad) == 30 and all(a.attempts == 0 and a.error.startswith("image unreadable") for a in bad)
@@ -218,9 +249,15 @@ def test_an_on_answer_failure_stops_the_run_and_is_raised(server):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        asyncio.run(run_requests(Endpoint(base_url=server, model="synthetic"),
-                                 (RequestItem(str(i), "q") for i in range(100)), concurrency=4, timeout_s=5,
-                                 on_answer=on_answer))
+        asyncio.run(
+            run_requests(
+                Endpoint(base_url=server, model="synthetic"),
+                (RequestItem(str(i), "q") for i in range(100)),
+                concurrency=4,
+                timeout_s=5,
+                on_answer=on_answer,
+            )
+        )
 
 
 def test_health_and_models(server):

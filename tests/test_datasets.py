@@ -51,14 +51,21 @@ def write(path: Path, data: str | bytes) -> Path:
 
 # -- vlmhyperbench ---------------------------------------------------------------------------------
 
+
 def test_vlmhyperbench_reads_rows_lazily(tmp_path):
     write(tmp_path / "img" / "a.png", png("a"))
     write(tmp_path / "img" / "b.jpg", jpeg("b"))
-    write(tmp_path / "annotation.csv", "\n".join([
-        HEADER + ";answer_bbox",
-        '1;test;img/a.png;What is it?;["A", "a"];invoice;name;[1,2,3,4]',
-        '2;train;img/b.jpg;Transcribe;"line one\nline two";receipt;full_text;',
-    ]) + "\n")
+    write(
+        tmp_path / "annotation.csv",
+        "\n".join(
+            [
+                HEADER + ";answer_bbox",
+                '1;test;img/a.png;What is it?;["A", "a"];invoice;name;[1,2,3,4]',
+                '2;train;img/b.jpg;Transcribe;"line one\nline two";receipt;full_text;',
+            ]
+        )
+        + "\n",
+    )
     s = read_dataset("vlmhyperbench", tmp_path)
     assert [x.id for x in s] == ["1", "2"]
     assert s[0].references == ("A", "a") and s[0].doc_class == "invoice" and s[0].question_type == "name"
@@ -85,8 +92,12 @@ def test_vlmhyperbench_missing_file_and_column(tmp_path):
 
 
 def test_vlmhyperbench_error_names_line_of_bad_row(tmp_path):
-    rows = [HEADER, "1;test;a.png;q;a;x;y", '2;test;a.png;q;"multi\nline";x;y',
-            "3;test;a.png;q;a;x;y;z;extra"]
+    rows = [
+        HEADER,
+        "1;test;a.png;q;a;x;y",
+        '2;test;a.png;q;"multi\nline";x;y',
+        "3;test;a.png;q;a;x;y;z;extra",
+    ]
     write(tmp_path / "annotation.csv", "\n".join(rows) + "\n")
     with pytest.raises(DatasetError, match=r"annotation\.csv:5: 9 cells but the header has 7"):
         read_dataset("vlmhyperbench", tmp_path)
@@ -101,6 +112,7 @@ def test_duplicate_ids_name_both_lines(tmp_path):
 
 # -- confinement and per-sample errors -------------------------------------------------------------
 
+
 def test_paths_leaving_the_dataset_fail_their_sample_only(tmp_path):
     root = tmp_path / "ds"
     write(tmp_path / "secret.png", png())
@@ -108,9 +120,15 @@ def test_paths_leaving_the_dataset_fail_their_sample_only(tmp_path):
     (root / "link.png").symlink_to(tmp_path / "secret.png")
     (root / "linkdir").symlink_to(tmp_path)
     (root / "inside.png").symlink_to(root / "ok.png")
-    rows = ["1;t;ok.png;q;a;x;y", "2;t;../secret.png;q;a;x;y", f"3;t;{tmp_path / 'secret.png'};q;a;x;y",
-            "4;t;link.png;q;a;x;y", "5;t;linkdir/secret.png;q;a;x;y", "6;t;inside.png;q;a;x;y",
-            "7;t;sub/../ok.png;q;a;x;y"]
+    rows = [
+        "1;t;ok.png;q;a;x;y",
+        "2;t;../secret.png;q;a;x;y",
+        f"3;t;{tmp_path / 'secret.png'};q;a;x;y",
+        "4;t;link.png;q;a;x;y",
+        "5;t;linkdir/secret.png;q;a;x;y",
+        "6;t;inside.png;q;a;x;y",
+        "7;t;sub/../ok.png;q;a;x;y",
+    ]
     write(root / "annotation.csv", HEADER + "\n" + "\n".join(rows) + "\n")
     s = {x.id: x for x in read_dataset("vlmhyperbench", root)}
     for bad in "2345":
@@ -131,13 +149,23 @@ def test_missing_image_fails_on_read_not_on_load(tmp_path):
 
 # -- docvqa ----------------------------------------------------------------------------------------
 
+
 def test_docvqa(tmp_path):
     write(tmp_path / "documents" / "d1.png", png())
-    doc = {"dataset_split": "val", "data": [
-        {"questionId": 10, "question": "Who?", "image": "documents/d1.png", "answers": ["Ann", "ANN"],
-         "question_types": ["form", "layout"], "docId": 1},
-        {"questionId": 11, "question": "When?", "image": "documents/d2.png"},
-    ]}
+    doc = {
+        "dataset_split": "val",
+        "data": [
+            {
+                "questionId": 10,
+                "question": "Who?",
+                "image": "documents/d1.png",
+                "answers": ["Ann", "ANN"],
+                "question_types": ["form", "layout"],
+                "docId": 1,
+            },
+            {"questionId": 11, "question": "When?", "image": "documents/d2.png"},
+        ],
+    }
     write(tmp_path / "val_v1.0.json", json.dumps(doc, indent=1))
     a, b = read_dataset("docvqa", tmp_path / "val_v1.0.json")
     assert (a.id, a.references, a.question_type, a.split) == ("10", ("Ann", "ANN"), "form", "val")
@@ -159,12 +187,19 @@ def test_docvqa_bad_json_and_missing_field(tmp_path):
 
 # -- jsonl -----------------------------------------------------------------------------------------
 
+
 def test_jsonl_multi_page_and_task_fields(tmp_path):
     for n in (1, 2, 3):
         write(tmp_path / "pages" / f"p{n}.png", png(str(n)))
     lines = [
-        {"id": "doc1", "images": ["pages/p1.png", "pages/p2.png", "pages/p3.png"], "question": "Order?",
-         "order": [2, 0, 1], "doc_class": "report", "question_type": "ordering"},
+        {
+            "id": "doc1",
+            "images": ["pages/p1.png", "pages/p2.png", "pages/p3.png"],
+            "question": "Order?",
+            "order": [2, 0, 1],
+            "doc_class": "report",
+            "question_type": "ordering",
+        },
         {"id": "c1", "image": "pages/p1.png", "label": "invoice", "classes": ["invoice", "receipt"]},
         {"id": "k1", "image": "pages/p2.png", "fields": {"total": "12.00", "date": "2024-01-02"}},
         {"id": "q1", "image": "pages/p3.png", "question": "Total?", "answers": ["12", 12.5]},
@@ -202,22 +237,25 @@ def test_jsonl_escape_in_one_page_fails_the_sample(tmp_path):
 
 # -- parquet ---------------------------------------------------------------------------------------
 
+
 def test_parquet_shards_with_inline_bytes(tmp_path):
     folder = tmp_path / "hf" / "data"
     folder.mkdir(parents=True)
     for shard in range(2):
-        rows = range(shard * 150, shard * 150 + 150)   # more than one read block per shard
-        pl.DataFrame({
-            "questionId": [f"q{i}" for i in rows],
-            "question": [f"What is {i}?" for i in rows],
-            "answers": [[str(i), f"#{i}"] for i in rows],
-            "image": [{"bytes": png(str(i)), "path": f"{i}.png"} for i in rows],
-            "question_types": [["table"] for _ in rows],
-        }).write_parquet(folder / f"test-{shard:05d}-of-00002.parquet")
+        rows = range(shard * 150, shard * 150 + 150)  # more than one read block per shard
+        pl.DataFrame(
+            {
+                "questionId": [f"q{i}" for i in rows],
+                "question": [f"What is {i}?" for i in rows],
+                "answers": [[str(i), f"#{i}"] for i in rows],
+                "image": [{"bytes": png(str(i)), "path": f"{i}.png"} for i in rows],
+                "question_types": [["table"] for _ in rows],
+            }
+        ).write_parquet(folder / f"test-{shard:05d}-of-00002.parquet")
     s = read_dataset("parquet", tmp_path / "hf")
     assert len(s) == 300 and s[0].id == "q0" and s[299].id == "q299"
     assert s[5].references == ("5", "#5") and s[5].question_type == "table" and s[5].split == "test"
-    assert s[0].images[0].data is None      # (file, row) reference, not bytes in memory
+    assert s[0].images[0].data is None  # (file, row) reference, not bytes in memory
     assert s[123].images[0].read_bytes() == png("123")
     assert s[250].images[0].read_bytes() == png("250") and s[250].images[0].mime == "image/png"
     shard = folder / "test-00001-of-00002.parquet"
@@ -228,13 +266,17 @@ def test_parquet_shards_with_inline_bytes(tmp_path):
 
 def test_parquet_multi_page_path_fallback_and_missing_column(tmp_path):
     write(tmp_path / "side.png", png("side"))
-    pl.DataFrame({
-        "id": ["a", "b"],
-        "question": ["q", "q"],
-        "answers": [["1"], ["2"]],
-        "images": [[{"bytes": png("p1"), "path": None}, {"bytes": png("p2"), "path": None}],
-                   [{"bytes": None, "path": "side.png"}]],
-    }, schema_overrides={"images": pl.List(pl.Struct({"bytes": pl.Binary, "path": pl.String}))},
+    pl.DataFrame(
+        {
+            "id": ["a", "b"],
+            "question": ["q", "q"],
+            "answers": [["1"], ["2"]],
+            "images": [
+                [{"bytes": png("p1"), "path": None}, {"bytes": png("p2"), "path": None}],
+                [{"bytes": None, "path": "side.png"}],
+            ],
+        },
+        schema_overrides={"images": pl.List(pl.Struct({"bytes": pl.Binary, "path": pl.String}))},
     ).write_parquet(tmp_path / "one.parquet")
     a, b = read_dataset("parquet", tmp_path / "one.parquet")
     assert [i.read_bytes() for i in a.images] == [png("p1"), png("p2")]
@@ -246,11 +288,14 @@ def test_parquet_multi_page_path_fallback_and_missing_column(tmp_path):
 
 # -- filters, max_samples, registry ----------------------------------------------------------------
 
+
 @pytest.fixture
 def mixed(tmp_path) -> Path:
     kinds = [("invoice", "date"), ("form", "date"), ("invoice", "total"), ("form", "total")]
-    rows = [f"{i};{'test' if i % 3 else 'train'};a.png;q;a;{kinds[i % 4][0]};{kinds[i % 4][1]}"
-            for i in range(200)]
+    rows = [
+        f"{i};{'test' if i % 3 else 'train'};a.png;q;a;{kinds[i % 4][0]};{kinds[i % 4][1]}"
+        for i in range(200)
+    ]
     write(tmp_path / "annotation.csv", HEADER + "\n" + "\n".join(rows) + "\n")
     return tmp_path
 
@@ -258,18 +303,20 @@ def mixed(tmp_path) -> Path:
 def test_filters_apply_before_max_samples(mixed):
     s = read_dataset("vlmhyperbench", mixed, split="test", doc_classes=["form"], question_types=["total"])
     assert s and all((x.split, x.doc_class, x.question_type) == ("test", "form", "total") for x in s)
-    few = read_dataset("vlmhyperbench", mixed, split="test", doc_classes=["form"], question_types=["total"],
-                       max_samples=5)
+    few = read_dataset(
+        "vlmhyperbench", mixed, split="test", doc_classes=["form"], question_types=["total"], max_samples=5
+    )
     assert len(few) == 5 and all(x in s for x in few)
-    assert read_dataset("vlmhyperbench", mixed, doc_classes=[], question_types=None) == \
-        read_dataset("vlmhyperbench", mixed)
+    assert read_dataset("vlmhyperbench", mixed, doc_classes=[], question_types=None) == read_dataset(
+        "vlmhyperbench", mixed
+    )
 
 
 def test_max_samples_is_stable_spread_and_in_file_order(mixed):
     a = [x.id for x in read_dataset("vlmhyperbench", mixed, max_samples=20)]
     assert a == [x.id for x in read_dataset("vlmhyperbench", mixed, max_samples=20)]
     assert a == sorted(a, key=int) and len(a) == 20
-    assert max(map(int, a)) > 100 and min(map(int, a)) < 100          # not just the head of the file
+    assert max(map(int, a)) > 100 and min(map(int, a)) < 100  # not just the head of the file
     assert set(a) <= {x.id for x in read_dataset("vlmhyperbench", mixed, max_samples=50)}
     assert read_dataset("vlmhyperbench", mixed, max_samples=0) == []
     assert len(read_dataset("vlmhyperbench", mixed, max_samples=10_000)) == 200
@@ -306,8 +353,10 @@ def test_default_dataset_reads_cleanly():
 
 # -- perturbations ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec", ["blur:2", "noise:20", "rotate:3", "jpeg:40", "low_contrast:0.3",
-                                  "noise+rotate:1+jpeg"])
+
+@pytest.mark.parametrize(
+    "spec", ["blur:2", "noise:20", "rotate:3", "jpeg:40", "low_contrast:0.3", "noise+rotate:1+jpeg"]
+)
 def test_perturbations_are_deterministic_per_sample(spec):
     src = jpeg("hello")
     out = perturb(src, spec, "sample-1")
@@ -316,12 +365,14 @@ def test_perturbations_are_deterministic_per_sample(spec):
     Image.open(io.BytesIO(out)).load()
     if spec.startswith(("noise", "rotate")):
         others = {perturb(src, spec, f"sample-{i}") for i in range(2, 6)}
-        assert len(others | {out}) > 1    # the seed follows the sample
+        assert len(others | {out}) > 1  # the seed follows the sample
 
 
 def test_perturbation_spec_errors():
-    assert str(parse_perturbation("blur")) == "blur:1.5" and str(parse_perturbation(" noise:3 + jpeg")) == \
-        "noise:3+jpeg:30"
+    assert (
+        str(parse_perturbation("blur")) == "blur:1.5"
+        and str(parse_perturbation(" noise:3 + jpeg")) == "noise:3+jpeg:30"
+    )
     assert not parse_perturbation("") and not parse_perturbation("none")
     assert perturb(b"anything", "", "k") == b"anything"
     with pytest.raises(ConfigError, match=r"unknown perturbation 'blurr'.*allowed: blur, jpeg, low_contrast"):

@@ -62,19 +62,28 @@ class Stand:
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.results = tmp / "results"
         self.results.mkdir()
-        self.env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect-home"), "PREFECT_API_URL": self.url,
-                    "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp / 'prefect.db'}",
-                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                    "PREFECT_UI_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "2",
-                    "PREFECT_LOGGING_LEVEL": "INFO", "VLMHB_RESULTS_DIR": str(self.results),
-                    "VLMHB_GPU_HOSTS": socket.gethostname(), "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            "PREFECT_HOME": str(tmp / "prefect-home"),
+            "PREFECT_API_URL": self.url,
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp / 'prefect.db'}",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_UI_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "VLMHB_RESULTS_DIR": str(self.results),
+            "VLMHB_GPU_HOSTS": socket.gethostname(),
+            "PYTHONUNBUFFERED": "1",
+        }
         self.env.pop("PREFECT_API_KEY", None)
         self.processes: list[subprocess.Popen] = []
 
     def start(self, argv: list[str], log: str) -> subprocess.Popen:
         out = open(self.tmp / log, "w")
-        proc = subprocess.Popen(argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes.append(proc)
         return proc
 
@@ -88,8 +97,14 @@ class Stand:
                 proc.wait()
 
     def deploy(self) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "deployments/deploy.py"], env=self.env, cwd=REPO,
-                              capture_output=True, text=True, timeout=1500)
+        return subprocess.run(
+            [sys.executable, "deployments/deploy.py"],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
 
     def log(self, name: str) -> str:
         path = self.tmp / name
@@ -99,8 +114,20 @@ class Stand:
 @pytest.fixture(scope="module")
 def stand(tmp_path_factory):
     stand = Stand(tmp_path_factory.mktemp("prefect-stand"))
-    server = stand.start([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                          "--port", str(stand.port)], "server.log")  # its services record task runs
+    server = stand.start(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(stand.port),
+        ],
+        "server.log",
+    )  # its services record task runs
     deadline = time.monotonic() + 180
     while True:
         try:
@@ -148,17 +175,26 @@ def _concurrency(deployment) -> tuple[int, str] | None:
     limit = deployment.global_concurrency_limit
     if limit is None:
         return None
-    strategy = getattr(limit, "collision_strategy", None) or getattr(deployment.concurrency_options,
-                                                                     "collision_strategy", None)
+    strategy = getattr(limit, "collision_strategy", None) or getattr(
+        deployment.concurrency_options, "collision_strategy", None
+    )
     return limit.limit, getattr(strategy, "value", strategy)
 
 
 def _snapshot(deployments: dict) -> dict:
-    return {name: {"parameters": d.parameters, "job_variables": d.job_variables, "pool": d.work_pool_name,
-                   "entrypoint": d.entrypoint, "pull_steps": d.pull_steps,
-                   "schema": d.parameter_openapi_schema, "concurrency": _concurrency(d),
-                   "schedules": [(s.schedule.model_dump(mode="json"), s.active) for s in d.schedules]}
-            for name, d in deployments.items()}
+    return {
+        name: {
+            "parameters": d.parameters,
+            "job_variables": d.job_variables,
+            "pool": d.work_pool_name,
+            "entrypoint": d.entrypoint,
+            "pull_steps": d.pull_steps,
+            "schema": d.parameter_openapi_schema,
+            "concurrency": _concurrency(d),
+            "schedules": [(s.schedule.model_dump(mode="json"), s.active) for s in d.schedules],
+        }
+        for name, d in deployments.items()
+    }
 
 
 async def _wait_final(flow_run_id, timeout_s: float):
@@ -180,8 +216,9 @@ async def _create_run(deployment: str, parameters: dict, job_variables: dict | N
 
     deployments = await _deployments()
     async with get_client() as client:
-        return await client.create_flow_run_from_deployment(deployments[deployment].id, parameters=parameters,
-                                                            job_variables=job_variables)
+        return await client.create_flow_run_from_deployment(
+            deployments[deployment].id, parameters=parameters, job_variables=job_variables
+        )
 
 
 def _manifest(results: Path, before: set[str]) -> dict:
@@ -191,6 +228,7 @@ def _manifest(results: Path, before: set[str]) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- tests
+
 
 def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deployed):
     from prefect import get_client
@@ -213,7 +251,8 @@ def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deploye
     assert {"config", "models", "datasets", "max_samples"} <= set(props)
     assert props["config"]["default"] == "configs/default"
     assert manual.pull_steps == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+        {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+    ]
     models = deployments["evaluate-model-job/models"]
     assert models.work_pool_name == "vlmhb-models" and models.entrypoint == "flows/dispatch.py:model_job"
     assert models.job_variables["network_mode"] == "host"
@@ -223,8 +262,11 @@ def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deploye
         nightly = deployments["benchmark/nightly"]
         assert nightly.work_pool_name == "vlmhb-docker"
         [schedule] = nightly.schedules
-        assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == \
-            ("0 2 * * *", "UTC", True)
+        assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
+            "0 2 * * *",
+            "UTC",
+            True,
+        )
         assert _concurrency(nightly) == (1, "CANCEL_NEW")
         image = nightly.job_variables["image"]
         assert image.startswith("vlmhyperbench-orchestrator:")
@@ -270,11 +312,14 @@ def test_gpu_slot_holds_the_hosts_limit(stand, deployed):
 
 def test_process_worker_runs_the_manual_deployment(stand, deployed):
     before = {p.name for p in stand.results.iterdir()}
-    run = _run(_create_run("benchmark/manual", {"models": [MODEL], "max_samples": 2,
-                                                "output": str(stand.results)}))
+    run = _run(
+        _create_run("benchmark/manual", {"models": [MODEL], "max_samples": 2, "output": str(stand.results)})
+    )
     started = time.perf_counter()
-    worker = stand.start([sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-process",
-                          "--run-once"], "process-worker.log")
+    worker = stand.start(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-process", "--run-once"],
+        "process-worker.log",
+    )
     worker.wait(900)
     run = _run(_wait_final(run.id, 60))
     print(f"manual deployment via the process worker: {time.perf_counter() - started:.1f} s")
@@ -301,7 +346,8 @@ def test_process_worker_runs_the_manual_deployment(stand, deployed):
             tasks = {t.name.split("-")[0] for t in await client.read_task_runs()}
             logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
             artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+            )
         return {r.name for r in runs}, tasks, logs, artifacts
 
     names, tasks, logs, artifacts = _run(ui())
@@ -312,20 +358,29 @@ def test_process_worker_runs_the_manual_deployment(stand, deployed):
 
 def test_docker_worker_runs_a_model_in_its_job_container(stand, deployed):
     require(_docker_problem() is None, f"pool dispatch needs Docker: {_docker_problem()}")
-    stand.start([sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-models",
-                 "--type", "docker"], "docker-worker.log")
+    stand.start(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-models", "--type", "docker"],
+        "docker-worker.log",
+    )
     before = {p.name for p in stand.results.iterdir()}
-    run = _run(_create_run("benchmark/manual",
-                           {"models": [MODEL], "max_samples": 2, "output": str(stand.results)},
-                           {"env": {"VLMHB_DISPATCH": "pool", "VLMHB_RESULTS_DIR": str(stand.results)}}))
+    run = _run(
+        _create_run(
+            "benchmark/manual",
+            {"models": [MODEL], "max_samples": 2, "output": str(stand.results)},
+            {"env": {"VLMHB_DISPATCH": "pool", "VLMHB_RESULTS_DIR": str(stand.results)}},
+        )
+    )
     started = time.perf_counter()
-    worker = stand.start([sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-process",
-                          "--run-once"], "process-worker-pool.log")
+    worker = stand.start(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-process", "--run-once"],
+        "process-worker-pool.log",
+    )
     worker.wait(1500)
     run = _run(_wait_final(run.id, 60))
     print(f"manual deployment, model dispatched to the Docker pool: {time.perf_counter() - started:.1f} s")
-    assert run.state.is_completed(), (f"{run.state}\n{stand.log('process-worker-pool.log')}\n"
-                                      f"{stand.log('docker-worker.log')}")
+    assert run.state.is_completed(), (
+        f"{run.state}\n{stand.log('process-worker-pool.log')}\n{stand.log('docker-worker.log')}"
+    )
     manifest = _manifest(stand.results, before)
     assert manifest["status"] == "completed", json.dumps(manifest["pairs"], indent=1)[-3000:]
     run_dir = Path(manifest["_dir"])
@@ -367,7 +422,8 @@ def test_k8s_gpu_job_template_is_a_valid_base_job_template(stand):
         async with get_client() as client:
             name = "vlmhb-test-k8s"
             await client.create_work_pool(
-                WorkPoolCreate(name=name, type="kubernetes", base_job_template=template))
+                WorkPoolCreate(name=name, type="kubernetes", base_job_template=template)
+            )
             pool = await client.read_work_pool(name)
             await client.delete_work_pool(name)
         return pool
@@ -407,22 +463,35 @@ def test_a_job_image_on_another_interpreter_gets_its_own_orchestrator_venv(tmp_p
     custom = f"vlmhb-test-custom-base:{run}"
     made: list[str] = []
     try:
-        client.images.build(fileobj=io.BytesIO(
-            f"FROM {BASE_IMAGE}\nRUN mv /usr/bin/python3.11 /usr/local/bin/python3.11 && rm -f /usr/bin/python3 "
-            "&& ln -s python3.11 /usr/local/bin/python3\n".encode()), tag=custom, network_mode="none", rm=True)
+        client.images.build(
+            fileobj=io.BytesIO(
+                f"FROM {BASE_IMAGE}\nRUN mv /usr/bin/python3.11 /usr/local/bin/python3.11 "
+                "&& rm -f /usr/bin/python3 && ln -s python3.11 /usr/local/bin/python3\n".encode()
+            ),
+            tag=custom,
+            network_mode="none",
+            rm=True,
+        )
         made.append(custom)
         provider = DockerProvider(tmp_path / "cache")
 
         def env_on(base: str | None):
-            spec = EnvSpec(backend="rapidocr", provider="docker", python="3.11", packages=(), base_image=base,
-                           env_vars=(("VLMHB_TEST_RUN", run),))
+            spec = EnvSpec(
+                backend="rapidocr",
+                provider="docker",
+                python="3.11",
+                packages=(),
+                base_image=base,
+                env_vars=(("VLMHB_TEST_RUN", run),),
+            )
             env = provider.ensure(spec)
             made.append(env.location)
             return env
 
         default_env = env_on(None)
-        assert _probe(client, default_env.location) == _probe(client, BASE_IMAGE), \
+        assert _probe(client, default_env.location) == _probe(client, BASE_IMAGE), (
             "an env image on the default base has the orchestrator's interpreter: its venv is copied as it is"
+        )
         env = env_on(custom)
         assert _probe(client, env.location).executable == "/usr/local/bin/python3.11"
         venv_spec = EnvSpec(backend="rapidocr", provider="venv", python="3.11", packages=())
@@ -430,13 +499,26 @@ def test_a_job_image_on_another_interpreter_gets_its_own_orchestrator_venv(tmp_p
         job = ensure_job_image(env, venv_spec, log)
         made.append(job)
         assert any("its own orchestrator venv" in line for line in log), "".join(log)[-3000:]
-        out = client.containers.run(job, ["python", "-c", "import os, sys, prefect, flows.dispatch; "
-                                          "print(os.path.realpath(sys.executable), sys.prefix)"],
-                                    network_mode="none", remove=True).decode().split()
+        out = (
+            client.containers.run(
+                job,
+                [
+                    "python",
+                    "-c",
+                    "import os, sys, prefect, flows.dispatch; "
+                    "print(os.path.realpath(sys.executable), sys.prefix)",
+                ],
+                network_mode="none",
+                remove=True,
+            )
+            .decode()
+            .split()
+        )
         assert out == ["/usr/local/bin/python3.11", "/opt/orchestrator"], out
         assert ensure_job_image(env, venv_spec) == job, "built once"
-        assert not client.images.list(filters={"dangling": True, "label": f"vlmhyperbench.build=job-{venv_spec.key}"}), \
-            "the stage with the wheels is not left behind"
+        assert not client.images.list(
+            filters={"dangling": True, "label": f"vlmhyperbench.build=job-{venv_spec.key}"}
+        ), "the stage with the wheels is not left behind"
     finally:
         for ref in reversed(made):
             try:

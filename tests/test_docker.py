@@ -47,8 +47,9 @@ def _engine_problem() -> str | None:
 def _need(condition_problem: str | None) -> None:
     if condition_problem:
         if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {condition_problem}: run deployments/ci-docker.sh first",
-                        pytrace=False)
+            pytest.fail(
+                f"CI is set but {condition_problem}: run deployments/ci-docker.sh first", pytrace=False
+            )
         pytest.skip(condition_problem)
 
 
@@ -88,15 +89,22 @@ def provider(base_image, cache_root):
 def _spec(*packages: str, **kw) -> EnvSpec:
     # A unique env var gives a fresh key, so each session builds cold instead of finding an old image.
     env_vars = (("VLMHB_TEST_RUN", uuid.uuid4().hex[:8]), *kw.pop("env_vars", ()))
-    return EnvSpec(backend=kw.pop("backend", "rapidocr"), provider="docker", python="3.11", packages=packages,
-                   env_vars=tuple(sorted(env_vars)), **kw)
+    return EnvSpec(
+        backend=kw.pop("backend", "rapidocr"),
+        provider="docker",
+        python="3.11",
+        packages=packages,
+        env_vars=tuple(sorted(env_vars)),
+        **kw,
+    )
 
 
 @pytest.fixture(scope="session")
 def built(provider, cache_root):
     """An env image with aiohttp (what the project's server needs) and the server code, built cold."""
-    spec = _spec("aiohttp>=3.9", env_vars=(("VLMHB_QUOTED", 'say "hi" to $HOME \\o/'),),
-                 server_digest=server_digest())
+    spec = _spec(
+        "aiohttp>=3.9", env_vars=(("VLMHB_QUOTED", 'say "hi" to $HOME \\o/'),), server_digest=server_digest()
+    )
     log = cache_root / "build.log"
     started = time.perf_counter()
     env = provider.ensure(spec, log)
@@ -137,12 +145,19 @@ def test_cold_build_installs_the_wheels_offline(client, built):
 
     text = log.read_text()
     assert "--no-index" in text and "Successfully built" in text
-    report = json.loads(_run(client, env.location, (
-        "import json, os, pathlib, aiohttp; print(json.dumps({"
-        "'aiohttp': aiohttp.__version__, 'quoted': os.environ['VLMHB_QUOTED'],"
-        "'server': pathlib.Path('/opt/vlmhb/server/vlmhb_server/__main__.py').is_file(),"
-        "'wheels': pathlib.Path('/wheels').exists(),"
-        "'freeze': pathlib.Path('/opt/vlmhb/freeze.txt').read_text().split()}))")))
+    report = json.loads(
+        _run(
+            client,
+            env.location,
+            (
+                "import json, os, pathlib, aiohttp; print(json.dumps({"
+                "'aiohttp': aiohttp.__version__, 'quoted': os.environ['VLMHB_QUOTED'],"
+                "'server': pathlib.Path('/opt/vlmhb/server/vlmhb_server/__main__.py').is_file(),"
+                "'wheels': pathlib.Path('/wheels').exists(),"
+                "'freeze': pathlib.Path('/opt/vlmhb/freeze.txt').read_text().split()}))"
+            ),
+        )
+    )
     assert report["quoted"] == 'say "hi" to $HOME \\o/'
     assert report["server"] and not report["wheels"]  # the wheels stage is not part of the image
     assert report["freeze"] == env.freeze
@@ -156,12 +171,19 @@ def test_second_ensure_is_a_cache_hit_under_2s(provider, built, cache_root):
     assert again.cached and again.location == env.location and again.freeze == env.freeze
     assert again.ready_s < 2.0
     # In a fresh process too, importing the Docker SDK included.
-    code = ("import sys, time; t = time.perf_counter(); from pathlib import Path; "
-            "from environments.docker import DockerProvider; from environments.spec import EnvSpec; "
-            "env = DockerProvider(Path(sys.argv[1])).ensure(EnvSpec.model_validate_json(sys.argv[2])); "
-            "print(env.cached, env.ready_s, time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code, str(cache_root), env.spec.model_dump_json()], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import sys, time; t = time.perf_counter(); from pathlib import Path; "
+        "from environments.docker import DockerProvider; from environments.spec import EnvSpec; "
+        "env = DockerProvider(Path(sys.argv[1])).ensure(EnvSpec.model_validate_json(sys.argv[2])); "
+        "print(env.cached, env.ready_s, time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(cache_root), env.spec.model_dump_json()],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out[0] == "True" and float(out[2]) < 2.0, out
     print(f"\ncache hit: ensure {float(out[1]) * 1000:.0f} ms, with imports {float(out[2]) * 1000:.0f} ms")
 
@@ -186,22 +208,37 @@ def test_prune_images_removes_the_pools_images_of_older_code_only(client, base_i
     from environments.prebuilt import source_digest
 
     digest = source_digest()
-    repos = {"VLMHB_ORCHESTRATOR_IMAGE": f"vlmhb-test-orch-{uuid.uuid4().hex[:6]}",
-             "VLMHB_JOB_IMAGE_REPO": f"vlmhb-test-job-{uuid.uuid4().hex[:6]}"}
+    repos = {
+        "VLMHB_ORCHESTRATOR_IMAGE": f"vlmhb-test-orch-{uuid.uuid4().hex[:6]}",
+        "VLMHB_JOB_IMAGE_REPO": f"vlmhb-test-job-{uuid.uuid4().hex[:6]}",
+    }
     orch, job = repos.values()
-    tags = {"old orchestrator": (orch, "0" * 16), "current orchestrator": (orch, digest),
-            "old job": (job, f"abc123-{'0' * 12}"), "current job": (job, f"abc123-{digest[:12]}")}
+    tags = {
+        "old orchestrator": (orch, "0" * 16),
+        "current orchestrator": (orch, digest),
+        "old job": (job, f"abc123-{'0' * 12}"),
+        "current job": (job, f"abc123-{digest[:12]}"),
+    }
     for repo, tag in tags.values():
         base_image.tag(repo, tag)
     env = {**os.environ, **repos}
     try:
+
         def prune(*extra):
-            return subprocess.run([sys.executable, "-m", "environments", "prune", "--images", *extra],
-                                  cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+            return subprocess.run(
+                [sys.executable, "-m", "environments", "prune", "--images", *extra],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
 
         dry = prune("--dry-run")
         assert dry.returncode == 0, dry.stderr
-        assert f"would remove image {orch}:{'0' * 16}" in dry.stdout and f"{job}:abc123-{'0' * 12}" in dry.stdout
+        assert (
+            f"would remove image {orch}:{'0' * 16}" in dry.stdout and f"{job}:abc123-{'0' * 12}" in dry.stdout
+        )
         assert digest not in dry.stdout and "vlmhyperbench-base" not in dry.stdout
         assert prune("--older-than", "1").stdout == "", "the old tags are minutes old"
         done = prune()
@@ -228,10 +265,15 @@ def _wheel(folder: Path, name: str, requires: list[str]) -> Path:
     """A minimal hand-made wheel whose dependencies are REQUIRES."""
     path = folder / f"{name}-1.0-py3-none-any.whl"
     meta = "Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n{}".format(
-        name, "".join(f"Requires-Dist: {r}\n" for r in requires))
-    files = {f"{name}/__init__.py": "", f"{name}-1.0.dist-info/METADATA": meta,
-             f"{name}-1.0.dist-info/WHEEL": ("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                             "Tag: py3-none-any\n")}
+        name, "".join(f"Requires-Dist: {r}\n" for r in requires)
+    )
+    files = {
+        f"{name}/__init__.py": "",
+        f"{name}-1.0.dist-info/METADATA": meta,
+        f"{name}-1.0.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
     record = "".join(f"{p},,\n" for p in files) + f"{name}-1.0.dist-info/RECORD,,\n"
     with zipfile.ZipFile(path, "w") as z:
         for p, text in {**files, f"{name}-1.0.dist-info/RECORD": record}.items():
@@ -268,9 +310,14 @@ def test_engine_debian_packages_are_installed(client, provider):
     try:
         assert client.images.get(env.location).labels["vlmhyperbench.apt"] == " ".join(apt)
         script = "dpkg-query -W -f '${Status}\\n' \"$@\"; ls /debs 2>/dev/null | wc -l"
-        out = client.containers.run(env.location, ["sh", "-c", script, "sh", *apt], network_mode="none",
-                                    remove=True).decode().split("\n")
-        assert out[:len(apt)] == ["install ok installed"] * len(apt), out
+        out = (
+            client.containers.run(
+                env.location, ["sh", "-c", script, "sh", *apt], network_mode="none", remove=True
+            )
+            .decode()
+            .split("\n")
+        )
+        assert out[: len(apt)] == ["install ok installed"] * len(apt), out
         assert out[len(apt)] == "0"
     finally:
         provider.remove(spec.key)
@@ -280,13 +327,23 @@ def test_a_rows_own_image_provides_what_it_has(client, provider, base_image, tmp
     """A row's `image` is its environment: a package the image has and that meets the requirements is used
     as it is (never downloaded nor installed again, as vLLM in vLLM's image), and what is missing is added
     in a venv that sees the image's packages. Here the image has six 1.16.0, installed from its wheel."""
-    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(tmp_path)]
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(tmp_path),
+    ]
     subprocess.run([*pip, "six==1.16.0"], check=True, capture_output=True, timeout=300)
     site = tmp_path / "context" / "site"
     with zipfile.ZipFile(next(tmp_path.glob("six-1.16.0-*.whl"))) as zf:
         zf.extractall(site)
     (tmp_path / "context" / "Dockerfile").write_text(
-        f"FROM {base_image.tags[0]}\nCOPY site /usr/local/lib/python3.11/dist-packages/\n")
+        f"FROM {base_image.tags[0]}\nCOPY site /usr/local/lib/python3.11/dist-packages/\n"
+    )
     custom = f"vlmhb-test-with-six:{uuid.uuid4().hex[:8]}"
     client.images.build(path=str(tmp_path / "context"), tag=custom, network_mode="none", rm=True)
     env = None
@@ -295,10 +352,16 @@ def test_a_rows_own_image_provides_what_it_has(client, provider, base_image, tmp
         env = provider.ensure(_spec("six>=1.10", "python-dateutil==2.9.0.post0", base_image=custom), log=log)
         text = log.read_text()
         assert "provided by the image: six 1.16.0" in text, text[-3000:]
-        out = client.containers.run(env.location, ["python", "-c", "import dateutil, six; print(six.__file__, "
-                                                   "dateutil.__file__)"], network_mode="none", remove=True)
+        out = client.containers.run(
+            env.location,
+            ["python", "-c", "import dateutil, six; print(six.__file__, dateutil.__file__)"],
+            network_mode="none",
+            remove=True,
+        )
         six_file, dateutil_file = out.decode().split()
-        assert six_file.startswith("/usr/local/lib/python3.11/dist-packages/"), "the image's six, not a new one"
+        assert six_file.startswith("/usr/local/lib/python3.11/dist-packages/"), (
+            "the image's six, not a new one"
+        )
         assert dateutil_file.startswith("/opt/venv/"), "what the image lacks goes into the venv"
         assert "python-dateutil==2.9.0.post0" in env.freeze and "six==1.16.0" in env.freeze
     finally:
@@ -348,19 +411,31 @@ def test_the_wheelhouse_follows_the_images_markers_not_the_hosts(tmp_path):
     wheel = tmp_path / "needs_pin-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr("needs_pin/__init__.py", "")
-        zf.writestr("needs_pin-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: needs-pin\nVersion: 1.0\n"
-                    f'Requires-Dist: async-timeout>=4; python_full_version == "{image_full}"\n')
-        zf.writestr("needs_pin-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr(
+            "needs_pin-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: needs-pin\nVersion: 1.0\n"
+            f'Requires-Dist: async-timeout>=4; python_full_version == "{image_full}"\n',
+        )
+        zf.writestr(
+            "needs_pin-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
         zf.writestr("needs_pin-1.0.dist-info/RECORD", "")
-    image = Target(python=host.python, executable="/usr/bin/python3", machine=host.machine, glibc=host.glibc,
-                   python_full=image_full)
+    image = Target(
+        python=host.python,
+        executable="/usr/bin/python3",
+        machine=host.machine,
+        glibc=host.glibc,
+        python_full=image_full,
+    )
     output: list[str] = []
     wheels = ensure_wheelhouse(tmp_path / "house", (str(wheel),), image, output)
     names = sorted(w.name.split("-")[0] for w in wheels)
     assert names == ["async_timeout", "needs_pin"], output
     assert any("also needs: async-timeout>=4" in line for line in output)
     host_only = ensure_wheelhouse(tmp_path / "host", (str(wheel),), host, [])
-    assert [w.name.split("-")[0] for w in host_only] == ["needs_pin"], "the host's markers ask for nothing more"
+    assert [w.name.split("-")[0] for w in host_only] == ["needs_pin"], (
+        "the host's markers ask for nothing more"
+    )
 
 
 # ------------------------------------------------------------------ serving
@@ -370,10 +445,17 @@ def test_server_container_answers_and_stops_cleanly(client, provider, built, tmp
     env, _ = built
     port = _free_port()
     log_path = tmp_path / "server.log"
-    server = provider.start_server(env, ["-m", "http.server", "--bind", "127.0.0.1", str(port)],
-                                   name="http test", port=port, memory_limit="256m", log_path=log_path,
-                                   env_vars={"GREETING": "hi"}, mounts={str(REPO / "tests"): "/data"},
-                                   run_id="test-run")
+    server = provider.start_server(
+        env,
+        ["-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        name="http test",
+        port=port,
+        memory_limit="256m",
+        log_path=log_path,
+        env_vars={"GREETING": "hi"},
+        mounts={str(REPO / "tests"): "/data"},
+        run_id="test-run",
+    )
     try:
         server.wait_ready("/", timeout_s=30)
         with urllib.request.urlopen(server.base_url + "/") as resp:
@@ -404,9 +486,13 @@ def test_project_server_runs_in_the_image(provider, built, tmp_path):
     and exits 1 (which is also how a failed model load looks from the outside)."""
     env, _ = built
     port = _free_port()
-    server = provider.start_server(env, ["-m", "vlmhb_server", "--engine", "rapidocr", "--host", "127.0.0.1",
-                                         "--port", str(port)], name="vlmhb", port=port,
-                                   log_path=tmp_path / "vlmhb.log")
+    server = provider.start_server(
+        env,
+        ["-m", "vlmhb_server", "--engine", "rapidocr", "--host", "127.0.0.1", "--port", str(port)],
+        name="vlmhb",
+        port=port,
+        log_path=tmp_path / "vlmhb.log",
+    )
     try:
         deadline = time.monotonic() + 30
         while server.exit_reason() is None and time.monotonic() < deadline:
@@ -420,9 +506,14 @@ def test_project_server_runs_in_the_image(provider, built, tmp_path):
 
 def test_out_of_memory_is_reported(provider, built, tmp_path):
     env, _ = built
-    server = provider.start_server(env, ["-c", "x = bytearray(512 * 2**20); import time; time.sleep(60)"],
-                                   name="oom", port=_free_port(), memory_limit="64m",
-                                   log_path=tmp_path / "oom.log")
+    server = provider.start_server(
+        env,
+        ["-c", "x = bytearray(512 * 2**20); import time; time.sleep(60)"],
+        name="oom",
+        port=_free_port(),
+        memory_limit="64m",
+        log_path=tmp_path / "oom.log",
+    )
     try:
         deadline = time.monotonic() + 30
         while server.exit_reason() is None and time.monotonic() < deadline:
@@ -437,8 +528,16 @@ def test_stop_all_and_cleanup_stale(client, provider, built, tmp_path):
     from environments._containers import OWNER_LABEL, SERVER_LABEL, running
 
     env, _ = built
-    sleepers = [provider.start_server(env, ["-c", "import time; time.sleep(600)"], name=f"sleeper{i}",
-                                      port=_free_port(), log_path=tmp_path / f"s{i}.log") for i in range(2)]
+    sleepers = [
+        provider.start_server(
+            env,
+            ["-c", "import time; time.sleep(600)"],
+            name=f"sleeper{i}",
+            port=_free_port(),
+            log_path=tmp_path / f"s{i}.log",
+        )
+        for i in range(2)
+    ]
     assert {s.id for s in sleepers} <= {s.id for s in running()}
     started = time.perf_counter()
     provider_module.stop_all(timeout=5)
@@ -452,9 +551,15 @@ def test_stop_all_and_cleanup_stale(client, provider, built, tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     owners = {"dead": f"{socket.gethostname()}:{dead.pid}", "live": f"{socket.gethostname()}:{os.getpid()}"}
-    made = {who: client.containers.create(env.location, ["sleep", "600"], network_disabled=True,
-                                          labels={SERVER_LABEL: tag.split("=", 1)[1], OWNER_LABEL: o})
-            for who, o in owners.items()}
+    made = {
+        who: client.containers.create(
+            env.location,
+            ["sleep", "600"],
+            network_disabled=True,
+            labels={SERVER_LABEL: tag.split("=", 1)[1], OWNER_LABEL: o},
+        )
+        for who, o in owners.items()
+    }
     assert provider_module.cleanup_stale(tag) == [made["dead"].name]
     assert provider_module.cleanup_stale(tag, force=True) == [made["live"].name]
     assert client.containers.list(all=True, filters={"label": tag}) == []
@@ -465,8 +570,14 @@ def test_a_missing_mount_is_refused(provider, built, tmp_path):
     from vlmhyperbench.errors import ServerError
 
     with pytest.raises(ServerError, match="does not exist"):
-        provider.start_server(env, ["-V"], name="m", port=_free_port(), log_path=tmp_path / "m.log",
-                              mounts={tmp_path / "no-such-model": "/model"})
+        provider.start_server(
+            env,
+            ["-V"],
+            name="m",
+            port=_free_port(),
+            log_path=tmp_path / "m.log",
+            mounts={tmp_path / "no-such-model": "/model"},
+        )
 
 
 def test_no_container_left_behind(client, built):

@@ -18,8 +18,12 @@ from tests.conftest import REPO, require
 from vlmhyperbench.catalog import ModelRow
 from vlmhyperbench.errors import EnvBuildError
 
-SMALL = EnvSpec(backend="tesseract", provider="venv", python=f"{sys.version_info.major}.{sys.version_info.minor}",
-                packages=("six",))
+SMALL = EnvSpec(
+    backend="tesseract",
+    provider="venv",
+    python=f"{sys.version_info.major}.{sys.version_info.minor}",
+    packages=("six",),
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +34,29 @@ def built(tmp_path_factory):
 
 def test_a_spec_hash_changes_exactly_when_the_spec_does():
     row = ModelRow(name="a", backend="rapidocr", packages=("rapidocr-onnxruntime==1.4.4",))
-    same = ModelRow(name="b", backend="rapidocr", packages=("rapidocr-onnxruntime==1.4.4",), concurrency=3,
-                    args=("--engine-arg", "x=1"))
-    assert spec_for(row, "venv").key == spec_for(same, "venv").key, "name, args and concurrency do not change the env"
+    same = ModelRow(
+        name="b",
+        backend="rapidocr",
+        packages=("rapidocr-onnxruntime==1.4.4",),
+        concurrency=3,
+        args=("--engine-arg", "x=1"),
+    )
+    assert spec_for(row, "venv").key == spec_for(same, "venv").key, (
+        "name, args and concurrency do not change the env"
+    )
     other = ModelRow(name="a", backend="rapidocr", packages=("rapidocr-onnxruntime==1.3.24",))
     assert spec_for(row, "venv").key != spec_for(other, "venv").key
     assert spec_for(row, "venv").key != spec_for(row, "docker").key
     spec = spec_for(row, "venv")
     assert spec.server_digest, "the project's server code is part of the hash of own-server backends"
     assert "rapidocr-onnxruntime==1.4.4" in spec.packages and "aiohttp>=3.9" in spec.packages
-    assert not any(p.startswith("rapidocr-onnxruntime>=") for p in spec.packages), "the row's pin replaces the default"
-    assert spec_for(ModelRow(name="api", backend="openai", base_url="http://127.0.0.1:1/v1"), "venv").provider == "none"
+    assert not any(p.startswith("rapidocr-onnxruntime>=") for p in spec.packages), (
+        "the row's pin replaces the default"
+    )
+    assert (
+        spec_for(ModelRow(name="api", backend="openai", base_url="http://127.0.0.1:1/v1"), "venv").provider
+        == "none"
+    )
 
 
 def test_a_cold_build_is_complete_and_a_second_ensure_is_a_fast_cache_hit(built):
@@ -50,8 +66,12 @@ def test_a_cold_build_is_complete_and_a_second_ensure_is_a_fast_cache_hit(built)
     assert (folder / MARKER).is_file() and any(line.startswith("six==") for line in env.freeze)
     assert (folder / "freeze.txt").read_text().strip()
     assert not list(folder.parent.glob(".build-*")), "the temporary build folder was renamed into place"
-    out = subprocess.run([env.python, "-c", "import six, sys; print(sys.prefix)"], capture_output=True, text=True)
-    assert out.returncode == 0 and Path(out.stdout.strip()) == folder, "the renamed venv works in its final place"
+    out = subprocess.run(
+        [env.python, "-c", "import six, sys; print(sys.prefix)"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and Path(out.stdout.strip()) == folder, (
+        "the renamed venv works in its final place"
+    )
     started = time.perf_counter()
     again = provider.ensure(SMALL)
     took = time.perf_counter() - started
@@ -102,10 +122,22 @@ def test_the_environments_command_lists_and_prunes(built, tmp_path):
     provider, env = built
     cache = provider.root.parent
     run_env = {**os.environ, "VLMHB_CACHE_DIR": str(cache)}
-    listed = subprocess.run([sys.executable, "-m", "environments", "list", "--env", "venv"], cwd=REPO,
-                            env=run_env, capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [sys.executable, "-m", "environments", "list", "--env", "venv"],
+        cwd=REPO,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert listed.returncode == 0 and SMALL.key in listed.stdout.replace("\n", "")
-    pruned = subprocess.run([sys.executable, "-m", "environments", "prune", "--env", "venv", "--dry-run"], cwd=REPO,
-                            env=run_env, capture_output=True, text=True, timeout=120)
+    pruned = subprocess.run(
+        [sys.executable, "-m", "environments", "prune", "--env", "venv", "--dry-run"],
+        cwd=REPO,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert pruned.returncode == 0 and f"would remove venv {SMALL.key}" in pruned.stdout
     assert Path(env.location).exists(), "a dry run removes nothing"

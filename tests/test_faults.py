@@ -65,8 +65,15 @@ def api_url(prefect_harness) -> str:
 
 
 def write_config(root: Path, servers: dict[str, FaultServer]) -> Path:
-    qa = [(f"q{i:03d}", f"images/{name}", f"What is field {i}" if i != 5 else "Say <b>bold</b> <script>x()</script>",
-           f"field {i}" if i % 3 else "nope") for i, name in enumerate(make_images(root / "qa" / "images", N_QA))]
+    qa = [
+        (
+            f"q{i:03d}",
+            f"images/{name}",
+            f"What is field {i}" if i != 5 else "Say <b>bold</b> <script>x()</script>",
+            f"field {i}" if i % 3 else "nope",
+        )
+        for i, name in enumerate(make_images(root / "qa" / "images", N_QA))
+    ]
     write_annotation(root / "qa", qa)
     bad = root / "bad"
     make_images(bad, 1, "ok")
@@ -76,26 +83,42 @@ def write_config(root: Path, servers: dict[str, FaultServer]) -> Path:
 
     Image.new("L", (6000, 6000), 255).save(bad / "huge.png")  # 36 megapixels, a small file
     (bad / "big.png").write_bytes((bad / "ok_000.png").read_bytes() + os.urandom(3 * 2**20))  # 3 MB
-    write_annotation(bad, [("ok", "ok_000.png", "q", "a"), ("corrupt", "corrupt.png", "q", "a"),
-                           ("zero", "zero.png", "q", "a"), ("huge", "huge.png", "q", "a"),
-                           ("big", "big.png", "q", "a"), ("missing", "missing.png", "q", "a"),
-                           ("escape", "../qa/images/doc_000.png", "q", "a"), ("absolute", "/etc/hostname", "q", "a")])
+    write_annotation(
+        bad,
+        [
+            ("ok", "ok_000.png", "q", "a"),
+            ("corrupt", "corrupt.png", "q", "a"),
+            ("zero", "zero.png", "q", "a"),
+            ("huge", "huge.png", "q", "a"),
+            ("big", "big.png", "q", "a"),
+            ("missing", "missing.png", "q", "a"),
+            ("escape", "../qa/images/doc_000.png", "q", "a"),
+            ("absolute", "/etc/hostname", "q", "a"),
+        ],
+    )
     latin = root / "latin"
     make_images(latin, 2)
     (latin / "annotation.csv").write_bytes(
-        b"data_index;image_path;question;answer\n1;doc_000.png;q;a\n2;doc_001.png;caf\xe9;a\n")
+        b"data_index;image_path;question;answer\n1;doc_000.png;q;a\n2;doc_001.png;caf\xe9;a\n"
+    )
     (root / "empty").mkdir()
     (root / "empty" / "annotation.csv").write_text("data_index;image_path;question;answer\n")
     rows = ["name;backend;model;base_url;api_key_env;env;concurrency;timeout_s;max_tokens;python"]
     for name, server in servers.items():
-        rows.append(f"{name};openai;synthetic;{server.base_url};{KEY_ENV if name == 'good' else ''};none;2;"
-                    f"{'1' if name == 'hang' else ''};256;")
+        rows.append(
+            f"{name};openai;synthetic;{server.base_url};{KEY_ENV if name == 'good' else ''};none;2;"
+            f"{'1' if name == 'hang' else ''};256;"
+        )
     rows.append("unbuildable;rapidocr;;;;venv;2;;256;3.99")
     (root / "models.csv").write_text("\n".join(rows) + "\n")
-    (root / "datasets.csv").write_text("name;task;format;path;metrics\nqa;vqa;vlmhyperbench;qa;anls exact_match\n"
-                                       "bad;vqa;vlmhyperbench;bad;anls\nlatin;vqa;vlmhyperbench;latin;anls\n"
-                                       "empty;vqa;vlmhyperbench;empty;anls\nocr1;ocr;vlmhyperbench;qa;cer\n")
-    (root / "plan.csv").write_text("model;dataset\n*;qa\ngood;bad\ngood;latin\ngood;empty\nunbuildable;ocr1\n")
+    (root / "datasets.csv").write_text(
+        "name;task;format;path;metrics\nqa;vqa;vlmhyperbench;qa;anls exact_match\n"
+        "bad;vqa;vlmhyperbench;bad;anls\nlatin;vqa;vlmhyperbench;latin;anls\n"
+        "empty;vqa;vlmhyperbench;empty;anls\nocr1;ocr;vlmhyperbench;qa;cer\n"
+    )
+    (root / "plan.csv").write_text(
+        "model;dataset\n*;qa\ngood;bad\ngood;latin\ngood;empty\nunbuildable;ocr1\n"
+    )
     return root
 
 
@@ -106,8 +129,17 @@ class Matrix:
         self.config = write_config(tmp / "config", self.servers)
         self.out = tmp / "results"
         self.env = cli_env(tmp, PREFECT_API_URL=api_url, **{KEY_ENV: KEY})
-        self.code, self.output = run_cli("--config", str(self.config), "--output", str(self.out), "--run-id", "matrix",
-                                         env=self.env, log=tmp / "matrix.log", timeout=300)
+        self.code, self.output = run_cli(
+            "--config",
+            str(self.config),
+            "--output",
+            str(self.out),
+            "--run-id",
+            "matrix",
+            env=self.env,
+            log=tmp / "matrix.log",
+            timeout=300,
+        )
         self.run = self.out / "matrix"
         self.manifest = json.loads((self.run / "manifest.json").read_text())
         self.pairs = {(p["model"], p["dataset"]): p for p in self.manifest["pairs"]}
@@ -135,6 +167,7 @@ def answered(df: pl.DataFrame) -> pl.DataFrame:
 
 
 # ---------------------------------------------------------------- the matrix run
+
 
 def test_the_run_finishes_and_the_good_model_completes(matrix):
     assert matrix.code == 1, matrix.output[-4000:]  # some pairs failed, the run finished
@@ -172,7 +205,9 @@ def test_a_hung_server_times_out_and_its_answers_are_kept(matrix):
     records = matrix.journal("hang")
     assert sum(r["error"] is None for r in records) == 4, "the 4 answers before the hang are kept"
     preds = matrix.predictions("hang")
-    good = matrix.predictions("good").filter(pl.col("sample_id").is_in(answered(preds)["sample_id"].to_list()))
+    good = matrix.predictions("good").filter(
+        pl.col("sample_id").is_in(answered(preds)["sample_id"].to_list())
+    )
     assert answered(preds).equals(answered(good))
 
 
@@ -188,9 +223,14 @@ def test_a_server_killed_mid_run_fails_its_model_only_and_keeps_its_answers(matr
 def test_an_environment_that_cannot_be_built_fails_its_model_only(matrix):
     pair = matrix.pairs[("unbuildable", "ocr1")]
     assert pair["status"] == "failed"
-    assert pair["error"].startswith("EnvBuildError: ") and "no Python 3.99 found" in pair["error"] and "Traceback" not in pair["error"]
-    assert "no Python 3.99 found" in matrix.output and "Traceback" not in matrix.output, \
+    assert (
+        pair["error"].startswith("EnvBuildError: ")
+        and "no Python 3.99 found" in pair["error"]
+        and "Traceback" not in pair["error"]
+    )
+    assert "no Python 3.99 found" in matrix.output and "Traceback" not in matrix.output, (
         "the terminal gets the project's message, not Prefect's traceback of it"
+    )
 
 
 def test_broken_images_fail_their_samples_and_the_pair_goes_on(matrix):
@@ -199,8 +239,13 @@ def test_broken_images_fail_their_samples_and_the_pair_goes_on(matrix):
     assert set(preds) == {"ok", "corrupt", "zero", "huge", "big", "missing", "escape", "absolute"}
     for sid in ("ok", "huge", "big"):
         assert preds[sid]["error"] is None and preds[sid]["prediction"], sid
-    expected = {"corrupt": "not an image", "zero": "empty (0 bytes)", "missing": "cannot read image",
-                "escape": "leaves the dataset folder", "absolute": "leaves the dataset folder"}
+    expected = {
+        "corrupt": "not an image",
+        "zero": "empty (0 bytes)",
+        "missing": "cannot read image",
+        "escape": "leaves the dataset folder",
+        "absolute": "leaves the dataset folder",
+    }
     for sid, text in expected.items():
         assert text in preds[sid]["error"] and preds[sid]["attempts"] == 0, (sid, preds[sid]["error"])
 
@@ -220,7 +265,9 @@ def test_an_empty_dataset_is_not_a_crash(matrix):
 
 def test_an_empty_dataset_fails_its_pair_with_a_clear_error(matrix):
     pair = matrix.pairs[("good", "empty")]
-    assert pair["status"] == "failed" and re.match(r"DatasetError: \S*empty\S*: no samples", pair["error"]), pair
+    assert pair["status"] == "failed" and re.match(r"DatasetError: \S*empty\S*: no samples", pair["error"]), (
+        pair
+    )
 
 
 def test_errors_with_markup_are_escaped_in_every_report(matrix):
@@ -259,10 +306,20 @@ def test_the_api_key_is_sent_but_never_written(matrix):
 
 # ---------------------------------------------------------------- kill -9 in the middle, then --resume
 
+
 def test_kill_9_then_resume_equals_an_uninterrupted_run(matrix, tmp_path):
     good = matrix.servers["good"]
     good.reset()
-    args = ("--config", str(matrix.config), "--output", str(matrix.out), "--models", "good", "--datasets", "qa")
+    args = (
+        "--config",
+        str(matrix.config),
+        "--output",
+        str(matrix.out),
+        "--models",
+        "good",
+        "--datasets",
+        "qa",
+    )
     proc = start_cli(*args, "--run-id", "killed", env=matrix.env, log=tmp_path / "killed.log")
     run = matrix.out / "killed"
     try:
@@ -281,17 +338,25 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(matrix, tmp_path):
     assert code == 0, output[-3000:]
     resumed = pl.read_parquet(run / "predictions" / "good" / "qa.parquet").sort("sample_id")
     assert resumed.select("sample_id", "prediction", "error").equals(
-        matrix.predictions("good").select("sample_id", "prediction", "error"))
+        matrix.predictions("good").select("sample_id", "prediction", "error")
+    )
     key = ["sample_id", "metric"]
     scores = pl.read_parquet(run / "scores.parquet").select(*key, "value").sort(key)
-    baseline = pl.read_parquet(matrix.run / "scores.parquet").filter(
-        (pl.col("model") == "good") & (pl.col("dataset") == "qa")).select(*key, "value").sort(key)
+    baseline = (
+        pl.read_parquet(matrix.run / "scores.parquet")
+        .filter((pl.col("model") == "good") & (pl.col("dataset") == "qa"))
+        .select(*key, "value")
+        .sort(key)
+    )
     assert scores.equals(baseline)
     duplicates = good.stats()["chats"] - N_QA
-    assert 0 <= duplicates <= 2, f"only the requests in flight (concurrency 2) are asked twice, not {duplicates}"
+    assert 0 <= duplicates <= 2, (
+        f"only the requests in flight (concurrency 2) are asked twice, not {duplicates}"
+    )
 
 
 # ---------------------------------------------------------------- a results folder that runs out of space
+
 
 @pytest.fixture
 def tiny_disk(tmp_path):
@@ -306,7 +371,16 @@ def tiny_disk(tmp_path):
 
 
 def test_a_full_results_disk_is_a_clear_error_and_the_answers_stay(matrix, tiny_disk, tmp_path):
-    args = ("--config", str(matrix.config), "--output", str(tiny_disk), "--models", "good", "--datasets", "qa")
+    args = (
+        "--config",
+        str(matrix.config),
+        "--output",
+        str(tiny_disk),
+        "--models",
+        "good",
+        "--datasets",
+        "qa",
+    )
     proc = start_cli(*args, "--run-id", "full", env=matrix.env, log=tmp_path / "full.log")
     run = tiny_disk / "full"
     filler = tiny_disk / "filler"
@@ -325,8 +399,11 @@ def test_a_full_results_disk_is_a_clear_error_and_the_answers_stay(matrix, tiny_
         kill_tree(proc.pid)
     output = (tmp_path / "full.log").read_text(errors="replace")
     assert code not in (0, 2) and "No space left on device" in output, output[-3000:]
-    records = journal_records(run / "predictions" / "good" / "qa.journal.jsonl") if \
-        (run / "predictions" / "good" / "qa.journal.jsonl").read_bytes().endswith(b"\n") else None
+    records = (
+        journal_records(run / "predictions" / "good" / "qa.journal.jsonl")
+        if (run / "predictions" / "good" / "qa.journal.jsonl").read_bytes().endswith(b"\n")
+        else None
+    )
     kept = journal_lines(run)
     assert 2 <= kept < N_QA and (records is None or all(r["sample_id"] for r in records))
     filler.unlink()
@@ -338,20 +415,37 @@ def test_a_full_results_disk_is_a_clear_error_and_the_answers_stay(matrix, tiny_
 
 def test_a_full_results_disk_ends_with_one_clear_line(matrix, tiny_disk, tmp_path):
     (tiny_disk / "filler").write_bytes(b"\0" * (1024 * 1024 - 48 * 1024))  # ~48 KB left: room for the start
-    code, output = run_cli("--config", str(matrix.config), "--output", str(tiny_disk), "--models", "good",
-                           "--datasets", "qa", "--run-id", "full2", env=matrix.env, log=tmp_path / "full2.log")
+    code, output = run_cli(
+        "--config",
+        str(matrix.config),
+        "--output",
+        str(tiny_disk),
+        "--models",
+        "good",
+        "--datasets",
+        "qa",
+        "--run-id",
+        "full2",
+        env=matrix.env,
+        log=tmp_path / "full2.log",
+    )
     last = output.strip().splitlines()[-1]
     assert code not in (0, 2), output[-2000:]
-    assert "No space left on device" in last and "--resume" in last, "the run ends with one clear line: " + last
+    assert "No space left on device" in last and "--resume" in last, (
+        "the run ends with one clear line: " + last
+    )
 
 
 # ---------------------------------------------------------------- Ctrl-C and SIGTERM (Prefect cancellation)
+
 
 def rapidocr_config(root: Path) -> Path:
     root.mkdir(parents=True)
     shutil.copy(DEFAULT_CONFIG / "models.csv", root / "models.csv")
     (root / "datasets.csv").write_text(
-        f"name;task;format;path;metrics\ndocs-ocr;ocr;vlmhyperbench;{DEFAULT_CONFIG / 'data' / 'ocr.csv'};cer\n")
+        "name;task;format;path;metrics\n"
+        f"docs-ocr;ocr;vlmhyperbench;{DEFAULT_CONFIG / 'data' / 'ocr.csv'};cer\n"
+    )
     (root / "plan.csv").write_text("model;dataset;concurrency\nrapidocr-1.4;docs-ocr;1\n")
     return root
 
@@ -374,17 +468,31 @@ def test_interrupt_stops_the_server_and_keeps_the_answers(api_url, tmp_path, how
     built_env_python("rapidocr", ("rapidocr-onnxruntime==1.4.4",))  # cached by the e2e tests; built once
     config = rapidocr_config(tmp_path / "config")
     out = tmp_path / "results"
-    proc = start_cli("--config", str(config), "--output", str(out), "--run-id", "int",
-                     env=cli_env(tmp_path, PREFECT_API_URL=api_url), log=tmp_path / "int.log")
+    proc = start_cli(
+        "--config",
+        str(config),
+        "--output",
+        str(out),
+        "--run-id",
+        "int",
+        env=cli_env(tmp_path, PREFECT_API_URL=api_url),
+        log=tmp_path / "int.log",
+    )
     run = out / "int"
     try:
-        wait_for(lambda: journal_lines(run) >= 1 or proc.poll() is not None, timeout=240, interval=0.1,
-                 what="a first answer")
+        wait_for(
+            lambda: journal_lines(run) >= 1 or proc.poll() is not None,
+            timeout=240,
+            interval=0.1,
+            what="a first answer",
+        )
         assert proc.poll() is None, (tmp_path / "int.log").read_text()[-3000:]
         tree = descendants(proc.pid)
         servers = server_processes(tree)
         assert len(servers) == 1, "the model server runs as a child process"
-        listening = [c.laddr for c in servers[0].net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr for c in servers[0].net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+        ]
         assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)  # the terminal sends it to the whole foreground group

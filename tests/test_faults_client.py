@@ -19,8 +19,17 @@ def server(request):
 
 def ask(server: FaultServer, items: list[RequestItem], **kwargs) -> list[Answer]:
     answers: list[Answer] = []
-    asyncio.run(run_requests(Endpoint(base_url=server.base_url, model="synthetic"), items, concurrency=1,
-                             timeout_s=5, on_answer=answers.append, backoff_s=0.01, **kwargs))
+    asyncio.run(
+        run_requests(
+            Endpoint(base_url=server.base_url, model="synthetic"),
+            items,
+            concurrency=1,
+            timeout_s=5,
+            on_answer=answers.append,
+            backoff_s=0.01,
+            **kwargs,
+        )
+    )
     return sorted(answers, key=lambda a: a.sample_id)
 
 
@@ -38,7 +47,16 @@ def test_a_malformed_chunk_is_retried(server):
     assert [a.attempts for a in answers] == [1, 2, 2, 2]  # every second request garbled, asked again
 
 
-@pytest.mark.parametrize("server", [("--answer", "echo",)], indirect=True)
+@pytest.mark.parametrize(
+    "server",
+    [
+        (
+            "--answer",
+            "echo",
+        )
+    ],
+    indirect=True,
+)
 def test_empty_and_unknown_images_fail_their_sample_with_nothing_sent(server, tmp_path):
     (tmp_path / "zero.png").write_bytes(b"")
     (tmp_path / "text.png").write_bytes(b"this is not an image")

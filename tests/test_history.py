@@ -41,16 +41,23 @@ def test_real_drop_is_flagged_and_noise_is_not(tmp_path, config):
     write_run(results, "n1", config, {"steady": BASE, "worse": BASE}, n=N, started_at=day(1))
     # steady: 2 samples flip to wrong, 1 to right (nightly noise); worse: 18 more samples wrong
     noisy = (BASE - {0}) | {1, 2}
-    run = write_run(results, "n2", config, {"steady": noisy, "worse": BASE | set(range(1, N, 3))}, n=N,
-                    started_at=day(2))
+    run = write_run(
+        results, "n2", config, {"steady": noisy, "worse": BASE | set(range(1, N, 3))}, n=N, started_at=day(2)
+    )
     found = regressions_of(run)
     assert sorted(set(found["model"])) == ["worse"]
     assert set(found["metric"]) == {"anls", "exact_match"}
     rec = found.filter(pl.col("metric") == "anls").row(0, named=True)
     assert rec["previous_run"] == "n1" and rec["rule"] == "ci" and rec["n"] == N
     assert rec["previous_value"] == pytest.approx(0.8) and rec["drop"] > 0.2 and rec["drop_ci_low"] > 0
-    rows = [g for g in find_regressions(run.root, pl.read_parquet(run.root / "summary.parquet"),
-                                        pl.read_parquet(run.root / "scores.parquet"))]
+    rows = [
+        g
+        for g in find_regressions(
+            run.root,
+            pl.read_parquet(run.root / "summary.parquet"),
+            pl.read_parquet(run.root / "scores.parquet"),
+        )
+    ]
     assert {(g.model, g.metric) for g in rows} == {("worse", "anls"), ("worse", "exact_match")}
 
 
@@ -66,8 +73,9 @@ def test_an_improvement_or_unchanged_run_is_not_flagged(tmp_path, config):
 def test_lower_is_better_metric_regresses_upwards(tmp_path, config):
     results = tmp_path / "results"
     write_run(results, "o1", config, {"ocr": set()}, datasets=("docs-ocr",), n=N, started_at=day(1))
-    run = write_run(results, "o2", config, {"ocr": set(range(0, N, 2))}, datasets=("docs-ocr",), n=N,
-                    started_at=day(2))
+    run = write_run(
+        results, "o2", config, {"ocr": set(range(0, N, 2))}, datasets=("docs-ocr",), n=N, started_at=day(2)
+    )
     found = regressions_of(run)
     cer = found.filter(pl.col("metric") == "cer").row(0, named=True)
     assert cer["higher_is_better"] is False and cer["value"] > cer["previous_value"] and cer["drop"] > 0
@@ -78,7 +86,7 @@ def test_compares_with_the_latest_earlier_run_that_has_the_key(tmp_path, config)
     results = tmp_path / "results"
     write_run(results, "k1", config, {"m": BASE, "x": BASE}, n=N, started_at=day(1))
     bad = BASE | set(range(1, N, 3))
-    write_run(results, "k2", config, {"m": bad}, n=N, started_at=day(2))          # m dropped: flagged
+    write_run(results, "k2", config, {"m": bad}, n=N, started_at=day(2))  # m dropped: flagged
     run3 = write_run(results, "k3", config, {"m": bad, "x": bad}, n=N, started_at=day(3))
     found = regressions_of(run3)
     # m is compared with k2 (same level: nothing), x with k1, the last run that had it (a drop)
@@ -96,19 +104,35 @@ def results_run(results, run_id):
 
 def test_without_previous_scores_the_summary_intervals_decide(tmp_path, config):
     results = tmp_path / "results"
-    write_run(results, "s1", config, {"steady": BASE, "worse": BASE}, n=N, started_at=day(1), remove_scores=True)
-    run = write_run(results, "s2", config, {"steady": (BASE - {0}) | {1, 2}, "worse": BASE | set(range(1, N, 3))},
-                    n=N, started_at=day(2))
+    write_run(
+        results, "s1", config, {"steady": BASE, "worse": BASE}, n=N, started_at=day(1), remove_scores=True
+    )
+    run = write_run(
+        results,
+        "s2",
+        config,
+        {"steady": (BASE - {0}) | {1, 2}, "worse": BASE | set(range(1, N, 3))},
+        n=N,
+        started_at=day(2),
+    )
     found = regressions_of(run)
     assert set(found["model"]) == {"worse"} and set(found["rule"]) == {"ci-summary"}
 
 
 def test_threshold_from_the_config_replaces_the_interval(tmp_path, config, monkeypatch):
     results = tmp_path / "results"
-    (config / "thresholds.csv").write_text("metric;threshold;dataset\nanls;0.01;docs-vqa\n*;0.5;\n", encoding="utf-8")
+    (config / "thresholds.csv").write_text(
+        "metric;threshold;dataset\nanls;0.01;docs-vqa\n*;0.5;\n", encoding="utf-8"
+    )
     write_run(results, "t1", config, {"steady": BASE, "worse": BASE}, n=N, started_at=day(1))
-    run = write_run(results, "t2", config, {"steady": (BASE - {0}) | {1, 2}, "worse": BASE | set(range(1, N, 3))},
-                    n=N, started_at=day(2))
+    run = write_run(
+        results,
+        "t2",
+        config,
+        {"steady": (BASE - {0}) | {1, 2}, "worse": BASE | set(range(1, N, 3))},
+        n=N,
+        started_at=day(2),
+    )
     found = regressions_of(run)
     # anls on docs-vqa: any drop over 0.01 (steady lost 1/60); exact_match: the catch-all 0.5, not reached
     assert sorted(found["model"]) == ["steady", "worse"]
@@ -147,8 +171,9 @@ def test_history_is_scanned_and_the_trend_printed(tmp_path, config, capsys):
         write_run(results, f"h{k}", config, {"m": wrong, "other": BASE}, n=N, started_at=day(k))
     (results / "not-a-run").mkdir()
     history = load_history(results)
-    assert history.filter((pl.col("model") == "m") & (pl.col("metric") == "anls")
-                          & (pl.col("group") == ""))["value"].to_list() == pytest.approx([0.8, 0.8, 32 / 60])
+    assert history.filter((pl.col("model") == "m") & (pl.col("metric") == "anls") & (pl.col("group") == ""))[
+        "value"
+    ].to_list() == pytest.approx([0.8, 0.8, 32 / 60])
     table, regressions = trend(results, metrics=["anls"], last=2)
     assert table.columns[-2:] == ["h2", "h3"] and "h1" not in table.columns
     assert regressions.filter(pl.col("run_id") == "h3")["model"].unique().to_list() == ["m"]

@@ -64,8 +64,10 @@ def _pairs(n: int, seed: int) -> tuple[list[str], list[list[str]]]:
 
 
 def _table(preds: list[str], refs: list[list[str]]) -> pl.DataFrame:
-    return pl.DataFrame({"sample_id": [str(i) for i in range(len(preds))], "prediction": preds,
-                         "references": refs}, schema_overrides={"references": pl.List(pl.String)})
+    return pl.DataFrame(
+        {"sample_id": [str(i) for i in range(len(preds))], "prediction": preds, "references": refs},
+        schema_overrides={"references": pl.List(pl.String)},
+    )
 
 
 def _jiwer(measure, ref: str, pred: str) -> float:
@@ -97,37 +99,57 @@ def test_cer_wer_equal_jiwer_per_sample_and_over_the_corpus(random_pairs, metric
     assert corpus == measure([refs[i][0] for i in kept], [preds[i] for i in kept])
 
 
-@pytest.mark.parametrize(("pred", "refs", "expected"), [
-    ("Hello  World", ["hello world"], 1.0),
-    ("", [""], 1.0),
-    (" ", ["\t"], 1.0),
-    ("ß", [""], 0.0),              # the package divides by len("SS") = 2: 1/2 is not below 0.5
-    ("abß", ["abx"], 2 / 3),        # distance 1 over len("ABSS") = 4 would be 0.75; max(4, 3) = 4
-    ("ΟΔΟΣ ΣΑ", ["οδος σα"], 1.0),  # final sigma: Python lower-cases by context
-    ("\ua7cb", ["\u0264"], 0.0),    # Python 3.11 does not lower-case U+A7CB; polars would
-    ("Иванов И.И.", ["иванов и.и.", "x"], 1.0),
-    ("abc", [], 0.0),               # no reference at all (the package raises)
-])
+@pytest.mark.parametrize(
+    ("pred", "refs", "expected"),
+    [
+        ("Hello  World", ["hello world"], 1.0),
+        ("", [""], 1.0),
+        (" ", ["\t"], 1.0),
+        ("ß", [""], 0.0),  # the package divides by len("SS") = 2: 1/2 is not below 0.5
+        ("abß", ["abx"], 2 / 3),  # distance 1 over len("ABSS") = 4 would be 0.75; max(4, 3) = 4
+        ("ΟΔΟΣ ΣΑ", ["οδος σα"], 1.0),  # final sigma: Python lower-cases by context
+        ("\ua7cb", ["\u0264"], 0.0),  # Python 3.11 does not lower-case U+A7CB; polars would
+        ("Иванов И.И.", ["иванов и.и.", "x"], 1.0),
+        ("abc", [], 0.0),  # no reference at all (the package raises)
+    ],
+)
 def test_anls_edge_cases(pred, refs, expected):
     value = score("anls", _table([pred], [refs])).get_column("value").item()
     assert value == (anls_score(pred, refs) if refs else expected)
 
 
-@pytest.mark.parametrize(("pred", "ref"), [
-    ("a\tb", "a b"),                 # a lone tab is inside a word for jiwer
-    ("a\t b", "a b"),                # a run of two whitespace characters separates
-    ("a\u00a0b", "a b"), ("  a  b  ", "a b"), ("\x1ca b\x1f", "a b"), ("Счёт №5", "счёт № 5"),
-    ("", "abc"), (" ", "abc"), ("abc", "abc"), ("İ", "i"), ("x" * 300, "y" * 200),
-])
+@pytest.mark.parametrize(
+    ("pred", "ref"),
+    [
+        ("a\tb", "a b"),  # a lone tab is inside a word for jiwer
+        ("a\t b", "a b"),  # a run of two whitespace characters separates
+        ("a\u00a0b", "a b"),
+        ("  a  b  ", "a b"),
+        ("\x1ca b\x1f", "a b"),
+        ("Счёт №5", "счёт № 5"),
+        ("", "abc"),
+        (" ", "abc"),
+        ("abc", "abc"),
+        ("İ", "i"),
+        ("x" * 300, "y" * 200),
+    ],
+)
 def test_cer_wer_edge_cases(pred, ref):
     table = _table([pred], [[ref]])
     assert score("cer", table).get_column("value").item() == jiwer.cer(ref, pred)
     assert score("wer", table).get_column("value").item() == jiwer.wer(ref, pred)
 
 
-@pytest.mark.parametrize(("pred", "ref", "expected"), [
-    ("", "", 0.0), (" ", "", 0.0), ("", "\t ", 0.0), ("abc", "", 1.0), ("a b", " ", 1.0),
-])
+@pytest.mark.parametrize(
+    ("pred", "ref", "expected"),
+    [
+        ("", "", 0.0),
+        (" ", "", 0.0),
+        ("", "\t ", 0.0),
+        ("abc", "", 1.0),
+        ("a b", " ", 1.0),
+    ],
+)
 def test_empty_reference_scores_0_or_1(pred, ref, expected):
     table = _table([pred], [[ref]])
     for metric in ("cer", "wer"):
@@ -135,8 +157,9 @@ def test_empty_reference_scores_0_or_1(pred, ref, expected):
 
 
 def test_cer_uses_the_first_reference_and_null_prediction_is_empty():
-    table = pl.DataFrame({"sample_id": ["1", "2"], "prediction": [None, "abc"],
-                          "references": [["abcd"], ["abd", "abc"]]})
+    table = pl.DataFrame(
+        {"sample_id": ["1", "2"], "prediction": [None, "abc"], "references": [["abcd"], ["abd", "abc"]]}
+    )
     assert score("cer", table).get_column("value").to_list() == [1.0, jiwer.cer("abd", "abc")]
 
 

@@ -13,26 +13,44 @@ import sacrebleu
 from metrics import MetricError, UnknownNameError, paired_difference, score, summarize
 from metrics._text import corpus_bleu, corpus_bleu_many
 
-CONTRACT_COLUMNS = ["model", "dataset", "metric", "aggregator", "group", "value", "ci_low", "ci_high",
-                    "n", "higher_is_better"]
+CONTRACT_COLUMNS = [
+    "model",
+    "dataset",
+    "metric",
+    "aggregator",
+    "group",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "higher_is_better",
+]
 
 
 def _ocr(model: str, seed: int, n: int = 60):
     r = random.Random(seed)
-    refs = [" ".join(r.choice(["счёт", "итого", "ООО", "total", "12,50"]) for _ in range(r.randint(1, 5)))
-            for _ in range(n)]
+    refs = [
+        " ".join(r.choice(["счёт", "итого", "ООО", "total", "12,50"]) for _ in range(r.randint(1, 5)))
+        for _ in range(n)
+    ]
     preds = [x if r.random() < 0.5 else x[: r.randint(0, len(x))] + r.choice(["", "x", " да"]) for x in refs]
-    table = pl.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "prediction": preds,
-                          "references": [[x] for x in refs]})
+    table = pl.DataFrame(
+        {"sample_id": [f"s{i}" for i in range(n)], "prediction": preds, "references": [[x] for x in refs]}
+    )
     scores = pl.concat([score(m, table) for m in ("cer", "wer", "anls", "bleu")], how="diagonal")
     return scores.with_columns(model=pl.lit(model), dataset=pl.lit("receipts")), preds, refs
 
 
 def _samples(n: int = 60) -> pl.DataFrame:
-    return pl.DataFrame({"model": ["m"] * n, "dataset": ["receipts"] * n,
-                         "sample_id": [f"s{i}" for i in range(n)],
-                         "doc_class": [["receipt", "invoice"][i % 2] for i in range(n)],
-                         "question_type": [["total", "date", "inn"][i % 3] for i in range(n)]})
+    return pl.DataFrame(
+        {
+            "model": ["m"] * n,
+            "dataset": ["receipts"] * n,
+            "sample_id": [f"s{i}" for i in range(n)],
+            "doc_class": [["receipt", "invoice"][i % 2] for i in range(n)],
+            "question_type": [["total", "date", "inn"][i % 3] for i in range(n)],
+        }
+    )
 
 
 ALL = ["general", "by_doc_class", "by_question_type", "by_doc_question"]
@@ -77,8 +95,9 @@ def test_no_bootstrap_gives_null_intervals():
 def test_extra_keys_are_carried_through():
     clean, _, _ = _ocr("m", seed=5)
     noisy, _, _ = _ocr("m", seed=6)
-    scores = pl.concat([clean.with_columns(perturbation=pl.lit("none")),
-                        noisy.with_columns(perturbation=pl.lit("blur"))])
+    scores = pl.concat(
+        [clean.with_columns(perturbation=pl.lit("none")), noisy.with_columns(perturbation=pl.lit("blur"))]
+    )
     samples = pl.concat([_samples().with_columns(perturbation=pl.lit(p)) for p in ("none", "blur")])
     out = summarize(scores, samples, ["general", "by_doc_class"])
     assert out.columns[:3] == ["model", "dataset", "perturbation"]
@@ -87,12 +106,20 @@ def test_extra_keys_are_carried_through():
 
 
 def test_by_field_and_unknown_aggregator():
-    table = pl.DataFrame({"sample_id": ["a", "b"], "prediction": ['{"n": "x", "d": "1"}', '{"n": "y"}'],
-                          "references": [[], []], "fields": ['{"n": "x", "d": "2"}', '{"n": "y"}']})
+    table = pl.DataFrame(
+        {
+            "sample_id": ["a", "b"],
+            "prediction": ['{"n": "x", "d": "1"}', '{"n": "y"}'],
+            "references": [[], []],
+            "fields": ['{"n": "x", "d": "2"}', '{"n": "y"}'],
+        }
+    )
     scores = pl.concat([score("field_f1", table), score("field_cer", table)], how="diagonal")
     out = summarize(scores, pl.DataFrame({"sample_id": ["a", "b"]}), ["general", "by_field"])
-    by_field = {(r["metric"], r["group"]): (r["value"], r["n"])
-                for r in out.filter(pl.col("aggregator") == "by_field").iter_rows(named=True)}
+    by_field = {
+        (r["metric"], r["group"]): (r["value"], r["n"])
+        for r in out.filter(pl.col("aggregator") == "by_field").iter_rows(named=True)
+    }
     assert by_field[("field_f1", "n")] == (1.0, 2) and by_field[("field_f1", "d")] == (0.0, 1)
     assert by_field[("field_cer", "d")] == (1.0, 1)
     with pytest.raises(UnknownNameError, match="unknown aggregator 'by_page'"):
@@ -113,7 +140,10 @@ def test_paired_difference():
     b, _, _ = _ocr("b", seed=9)
     d = paired_difference(a, b.filter(pl.col("sample_id") != "s0"), "anls", seed=1, n_boot=500)
     assert d.n == 59
-    mean = lambda s: s.filter((pl.col("metric") == "anls") & (pl.col("sample_id") != "s0"))["value"].mean()
+
+    def mean(s):
+        return s.filter((pl.col("metric") == "anls") & (pl.col("sample_id") != "s0"))["value"].mean()
+
     assert d.value == pytest.approx(mean(a) - mean(b))
     assert d.ci_low <= d.value <= d.ci_high
     assert d == paired_difference(a, b.filter(pl.col("sample_id") != "s0"), "anls", seed=1, n_boot=500)

@@ -113,7 +113,7 @@ def test_benchmark_uses_the_plugins_format_and_metric_and_a_failed_gate_sets_exi
     config = write_config(
         {
             "models.csv": "name;backend;packages;concurrency\n"
-                          "rapidocr-1.4;rapidocr;rapidocr-onnxruntime==1.4.4;2\n",
+            "rapidocr-1.4;rapidocr;rapidocr-onnxruntime==1.4.4;2\n",
             "datasets.csv": "name;task;format;path;metrics\n"
             "scans;ocr;textfolder;scans;word_f1 cer\n"
             "scans-broken;ocr;textfolder;scans;cer broken_metric\n",

@@ -19,8 +19,13 @@ def report_flow(results: str, run_id: str, config: str) -> str:
     from prefect.runtime import flow_run
 
     run, manifest, scores, summaries, performance = build_run(
-        Path(results), run_id, Path(config), {"alpha": BASE | set(range(1, 40, 3)), "beta": BASE},
-        started_at="2026-03-02T00:00:00+00:00", failed={"delta": "EnvBuildError: pip could not resolve <pkg>"})
+        Path(results),
+        run_id,
+        Path(config),
+        {"alpha": BASE | set(range(1, 40, 3)), "beta": BASE},
+        started_at="2026-03-02T00:00:00+00:00",
+        failed={"delta": "EnvBuildError: pip could not resolve <pkg>"},
+    )
     report(run, manifest, scores, summaries, performance)
     return flow_run.id
 
@@ -31,7 +36,8 @@ async def read_artifacts(flow_run_id: str):
 
     async with get_client() as client:
         found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
     return {a.key: a for a in found}
 
 
@@ -57,7 +63,10 @@ def test_report_task_publishes_artifacts(prefect_harness, tmp_path):
     text = summary.data
     assert "## Best model per dataset" in text and "**beta**" in text
     assert "## Regressions (2)" in text and "alpha / docs-vqa / anls" in text and "previous run prev" in text
-    assert "## Failures (1)" in text and "delta / docs-vqa: EnvBuildError: pip could not resolve &lt;pkg&gt;" in text
+    assert (
+        "## Failures (1)" in text
+        and "delta / docs-vqa: EnvBuildError: pip could not resolve &lt;pkg&gt;" in text
+    )
 
     link = artifacts["report"]
     assert link.type == "markdown"  # Prefect stores a link artifact as markdown: [text](url)

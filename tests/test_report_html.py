@@ -21,8 +21,10 @@ import pytest
 
 from tests.test_report_synthetic import make_config, write_run
 
-XSS = ('<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
-       '"><svg onload="window.__pwned=3"></svg></textarea></pre><b>bold</b>')
+XSS = (
+    '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+    '"><svg onload="window.__pwned=3"></svg></textarea></pre><b>bold</b>'
+)
 
 
 def chromium_path() -> str:
@@ -70,7 +72,7 @@ class Page:
         while time.monotonic() < deadline:
             try:
                 self.events.append(await self.ws.receive_json(timeout=deadline - time.monotonic()))
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 return
 
     def errors(self) -> list[str]:
@@ -79,7 +81,11 @@ class Page:
             method, params = ev.get("method"), ev.get("params", {})
             if method == "Runtime.exceptionThrown":
                 out.append(json.dumps(params.get("exceptionDetails", {}))[:500])
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert", "warning"):
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in (
+                "error",
+                "assert",
+                "warning",
+            ):
                 out.append(json.dumps(params.get("args", []))[:500])
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
                 out.append(params["entry"].get("text", "")[:500])
@@ -91,11 +97,27 @@ def open_in_chromium(html: Path, tmp_path: Path, checks: dict[str, str]) -> tupl
     binary = chromium_path()
     profile = tmp_path / "chromium-profile"
     proc = subprocess.Popen(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1280,2000",
-         f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--window-size=1280,2000",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = None
         deadline = time.monotonic() + 60
@@ -141,18 +163,32 @@ async def _drive(port: int, html: Path, checks: dict[str, str]):
 
 @pytest.fixture(scope="module")
 def report_runs(tmp_path_factory):
-    """Two runs: in the second, model `alpha` got much worse, `delta` failed, and one answer is hostile HTML."""
+    """Two runs: in the second, `alpha` got much worse, `delta` failed, and one answer is hostile HTML."""
     root = tmp_path_factory.mktemp("report")
     config = make_config(root, n=40, datasets=("docs-vqa", "docs-ocr"))
     results = root / "results"
-    write_run(results, "20260101-000000-aaaa", config, {"alpha": {1, 2}, "beta": set(range(0, 40, 4))},
-              datasets=("docs-vqa", "docs-ocr"), started_at="2026-01-01T00:00:00+00:00",
-              perturbation="blur:2", perturbed_wrong={"alpha": set(range(0, 40, 3))})
-    second = write_run(results, "20260102-000000-bbbb", config,
-                       {"alpha": set(range(0, 40, 2)), "beta": set(range(0, 40, 4)) | {1}},
-                       datasets=("docs-vqa", "docs-ocr"), started_at="2026-01-02T00:00:00+00:00",
-                       perturbation="blur:2", perturbed_wrong={"alpha": set(range(0, 40, 3))},
-                       failed={"delta": f"ServerError: {XSS}"}, overrides={"alpha": {3: XSS}})
+    write_run(
+        results,
+        "20260101-000000-aaaa",
+        config,
+        {"alpha": {1, 2}, "beta": set(range(0, 40, 4))},
+        datasets=("docs-vqa", "docs-ocr"),
+        started_at="2026-01-01T00:00:00+00:00",
+        perturbation="blur:2",
+        perturbed_wrong={"alpha": set(range(0, 40, 3))},
+    )
+    second = write_run(
+        results,
+        "20260102-000000-bbbb",
+        config,
+        {"alpha": set(range(0, 40, 2)), "beta": set(range(0, 40, 4)) | {1}},
+        datasets=("docs-vqa", "docs-ocr"),
+        started_at="2026-01-02T00:00:00+00:00",
+        perturbation="blur:2",
+        perturbed_wrong={"alpha": set(range(0, 40, 3))},
+        failed={"delta": f"ServerError: {XSS}"},
+        overrides={"alpha": {3: XSS}},
+    )
     return second
 
 
@@ -164,8 +200,16 @@ def test_report_is_self_contained_and_complete(report_runs):
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//|file:)""", html, re.I)
     assert not re.search(r"url\(\s*['\"]?(?:https?:|//)", html, re.I)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
-    for section in ('id="leaderboard"', 'id="pareto"', 'id="regressions"', 'id="breakdowns"', 'id="latency"',
-                    'id="robustness"', 'id="worst"', 'id="failures"'):
+    for section in (
+        'id="leaderboard"',
+        'id="pareto"',
+        'id="regressions"',
+        'id="breakdowns"',
+        'id="latency"',
+        'id="robustness"',
+        'id="worst"',
+        'id="failures"',
+    ):
         assert section in html, section
     assert html.count("<svg") >= 6  # quality/latency, breakdowns, distributions, perturbation drop
     assert "data:image/jpeg;base64," in html  # thumbnails of the worst samples
@@ -174,7 +218,7 @@ def test_report_is_self_contained_and_complete(report_runs):
     # the failed pair is listed with its reason, escaped
     assert "delta" in html and "ServerError: &lt;script&gt;" in html
     # the regression of alpha is in the report
-    regressions = html[html.index('id="regressions"'):html.index('id="breakdowns"')]
+    regressions = html[html.index('id="regressions"') : html.index('id="breakdowns"')]
     assert "alpha" in regressions and "20260101-000000-aaaa" in regressions
     assert "beta" not in regressions
     assert len(html) < 1_500_000
@@ -193,12 +237,12 @@ def test_report_renders_in_headless_chromium(report_runs, tmp_path):
         "pwned": "typeof window.__pwned",
         "scripts": "document.querySelectorAll('script').length",
         "handlers": "Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes)"
-                    ".some(a => a.name.startsWith('on'))).length",
+        ".some(a => a.name.startsWith('on'))).length",
         "answer_shown": "document.body.innerText.includes('<script>window.__pwned=1</script>')",
         "bold_injected": "Array.from(document.querySelectorAll('b')).some(b => b.textContent === 'bold')",
         "svgs": "document.querySelectorAll('svg').length",
         "thumbs_loaded": "Array.from(document.querySelectorAll('td.thumb img')).filter(i => i.complete"
-                         " && i.naturalWidth > 0).length",
+        " && i.naturalWidth > 0).length",
         "width": "document.documentElement.scrollWidth",
     }
     png, errors, found = open_in_chromium(report_runs.root / "report.html", tmp_path, checks)
@@ -220,7 +264,7 @@ def test_report_renders_in_headless_chromium(report_runs, tmp_path):
 
 
 def test_report_without_dataset_or_history(tmp_path):
-    """A run whose dataset is gone and that has no earlier run still gets a full report, without thumbnails."""
+    """A run whose dataset is gone and that has no earlier run still gets a full report, no thumbnails."""
     config = make_config(tmp_path, n=12)
     run = write_run(tmp_path / "results", "only", config, {"alpha": {1}}, n=12, report=False)
     shutil.rmtree(config / "data")
@@ -229,9 +273,12 @@ def test_report_without_dataset_or_history(tmp_path):
     from tasks.report import write_report
     from tasks.scoring import score_pair_file
 
-    scores, summary = score_pair_file(run.predictions("alpha", "docs-vqa"),
-                                      {"model": "alpha", "dataset": "docs-vqa", "perturbation": ""},
-                                      ["anls"], ["general", "by_doc_class"])
+    scores, summary = score_pair_file(
+        run.predictions("alpha", "docs-vqa"),
+        {"model": "alpha", "dataset": "docs-vqa", "perturbation": ""},
+        ["anls"],
+        ["general", "by_doc_class"],
+    )
     manifest = run.read_manifest()
     write_report(run, manifest, [scores], [summary], [], print_table=False)
     html = (run.root / "report.html").read_text(encoding="utf-8")
@@ -242,8 +289,10 @@ def test_report_without_dataset_or_history(tmp_path):
 def test_plots_are_deterministic_svg_text():
     from vlmhyperbench import plots
 
-    points = [{"label": "a$b$<x>", "model": "a$b$<x>", "x": 0.4, "y": 0.7, "low": 0.6, "high": 0.8, "front": True},
-              {"label": "slow", "model": "slow", "x": 1.2, "y": 0.6, "low": None, "high": None, "front": False}]
+    points = [
+        {"label": "a$b$<x>", "model": "a$b$<x>", "x": 0.4, "y": 0.7, "low": 0.6, "high": 0.8, "front": True},
+        {"label": "slow", "model": "slow", "x": 1.2, "y": 0.6, "low": None, "high": None, "front": False},
+    ]
     colors = plots.model_colors(["a$b$<x>", "slow"])
     one = plots.quality_latency(points, "anls", True, colors, "quality-1")
     two = plots.quality_latency(points, "anls", True, colors, "quality-1")

@@ -38,7 +38,9 @@ def answer(dataset: str, i: int) -> str:
 
 def wrong(dataset: str, i: int) -> str:
     if dataset == "docs-ocr":  # a few characters off: CER about 0.15
-        return answer(dataset, i).replace("INVOICE", "1NV0ICE").replace("total", "tota1").replace("paid", "pald")
+        return (
+            answer(dataset, i).replace("INVOICE", "1NV0ICE").replace("total", "tota1").replace("paid", "pald")
+        )
     return f"unknown {i}"
 
 
@@ -52,23 +54,28 @@ def make_config(root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa"
         draw.rectangle([30, 30, 590, 110], outline="black", width=3)
         draw.text((50, 55), f"INVOICE page {k}", fill="black")
         for line in range(12):
-            draw.line([50, 160 + line * 45, 560 - (line * 17 + k * 31) % 200, 160 + line * 45], fill="#444", width=4)
+            draw.line(
+                [50, 160 + line * 45, 560 - (line * 17 + k * 31) % 200, 160 + line * 45], fill="#444", width=4
+            )
         img.save(config / "data" / "images" / f"page{k}.png")
     rows = ["name;task;format;path;metrics"]
     for name in datasets:
         task, metric_names = DATASETS[name]
         lines = ["data_index;split;image_path;question;answer;doc_class;question_type"]
         for i in range(n):
-            lines.append(f"{sample_id(i)};test;images/page{i % 4}.png;What is the number of document {i}?;"
-                         f"{answer(name, i)};{DOC_CLASSES[i % 3]};{QUESTION_TYPES[i % 2]}")
+            lines.append(
+                f"{sample_id(i)};test;images/page{i % 4}.png;What is the number of document {i}?;"
+                f"{answer(name, i)};{DOC_CLASSES[i % 3]};{QUESTION_TYPES[i % 2]}"
+            )
         (config / "data" / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         rows.append(f"{name};{task};vlmhyperbench;data/{name}.csv;{metric_names}")
     (config / "datasets.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return config
 
 
-def _predictions(dataset: str, model: str, n: int, wrong_ids: set[int], overrides: dict[int, str],
-                 speed: float, seed: int) -> pl.DataFrame:
+def _predictions(
+    dataset: str, model: str, n: int, wrong_ids: set[int], overrides: dict[int, str], speed: float, seed: int
+) -> pl.DataFrame:
     rng = random.Random(f"{model}/{dataset}/{seed}")
     t = 1_700_000_000.0
     rows = []
@@ -76,17 +83,41 @@ def _predictions(dataset: str, model: str, n: int, wrong_ids: set[int], override
         ttft = speed * (0.05 + 0.05 * rng.random())
         latency = ttft + speed * (0.2 + 0.3 * rng.random())
         pred = overrides.get(i, wrong(dataset, i) if i in wrong_ids else answer(dataset, i))
-        rows.append({"sample_id": sample_id(i), "doc_class": DOC_CLASSES[i % 3], "question_type": QUESTION_TYPES[i % 2],
-                     "prompt": f"Answer the question.\nQuestion: What is the number of document {i}?",
-                     "prediction": pred, "references": [answer(dataset, i)], "error": None, "attempts": 1,
-                     "ttft_s": ttft, "latency_s": latency, "output_tokens": 8, "tpot_s": 0.01, "itl_s": 0.01,
-                     "queue_wait_s": 0.0, "sent_at": t, "finished_at": t + latency, "session_start": 1.0})
+        rows.append(
+            {
+                "sample_id": sample_id(i),
+                "doc_class": DOC_CLASSES[i % 3],
+                "question_type": QUESTION_TYPES[i % 2],
+                "prompt": f"Answer the question.\nQuestion: What is the number of document {i}?",
+                "prediction": pred,
+                "references": [answer(dataset, i)],
+                "error": None,
+                "attempts": 1,
+                "ttft_s": ttft,
+                "latency_s": latency,
+                "output_tokens": 8,
+                "tpot_s": 0.01,
+                "itl_s": 0.01,
+                "queue_wait_s": 0.0,
+                "sent_at": t,
+                "finished_at": t + latency,
+                "session_start": 1.0,
+            }
+        )
         t += latency / 4
     return pl.DataFrame(rows)
 
 
-def write_run(results: Path, run_id: str, config: Path, models: dict[str, set[int]], *, report: bool = True,
-              remove_scores: bool = False, **options) -> RunFolder:
+def write_run(
+    results: Path,
+    run_id: str,
+    config: Path,
+    models: dict[str, set[int]],
+    *,
+    report: bool = True,
+    remove_scores: bool = False,
+    **options,
+) -> RunFolder:
     """A complete run folder: manifest, config copy, predictions, then scores/summary/performance/report
     written by tasks.report.write_report (which also compares the run with earlier ones in RESULTS)."""
     run, manifest, scores, summaries, performance = build_run(results, run_id, config, models, **options)
@@ -97,11 +128,22 @@ def write_run(results: Path, run_id: str, config: Path, models: dict[str, set[in
     return run
 
 
-def build_run(results: Path, run_id: str, config: Path, models: dict[str, set[int]], *,
-              datasets: tuple[str, ...] = ("docs-vqa",), n: int = 40, started_at: str | None = None,
-              failed: dict[str, str] | None = None, perturbation: str | None = None,
-              perturbed_wrong: dict[str, set[int]] | None = None, overrides: dict[str, dict[int, str]] | None = None,
-              speeds: dict[str, float] | None = None, seed: int = 0):
+def build_run(
+    results: Path,
+    run_id: str,
+    config: Path,
+    models: dict[str, set[int]],
+    *,
+    datasets: tuple[str, ...] = ("docs-vqa",),
+    n: int = 40,
+    started_at: str | None = None,
+    failed: dict[str, str] | None = None,
+    perturbation: str | None = None,
+    perturbed_wrong: dict[str, set[int]] | None = None,
+    overrides: dict[str, dict[int, str]] | None = None,
+    speeds: dict[str, float] | None = None,
+    seed: int = 0,
+):
     """The run folder up to its report: (run, manifest, scores, summaries, performance), as the benchmark
     flow hands them to the report task."""
     run = RunFolder(Path(results) / run_id)
@@ -115,43 +157,87 @@ def build_run(results: Path, run_id: str, config: Path, models: dict[str, set[in
             keys += [(m, perturbation) for m in (perturbed_wrong or {})]
         for model, pert in keys:
             if model in failed:
-                pairs.append({"model": model, "dataset": name, "perturbation": pert, "status": "failed",
-                              "error": failed[model]})
+                pairs.append(
+                    {
+                        "model": model,
+                        "dataset": name,
+                        "perturbation": pert,
+                        "status": "failed",
+                        "error": failed[model],
+                    }
+                )
                 continue
             wrong_ids = (perturbed_wrong or {}).get(model, set()) if pert else models[model]
             speed = (speeds or {}).get(model, 1.0 + list(models).index(model))
-            df = _predictions(name, model, n, wrong_ids, (overrides or {}).get(model, {}) if not pert else {},
-                              speed, seed)
+            df = _predictions(
+                name, model, n, wrong_ids, (overrides or {}).get(model, {}) if not pert else {}, speed, seed
+            )
             key = name if not pert else f"{name}~{pert.replace(':', '-')}"
             path = run.predictions(model, key)
             path.parent.mkdir(parents=True, exist_ok=True)
             df.write_parquet(path)
-            s, summary = score_pair_file(path, {"model": model, "dataset": name, "perturbation": pert or ""},
-                                         DATASETS[name][1].split(), ["general", "by_doc_class", "by_question_type"])
+            s, summary = score_pair_file(
+                path,
+                {"model": model, "dataset": name, "perturbation": pert or ""},
+                DATASETS[name][1].split(),
+                ["general", "by_doc_class", "by_question_type"],
+            )
             scores.append(s)
             summaries.append(summary)
             perf = performance_row(df, concurrency=4)
-            perf.update(model=model, dataset=name, perturbation=pert or "", peak_rss_mb=512.0, peak_gpu_mb=None,
-                        env_build_s=1.0, server_start_s=2.0)
+            perf.update(
+                model=model,
+                dataset=name,
+                perturbation=pert or "",
+                peak_rss_mb=512.0,
+                peak_gpu_mb=None,
+                env_build_s=1.0,
+                server_start_s=2.0,
+            )
             performance.append(perf)
-            pairs.append({"model": model, "dataset": name, "perturbation": pert, "status": "completed", "error": None})
+            pairs.append(
+                {"model": model, "dataset": name, "perturbation": pert, "status": "completed", "error": None}
+            )
     status = "completed" if not failed else "partial"
     started_at = started_at or "2026-01-01T00:00:00+00:00"
-    manifest = {"run_id": run_id, "status": status, "started_at": started_at,
-                "finished_at": started_at, "git_commit": "0123456789abcdef", "config": str(config.resolve()),
-                "parameters": {"models": None, "datasets": None, "max_samples": None, "env": None},
-                "environments": {m: {"provider": "venv", "key": "synthetic", "cached": True, "build_s": 0.0}
-                                 for m in models}, "versions": {"python": "3.11"}, "pairs": pairs}
+    manifest = {
+        "run_id": run_id,
+        "status": status,
+        "started_at": started_at,
+        "finished_at": started_at,
+        "git_commit": "0123456789abcdef",
+        "config": str(config.resolve()),
+        "parameters": {"models": None, "datasets": None, "max_samples": None, "env": None},
+        "environments": {
+            m: {"provider": "venv", "key": "synthetic", "cached": True, "build_s": 0.0} for m in models
+        },
+        "versions": {"python": "3.11"},
+        "pairs": pairs,
+    }
     run.write_manifest(manifest)
     return run, manifest, scores, summaries, performance
 
 
 def test_synthetic_run_has_the_contract_files(tmp_path):
     config = make_config(tmp_path)
-    run = write_run(tmp_path / "results", "r1", config, {"good": set(), "bad": {1, 2, 3}},
-                    failed={"broken": "ServerError: did not start"})
-    for name in ("manifest.json", "scores.parquet", "summary.parquet", "summary.csv", "performance.parquet",
-                 "performance.csv", "leaderboard.md", "report.html", "regressions.csv"):
+    run = write_run(
+        tmp_path / "results",
+        "r1",
+        config,
+        {"good": set(), "bad": {1, 2, 3}},
+        failed={"broken": "ServerError: did not start"},
+    )
+    for name in (
+        "manifest.json",
+        "scores.parquet",
+        "summary.parquet",
+        "summary.csv",
+        "performance.parquet",
+        "performance.csv",
+        "leaderboard.md",
+        "report.html",
+        "regressions.csv",
+    ):
         assert (run.root / name).is_file(), name
     summary = pl.read_parquet(run.root / "summary.parquet")
     general = summary.filter((pl.col("aggregator") == "general") & (pl.col("metric") == "anls"))

@@ -17,16 +17,26 @@ KEY = "sk-vlmhb-PLANTED-security-0042"
 
 def test_the_api_key_is_a_secret_everywhere_it_is_held(monkeypatch):
     from tasks.inference import endpoint_for
-    from vlmhyperbench.catalog import Pair, DatasetRow
+    from vlmhyperbench.catalog import DatasetRow, Pair
 
     monkeypatch.setenv("VLMHB_SEC_KEY", KEY)
-    row = ModelRow(name="api", backend="openai", model="m", base_url="http://127.0.0.1:9/v1", api_key_env="VLMHB_SEC_KEY")
+    row = ModelRow(
+        name="api", backend="openai", model="m", base_url="http://127.0.0.1:9/v1", api_key_env="VLMHB_SEC_KEY"
+    )
     key = row.api_key()
     assert key.get_secret_value() == KEY and KEY not in repr(key) and KEY not in str(key)
     assert KEY not in repr(row) and KEY not in row.model_dump_json()  # the row holds the NAME only
-    pair = Pair(model=row, dataset=DatasetRow(name="d", task="vqa", path=Path(".")), max_samples=None,
-                concurrency=1, filter_doc_class=(), filter_question_type=(), perturbation=None, metrics=(),
-                aggregators=())
+    pair = Pair(
+        model=row,
+        dataset=DatasetRow(name="d", task="vqa", path=Path(".")),
+        max_samples=None,
+        concurrency=1,
+        filter_doc_class=(),
+        filter_question_type=(),
+        perturbation=None,
+        metrics=(),
+        aggregators=(),
+    )
     endpoint = endpoint_for(pair, "http://127.0.0.1:9")
     assert KEY not in repr(endpoint) and KEY not in endpoint.model_dump_json()
     assert endpoint.http_headers()["Authorization"] == f"Bearer {KEY}"  # only where it is sent
@@ -39,8 +49,11 @@ def test_model_servers_do_not_inherit_credentials(monkeypatch):
 
     for name in ("VLMHB_SEC_KEY", "OPENAI_API_KEY", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD"):
         monkeypatch.setenv(name, KEY)
-    env = Environment(spec=EnvSpec(backend="rapidocr", provider="venv", python="3.11", packages=()),
-                      provider="venv", location="/nowhere")
+    env = Environment(
+        spec=EnvSpec(backend="rapidocr", provider="venv", python="3.11", packages=()),
+        provider="venv",
+        location="/nowhere",
+    )
     assert KEY not in server_environment(env, {}).values()
 
 
@@ -50,17 +63,26 @@ def test_every_served_backend_listens_on_loopback_and_gets_config_values_as_argv
     from environments.serving import launch_for
 
     hostile = '--x "$(touch /tmp/vlmhb-pwned)" ; rm -rf / `id` | cat'
-    row = ModelRow(name="m", backend=backend, model="some/model; reboot", args=tuple(__import__("shlex").split(hostile)))
+    row = ModelRow(
+        name="m", backend=backend, model="some/model; reboot", args=tuple(__import__("shlex").split(hostile))
+    )
     argv = get_backend(backend).argv(launch_for(row, 8123))
     assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
     host = argv[argv.index("--host") + 1]
     assert host == "127.0.0.1"
     # each value is one argv element, exactly as written: nothing for a shell to interpret
-    assert "$(touch /tmp/vlmhb-pwned)" in argv and ";" in argv and "`id`" in argv and "some/model; reboot" in argv
+    assert (
+        "$(touch /tmp/vlmhb-pwned)" in argv
+        and ";" in argv
+        and "`id`" in argv
+        and "some/model; reboot" in argv
+    )
 
 
 def test_no_code_path_runs_a_shell():
-    pattern = re.compile(r"shell\s*=\s*True|os\.system\(|os\.popen\(|create_subprocess_shell|commands\.getoutput")
+    pattern = re.compile(
+        r"shell\s*=\s*True|os\.system\(|os\.popen\(|create_subprocess_shell|commands\.getoutput"
+    )
     offenders = []
     for folder in ("flows", "tasks", "vlmhyperbench", "environments", "metrics", "deployments"):
         for path in (REPO / folder).rglob("*.py"):
@@ -78,8 +100,11 @@ def test_a_hostile_value_in_a_served_models_args_is_never_executed(tmp_path):
 
     marker = tmp_path / "pwned"
     hostile = [f"$(touch {marker})", f"; touch {marker}", f"`touch {marker}`"]
-    server = ServerProcess([sys.executable, "-c", "import sys, json; print(json.dumps(sys.argv[1:]))", *hostile],
-                           port=0, log_path=tmp_path / "log.txt")
+    server = ServerProcess(
+        [sys.executable, "-c", "import sys, json; print(json.dumps(sys.argv[1:]))", *hostile],
+        port=0,
+        log_path=tmp_path / "log.txt",
+    )
     server.proc.wait(30)
     server.stop()
     import json
@@ -112,11 +137,16 @@ def container(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sec")
     model_dir = tmp / "model"
     model_dir.mkdir()
-    env = Environment(spec=EnvSpec(backend="rapidocr", provider="docker", python="3.11", packages=()),
-                      provider="docker", location=BASE_IMAGE, python="python3")
+    env = Environment(
+        spec=EnvSpec(backend="rapidocr", provider="docker", python="3.11", packages=()),
+        provider="docker",
+        location=BASE_IMAGE,
+        python="python3",
+    )
     row = ModelRow(name="sec", backend="rapidocr", model=str(model_dir))
-    server = _start_container(env, ["-c", "import time; time.sleep(60)"], row, 8124, tmp / "run" / "logs" / "s.log",
-                              None)
+    server = _start_container(
+        env, ["-c", "import time; time.sleep(60)"], row, 8124, tmp / "run" / "logs" / "s.log", None
+    )
     try:
         yield client.containers.get(server.id).attrs, model_dir
     finally:

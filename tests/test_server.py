@@ -45,8 +45,12 @@ ENV_ROWS = {  # env -> (backend, packages of the model row)
     "tesseract": ("tesseract", ()),
     "transformers": ("transformers", ("torch==2.13.0", "transformers", "tokenizers")),
 }
-ENV_IMPORTS = {"rapidocr": "rapidocr_onnxruntime", "rapidocr3": "rapidocr, onnxruntime",
-               "tesseract": "pytesseract", "transformers": "torch, transformers, tokenizers"}
+ENV_IMPORTS = {
+    "rapidocr": "rapidocr_onnxruntime",
+    "rapidocr3": "rapidocr, onnxruntime",
+    "tesseract": "pytesseract",
+    "transformers": "torch, transformers, tokenizers",
+}
 START_TIMEOUT_S = 180
 
 
@@ -61,8 +65,12 @@ def env_python(env: str) -> str:
     python = os.environ.get(var) or built_env_python(*ENV_ROWS[env])
     if not Path(python).exists():
         require(False, f"no {env} env: {python} does not exist (set {var})")
-    probe = subprocess.run([python, "-c", f"import aiohttp, PIL, {ENV_IMPORTS[env]}"],
-                           capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [python, "-c", f"import aiohttp, PIL, {ENV_IMPORTS[env]}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if probe.returncode != 0:
         require(False, f"{python} cannot serve {env} (set {var}): {probe.stderr.strip().splitlines()[-1]}")
     return python
@@ -113,10 +121,27 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def server_command(python: str, engine: str, port: int, model: str | None = None, name: str = "m",
-                   engine_args: dict[str, str] | None = None) -> list[str]:
-    cmd = [python, "-m", "vlmhb_server", "--engine", engine, "--served-model-name", name,
-           "--host", "127.0.0.1", "--port", str(port)]
+def server_command(
+    python: str,
+    engine: str,
+    port: int,
+    model: str | None = None,
+    name: str = "m",
+    engine_args: dict[str, str] | None = None,
+) -> list[str]:
+    cmd = [
+        python,
+        "-m",
+        "vlmhb_server",
+        "--engine",
+        engine,
+        "--served-model-name",
+        name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if model:
         cmd += ["--model", model]
     for key, value in (engine_args or {}).items():
@@ -125,8 +150,13 @@ def server_command(python: str, engine: str, port: int, model: str | None = None
 
 
 def server_env(pythonpath: Path) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(pythonpath),
-            "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1"}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(pythonpath),
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 @contextlib.contextmanager
@@ -134,8 +164,12 @@ def running_server(python: str, engine: str, pythonpath: Path, log_dir: Path, **
     port = free_port()
     log = log_dir / f"{engine}-{port}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(server_command(python, engine, port, **kwargs), stdout=out,
-                                   stderr=subprocess.STDOUT, env=server_env(pythonpath))
+        process = subprocess.Popen(
+            server_command(python, engine, port, **kwargs),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=server_env(pythonpath),
+        )
     server = Server(f"http://127.0.0.1:{port}", kwargs.get("name", "m"), process, log)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -146,8 +180,9 @@ def running_server(python: str, engine: str, pythonpath: Path, log_dir: Path, **
                 if http("GET", f"{server.url}/health")[0] == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.fail(f"{engine} server not healthy in {START_TIMEOUT_S} s:\n"
-                            f"{server.log_text()[-3000:]}")
+                pytest.fail(
+                    f"{engine} server not healthy in {START_TIMEOUT_S} s:\n{server.log_text()[-3000:]}"
+                )
             time.sleep(0.2)
         yield server
     finally:
@@ -160,11 +195,13 @@ def running_server(python: str, engine: str, pythonpath: Path, log_dir: Path, **
                 process.wait()
 
 
-def http(method: str, url: str, body: object = None, raw: bytes | None = None,
-         timeout: float = 60) -> tuple[int, dict]:
+def http(
+    method: str, url: str, body: object = None, raw: bytes | None = None, timeout: float = 60
+) -> tuple[int, dict]:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
@@ -174,11 +211,12 @@ def http(method: str, url: str, body: object = None, raw: bytes | None = None,
 
 def sse(url: str, body: dict, timeout: float = 60) -> list[str]:
     """The `data:` payloads of a streamed answer, as sent (including the final [DONE])."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")
-        return [line[len(b"data: "):].decode().strip() for line in response if line.startswith(b"data: ")]
+        return [line[len(b"data: ") :].decode().strip() for line in response if line.startswith(b"data: ")]
 
 
 def page(*lines: str, size=(640, 200), font=None) -> Image.Image:
@@ -195,8 +233,9 @@ def data_url(image: Image.Image, fmt: str = "PNG") -> str:
     return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def chat(name: str, *images: Image.Image, text: str = "Read all the text on the page.", image_format="PNG",
-         **extra) -> dict:
+def chat(
+    name: str, *images: Image.Image, text: str = "Read all the text on the page.", image_format="PNG", **extra
+) -> dict:
     content = [{"type": "image_url", "image_url": {"url": data_url(i, image_format)}} for i in images]
     content.append({"type": "text", "text": text})
     return {"model": name, "messages": [{"role": "user", "content": content}], **extra}
@@ -226,17 +265,29 @@ def test_engine_packages_cover_every_engine():
 
 
 def test_server_imports_no_engine_and_nothing_of_the_orchestrator(server_pythonpath):
-    code = ("import sys, vlmhb_server, vlmhb_server.__main__, vlmhb_server.app, "
-            "vlmhb_server.engine_rapidocr, vlmhb_server.engine_tesseract, vlmhb_server.engine_transformers\n"
-            "heavy = {'torch', 'transformers', 'PIL', 'numpy', 'rapidocr_onnxruntime', 'rapidocr',"
-            " 'pytesseract', 'prefect', 'pydantic', 'polars', 'environments', 'vlmhyperbench'}\n"
-            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(server_pythonpath)}, cwd="/")
+    code = (
+        "import sys, vlmhb_server, vlmhb_server.__main__, vlmhb_server.app, "
+        "vlmhb_server.engine_rapidocr, vlmhb_server.engine_tesseract, vlmhb_server.engine_transformers\n"
+        "heavy = {'torch', 'transformers', 'PIL', 'numpy', 'rapidocr_onnxruntime', 'rapidocr',"
+        " 'pytesseract', 'prefect', 'pydantic', 'polars', 'environments', 'vlmhyperbench'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(server_pythonpath)},
+        cwd="/",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
-    bare = subprocess.run([sys.executable, "-c", "import sys, vlmhb_server; print('aiohttp' in sys.modules)"],
-                          capture_output=True, text=True, env={"PYTHONPATH": str(server_pythonpath)}, cwd="/")
+    bare = subprocess.run(
+        [sys.executable, "-c", "import sys, vlmhb_server; print('aiohttp' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(server_pythonpath)},
+        cwd="/",
+    )
     assert bare.stdout.strip() == "False"  # the package lists are readable without aiohttp
 
 
@@ -246,12 +297,12 @@ def box(left, top, bottom, text):
 
 def test_reading_order_groups_boxes_into_lines():
     boxes = [
-        box(300, 102, 130, "USD"),       # same line as "Total:", a little lower
+        box(300, 102, 130, "USD"),  # same line as "Total:", a little lower
         box(20, 20, 50, "INVOICE"),
         box(20, 100, 128, "Total:"),
         box(150, 18, 49, "No. 12345"),
         box(120, 99, 131, "1,234.56"),
-        box(20, 160, 190, "   "),        # empty boxes are dropped
+        box(20, 160, 190, "   "),  # empty boxes are dropped
         box(20, 200, 230, "Thanks"),
     ]
     assert reading_order_lines(boxes) == ["INVOICE No. 12345", "Total: 1,234.56 USD", "Thanks"]
@@ -266,8 +317,19 @@ def test_reading_order_keeps_close_lines_apart():
 
 
 def test_chat_request_parses_parts_and_options():
-    request = parse_chat_request(chat("m", page("a"), page("b"), max_tokens=7, temperature=0.5, seed=3,
-                                      stream=True, stream_options={"include_usage": True}), "m")
+    request = parse_chat_request(
+        chat(
+            "m",
+            page("a"),
+            page("b"),
+            max_tokens=7,
+            temperature=0.5,
+            seed=3,
+            stream=True,
+            stream_options={"include_usage": True},
+        ),
+        "m",
+    )
     assert len(request.images) == 2 and request.images[0].startswith(b"\x89PNG")
     assert [p.kind for p in request.messages[0].parts] == ["image", "image", "text"]
     assert (request.max_tokens, request.temperature, request.seed) == (7, 0.5, 3)
@@ -283,10 +345,22 @@ BAD_BODIES = {
     "bad role": {"messages": [{"role": "robot", "content": "x"}]},
     "bad content": {"messages": [{"role": "user", "content": 5}]},
     "bad part": {"messages": [{"role": "user", "content": [{"type": "audio"}]}]},
-    "http image": {"messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "http://example.com/a.png"}}]}]},
-    "bad base64": {"messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}]}]},
+    "http image": {
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "http://example.com/a.png"}}],
+            }
+        ]
+    },
+    "bad base64": {
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}],
+            }
+        ]
+    },
     "zero max_tokens": {"messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
     "hot temperature": {"messages": [{"role": "user", "content": "x"}], "temperature": 3},
     "n=2": {"messages": [{"role": "user", "content": "x"}], "n": 2},
@@ -312,17 +386,32 @@ def test_chat_request_for_another_model_is_404():
 
 
 def run_cli(pythonpath: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vlmhb_server", *args], capture_output=True, text=True,
-                          timeout=timeout, env=server_env(pythonpath))
+    return subprocess.run(
+        [sys.executable, "-m", "vlmhb_server", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=server_env(pythonpath),
+    )
 
 
 def test_cli_rejects_bad_engine_args(server_pythonpath):
     port = str(free_port())
-    unknown = run_cli(server_pythonpath, "--engine", "tesseract", "--port", port,
-                      "--engine-arg", "colour=red")
+    unknown = run_cli(
+        server_pythonpath, "--engine", "tesseract", "--port", port, "--engine-arg", "colour=red"
+    )
     assert unknown.returncode == 2 and "does not know engine-arg(s) ['colour']" in unknown.stderr
-    dtype = run_cli(server_pythonpath, "--engine", "transformers", "--model", "/nowhere", "--port", port,
-                    "--engine-arg", "dtype=float8")
+    dtype = run_cli(
+        server_pythonpath,
+        "--engine",
+        "transformers",
+        "--model",
+        "/nowhere",
+        "--port",
+        port,
+        "--engine-arg",
+        "dtype=float8",
+    )
     assert dtype.returncode == 2 and "dtype must be one of" in dtype.stderr
     malformed = run_cli(server_pythonpath, "--engine", "tesseract", "--engine-arg", "novalue")
     assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
@@ -334,8 +423,9 @@ def test_cli_exits_1_naming_the_packages_when_the_engine_is_missing(server_pytho
     # This venv has aiohttp but no torch: the server binds, fails to load, says what to install.
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("this venv has torch, so the transformers engine is not missing here")
-    done = run_cli(server_pythonpath, "--engine", "transformers", "--model", "/nowhere",
-                   "--port", str(free_port()))
+    done = run_cli(
+        server_pythonpath, "--engine", "transformers", "--model", "/nowhere", "--port", str(free_port())
+    )
     assert done.returncode == 1
     assert "ModuleNotFoundError" in done.stderr and "pip install torch transformers" in done.stderr
 
@@ -345,8 +435,9 @@ def test_cli_exits_1_naming_the_packages_when_the_engine_is_missing(server_pytho
 
 @pytest.fixture(scope="module")
 def rapidocr_server(rapidocr_python, server_pythonpath, tmp_path_factory) -> Iterator[Server]:
-    with running_server(rapidocr_python, "rapidocr", server_pythonpath, tmp_path_factory.mktemp("logs"),
-                        name="rapidocr-test") as server:
+    with running_server(
+        rapidocr_python, "rapidocr", server_pythonpath, tmp_path_factory.mktemp("logs"), name="rapidocr-test"
+    ) as server:
         yield server
 
 
@@ -364,23 +455,29 @@ def test_rapidocr_health_and_models(rapidocr_server):
 
 
 def test_rapidocr_answers_lines_in_reading_order(rapidocr_server):
-    status, answer = http("POST", f"{rapidocr_server.url}/v1/chat/completions",
-                          chat(rapidocr_server.name, page(*INVOICE)))
+    status, answer = http(
+        "POST", f"{rapidocr_server.url}/v1/chat/completions", chat(rapidocr_server.name, page(*INVOICE))
+    )
     assert status == 200, answer
     text = answer["choices"][0]["message"]["content"]
     lines = text.split("\n")
     assert len(lines) == 2 and "12345" in lines[0] and lines[1].replace(" ", "") == "Total:1,234.56USD"
     assert answer["object"] == "chat.completion" and answer["choices"][0]["finish_reason"] == "stop"
-    assert answer["usage"] == {"prompt_tokens": 0, "completion_tokens": len(text.split()),
-                               "total_tokens": len(text.split())}
+    assert answer["usage"] == {
+        "prompt_tokens": 0,
+        "completion_tokens": len(text.split()),
+        "total_tokens": len(text.split()),
+    }
 
 
 def test_rapidocr_streams_one_chunk_per_line_over_pages(rapidocr_server):
     body = chat(rapidocr_server.name, page(*INVOICE), page("Page two", "The end"))
     status, whole = http("POST", f"{rapidocr_server.url}/v1/chat/completions", body)
     assert status == 200
-    payloads = sse(f"{rapidocr_server.url}/v1/chat/completions",
-                   {**body, "stream": True, "stream_options": {"include_usage": True}})
+    payloads = sse(
+        f"{rapidocr_server.url}/v1/chat/completions",
+        {**body, "stream": True, "stream_options": {"include_usage": True}},
+    )
     text, chunks, usage = streamed(payloads)
     assert text == whole["choices"][0]["message"]["content"]
     assert len(chunks) == 4 and text.count("\n") == 3 and text.endswith("The end")
@@ -395,8 +492,9 @@ def test_rapidocr_with_the_openai_client(rapidocr_server):
     body = chat(rapidocr_server.name, page(*INVOICE))
     answer = client.chat.completions.create(model=body["model"], messages=body["messages"])
     pieces, usage = [], None
-    for event in client.chat.completions.create(model=body["model"], messages=body["messages"], stream=True,
-                                                stream_options={"include_usage": True}):
+    for event in client.chat.completions.create(
+        model=body["model"], messages=body["messages"], stream=True, stream_options={"include_usage": True}
+    ):
         pieces += [c.delta.content for c in event.choices if c.delta.content]
         usage = event.usage or usage
     assert "".join(pieces) == answer.choices[0].message.content
@@ -406,16 +504,32 @@ def test_rapidocr_with_the_openai_client(rapidocr_server):
 
 
 def test_rapidocr_page_without_text_is_an_empty_answer(rapidocr_server):
-    status, answer = http("POST", f"{rapidocr_server.url}/v1/chat/completions",
-                          chat(rapidocr_server.name, Image.new("RGB", (300, 200), "white")))
+    status, answer = http(
+        "POST",
+        f"{rapidocr_server.url}/v1/chat/completions",
+        chat(rapidocr_server.name, Image.new("RGB", (300, 200), "white")),
+    )
     assert status == 200 and answer["choices"][0]["message"]["content"] == ""
     assert answer["usage"]["completion_tokens"] == 0
 
 
 def test_rapidocr_bad_requests_are_400_and_harmless(rapidocr_server):
     url = f"{rapidocr_server.url}/v1/chat/completions"
-    not_image = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {
-        "url": "data:image/png;base64," + base64.b64encode(b"not an image").decode()}}]}]}
+    not_image = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "image_url",
+                        "image_url": {
+                            "url": "data:image/png;base64," + base64.b64encode(b"not an image").decode()
+                        },
+                    }
+                ],
+            }
+        ]
+    }
     for body in (not_image, BAD_BODIES["http image"], {"model": rapidocr_server.name}):
         status, error = http("POST", url, body)
         assert status == 400 and error["error"]["type"] == "invalid_request_error", error
@@ -450,15 +564,21 @@ def test_rapidocr_memory_report(rapidocr_server):
 
 
 def test_rapidocr_stops_cleanly_on_sigterm(rapidocr_python, server_pythonpath, tmp_path):
-    with running_server(rapidocr_python, "rapidocr", server_pythonpath, tmp_path,
-                        engine_args={"warmup": "false"}) as server:
+    with running_server(
+        rapidocr_python, "rapidocr", server_pythonpath, tmp_path, engine_args={"warmup": "false"}
+    ) as server:
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=20) == 0
 
 
 def test_rapidocr_3_is_served_through_the_same_engine(rapidocr3_python, server_pythonpath, tmp_path):
-    with running_server(rapidocr3_python, "rapidocr", server_pythonpath, tmp_path,
-                        engine_args={"package": "rapidocr", "Global.text_score": "0.5"}) as server:
+    with running_server(
+        rapidocr3_python,
+        "rapidocr",
+        server_pythonpath,
+        tmp_path,
+        engine_args={"package": "rapidocr", "Global.text_score": "0.5"},
+    ) as server:
         card = http("GET", f"{server.url}/v1/models")[1]["data"][0]
         assert card["package"] == "rapidocr" and int(card["package_version"].split(".")[0]) >= 2
         status, answer = http("POST", f"{server.url}/v1/chat/completions", chat(server.name, page(*INVOICE)))
@@ -471,8 +591,13 @@ def test_rapidocr_3_is_served_through_the_same_engine(rapidocr3_python, server_p
 
 @pytest.fixture(scope="module")
 def tesseract_server(tesseract_python, server_pythonpath, tmp_path_factory) -> Iterator[Server]:
-    with running_server(tesseract_python, "tesseract", server_pythonpath, tmp_path_factory.mktemp("logs"),
-                        engine_args={"lang": "rus+eng", "psm": "6"}) as server:
+    with running_server(
+        tesseract_python,
+        "tesseract",
+        server_pythonpath,
+        tmp_path_factory.mktemp("logs"),
+        engine_args={"lang": "rus+eng", "psm": "6"},
+    ) as server:
         yield server
 
 
@@ -498,8 +623,13 @@ def test_tesseract_failures_are_500_or_an_error_event(tesseract_python, server_p
     # A page of noise takes tesseract ~10 s; a 2 s per-page timeout makes pytesseract raise: a real
     # engine error. Before any text it is an HTTP 500; after the first line, an SSE error event.
     noise = Image.effect_noise((3000, 3000), 100).convert("RGB")
-    with running_server(tesseract_python, "tesseract", server_pythonpath, tmp_path,
-                        engine_args={"lang": "eng", "timeout": "2"}) as server:
+    with running_server(
+        tesseract_python,
+        "tesseract",
+        server_pythonpath,
+        tmp_path,
+        engine_args={"lang": "eng", "timeout": "2"},
+    ) as server:
         url = f"{server.url}/v1/chat/completions"
         for stream in (False, True):
             status, error = http("POST", url, chat("m", noise, image_format="JPEG", stream=stream))
@@ -513,9 +643,13 @@ def test_tesseract_failures_are_500_or_an_error_event(tesseract_python, server_p
 
 
 def test_tesseract_without_the_language_data_fails_to_load(tesseract_python, server_pythonpath):
-    done = subprocess.run(server_command(tesseract_python, "tesseract", free_port(),
-                                         engine_args={"lang": "eng+klingon"}),
-                          capture_output=True, text=True, timeout=60, env=server_env(server_pythonpath))
+    done = subprocess.run(
+        server_command(tesseract_python, "tesseract", free_port(), engine_args={"lang": "eng+klingon"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=server_env(server_pythonpath),
+    )
     assert done.returncode == 1 and "apt-get install tesseract-ocr-klingon" in done.stderr
 
 
@@ -533,9 +667,15 @@ def tiny_models(transformers_python, tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module", params=["llava", "idefics3"])
 def tiny_server(request, transformers_python, tiny_models, server_pythonpath, tmp_path_factory):
     logs = tmp_path_factory.mktemp("logs")
-    with running_server(transformers_python, "transformers", server_pythonpath, logs,
-                        model=str(tiny_models[request.param]), name=f"tiny-{request.param}",
-                        engine_args={"dtype": "float32", "device": "cpu"}) as server:
+    with running_server(
+        transformers_python,
+        "transformers",
+        server_pythonpath,
+        logs,
+        model=str(tiny_models[request.param]),
+        name=f"tiny-{request.param}",
+        engine_args={"dtype": "float32", "device": "cpu"},
+    ) as server:
         yield server
 
 
@@ -554,8 +694,12 @@ def test_tiny_model_streams_what_it_answers(tiny_server):
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     finish = whole["choices"][0]["finish_reason"]
     assert finish == ("length" if usage["completion_tokens"] == 12 else "stop")
-    text, chunks, last = streamed(sse(f"{tiny_server.url}/v1/chat/completions",
-                                      {**body, "stream": True, "stream_options": {"include_usage": True}}))
+    text, chunks, last = streamed(
+        sse(
+            f"{tiny_server.url}/v1/chat/completions",
+            {**body, "stream": True, "stream_options": {"include_usage": True}},
+        )
+    )
     assert text == whole["choices"][0]["message"]["content"]  # greedy: the same tokens both times
     assert last["usage"] == usage
     assert 1 <= len(chunks) <= usage["completion_tokens"]
@@ -563,6 +707,7 @@ def test_tiny_model_streams_what_it_answers(tiny_server):
 
 def test_tiny_model_counts_image_tokens_in_the_prompt(tiny_server):
     url = f"{tiny_server.url}/v1/chat/completions"
+
     def prompt_tokens(*images):
         return http("POST", url, chat(tiny_server.name, *images, max_tokens=1))[1]["usage"]["prompt_tokens"]
 
@@ -580,8 +725,9 @@ def test_tiny_model_sampling_follows_the_seed(tiny_server):
 def test_tiny_model_stops_generating_when_the_client_leaves(tiny_server):
     url = f"{tiny_server.url}/v1/chat/completions"
     body = chat(tiny_server.name, page("a"), max_tokens=1500, stream=True)
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.readline().startswith(b"data: ")  # generation has begun; hang up
     started = time.perf_counter()

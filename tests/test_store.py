@@ -22,22 +22,51 @@ from vlmhyperbench.profiling import performance_row
 from vlmhyperbench.store import PREDICTION_SCHEMA, PredictionStore
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT_COLUMNS = ["sample_id", "doc_class", "question_type", "prompt", "prediction", "references", "error",
-                    "attempts", "ttft_s", "latency_s", "output_tokens"]
+CONTRACT_COLUMNS = [
+    "sample_id",
+    "doc_class",
+    "question_type",
+    "prompt",
+    "prediction",
+    "references",
+    "error",
+    "attempts",
+    "ttft_s",
+    "latency_s",
+    "output_tokens",
+]
 
 
 def answered(sid: str, prediction: str = "yes", **kw) -> Answer:
-    base = dict(ttft_s=0.05, latency_s=0.08, tpot_s=0.005, itl_s=0.005, output_tokens=7, queue_wait_s=0.0,
-                sent_at=100.0, finished_at=100.1, session_start=99.0,
-                meta={"doc_class": "invoice", "question_type": "total", "prompt": "Total?",
-                      "references": ["12", "12.00"]})
+    base = dict(
+        ttft_s=0.05,
+        latency_s=0.08,
+        tpot_s=0.005,
+        itl_s=0.005,
+        output_tokens=7,
+        queue_wait_s=0.0,
+        sent_at=100.0,
+        finished_at=100.1,
+        session_start=99.0,
+        meta={
+            "doc_class": "invoice",
+            "question_type": "total",
+            "prompt": "Total?",
+            "references": ["12", "12.00"],
+        },
+    )
     base.update(kw)
     return Answer(sid, prediction, None, 1, **base)
 
 
 def failed(sid: str, error: str = "HTTP 500: boom") -> Answer:
-    return Answer(sid, None, error, 3, meta={"doc_class": "invoice", "question_type": "total",
-                                            "prompt": "Total?", "references": ["12"]})
+    return Answer(
+        sid,
+        None,
+        error,
+        3,
+        meta={"doc_class": "invoice", "question_type": "total", "prompt": "Total?", "references": ["12"]},
+    )
 
 
 def test_parquet_has_the_contract_columns_and_is_written_atomically(tmp_path):
@@ -119,6 +148,7 @@ def test_fsync_mode_writes_the_same_lines(tmp_path):
 
 # crash safety and resume, against the real synthetic server and a process killed with SIGKILL
 
+
 def _synthetic():
     from tests.conftest import synthetic_server
 
@@ -160,8 +190,12 @@ def run_session(url: str, journal: Path, tmp_path: Path) -> subprocess.Popen:
     script = tmp_path / "session.py"
     script.write_text(RUN)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(script), url, str(journal), str(N), str(CONCURRENCY)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, str(script), url, str(journal), str(N), str(CONCURRENCY)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_kill_9_loses_only_requests_in_flight_and_resume_asks_only_what_is_missing(server, tmp_path):
@@ -205,37 +239,52 @@ def test_failed_samples_are_asked_again_on_resume(server, tmp_path):
     store = PredictionStore(tmp_path / "j.jsonl")
     prompts = {"0": "q", "1": "#status=503 q", "2": "q"}
     with store:
-        asyncio.run(run_requests(Endpoint(base_url=server, model="synthetic"),
-                                 [RequestItem(k, v) for k, v in prompts.items()], concurrency=2, timeout_s=5,
-                                 max_attempts=1, on_answer=store.append))
+        asyncio.run(
+            run_requests(
+                Endpoint(base_url=server, model="synthetic"),
+                [RequestItem(k, v) for k, v in prompts.items()],
+                concurrency=2,
+                timeout_s=5,
+                max_attempts=1,
+                on_answer=store.append,
+            )
+        )
     assert store.done_ids() == {"0", "2"}
     asked: list[str] = []
     with store:
-        asyncio.run(run_requests(Endpoint(base_url=server, model="synthetic"),
-                                 [RequestItem(k, "q") for k in prompts if k not in store.done_ids()],
-                                 concurrency=2, timeout_s=5,
-                                 on_answer=lambda a: (asked.append(a.sample_id), store.append(a))))
+        asyncio.run(
+            run_requests(
+                Endpoint(base_url=server, model="synthetic"),
+                [RequestItem(k, "q") for k in prompts if k not in store.done_ids()],
+                concurrency=2,
+                timeout_s=5,
+                on_answer=lambda a: (asked.append(a.sample_id), store.append(a)),
+            )
+        )
     assert asked == ["1"] and store.done_ids() == {"0", "1", "2"}
 
 
 # profiling
 
+
 def test_performance_row_percentiles_and_throughput():
     ttft = [0.01 * i for i in range(1, 11)]
-    df = pl.DataFrame({
-        "sample_id": [str(i) for i in range(12)],
-        "error": [None] * 10 + ["HTTP 500", "timeout"],
-        "ttft_s": ttft + [None, None],
-        "latency_s": [t + 0.1 for t in ttft] + [None, None],
-        "tpot_s": [0.005] * 10 + [None, None],
-        "itl_s": [0.004] * 10 + [None, None],
-        "output_tokens": [10] * 10 + [None, None],
-        "queue_wait_s": [0.0] * 12,
-        # two sessions of 2 s each, an hour apart
-        "sent_at": [1000.0] * 6 + [5000.0] * 6,
-        "finished_at": [1001.0] * 5 + [1002.0] + [5001.0] * 5 + [5002.0],
-        "session_start": [999.0] * 6 + [4999.0] * 6,
-    })
+    df = pl.DataFrame(
+        {
+            "sample_id": [str(i) for i in range(12)],
+            "error": [None] * 10 + ["HTTP 500", "timeout"],
+            "ttft_s": ttft + [None, None],
+            "latency_s": [t + 0.1 for t in ttft] + [None, None],
+            "tpot_s": [0.005] * 10 + [None, None],
+            "itl_s": [0.004] * 10 + [None, None],
+            "output_tokens": [10] * 10 + [None, None],
+            "queue_wait_s": [0.0] * 12,
+            # two sessions of 2 s each, an hour apart
+            "sent_at": [1000.0] * 6 + [5000.0] * 6,
+            "finished_at": [1001.0] * 5 + [1002.0] + [5001.0] * 5 + [5002.0],
+            "session_start": [999.0] * 6 + [4999.0] * 6,
+        }
+    )
     row = performance_row(df, concurrency=4)
     assert row["requests"] == 12 and row["errors"] == 2 and row["concurrency"] == 4
     assert row["ttft_p50_s"] == pytest.approx(np.percentile(ttft, 50)) == pytest.approx(0.055)

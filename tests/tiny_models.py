@@ -105,9 +105,7 @@ def make_tiny_llava(out_dir: str | Path) -> Path:
 
     torch.manual_seed(_SEED)
     tokenizer = _train_tokenizer(["<unk>", "<pad>", "<s>", "</s>", "<image>"], _LLAVA_TEMPLATE)
-    image_processor = CLIPImageProcessorPil(
-        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-    )
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     # CLIP keeps a CLS token, which the "default" strategy drops: (32/8)^2 + 1 - 1 = 16 image tokens.
     processor = LlavaProcessor(
         image_processor=image_processor,
@@ -156,8 +154,17 @@ def make_tiny_idefics3(out_dir: str | Path) -> Path:
 
     torch.manual_seed(_SEED)
     row_col = [f"<row_{i}_col_{j}>" for i in range(1, 7) for j in range(1, 7)]
-    specials = ["<unk>", "<pad>", "<s>", "</s>", "<image>", "<fake_token_around_image>",
-                "<global-img>", "<end_of_utterance>", *row_col]
+    specials = [
+        "<unk>",
+        "<pad>",
+        "<s>",
+        "</s>",
+        "<image>",
+        "<fake_token_around_image>",
+        "<global-img>",
+        "<end_of_utterance>",
+        *row_col,
+    ]
     tokenizer = _train_tokenizer(specials, _IDEFICS3_TEMPLATE)
     # Images are resized to at most 64px and split into 32px tiles (plus one global view).
     image_processor = Idefics3ImageProcessorPil(
@@ -165,7 +172,9 @@ def make_tiny_idefics3(out_dir: str | Path) -> Path:
     )
     # (32/8)^2 patches, merged 2x2 by the connector (scale_factor 2): 4 tokens per tile.
     processor = Idefics3Processor(
-        image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4,
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=4,
         chat_template=_IDEFICS3_TEMPLATE,
     )
     config = Idefics3Config(
@@ -195,7 +204,9 @@ def build_in(python: str | Path, kind: str, out_dir: str | Path, timeout: float 
         raise ValueError(f"unknown tiny model {kind!r}; known: {', '.join(KINDS)}")
     done = subprocess.run(
         [str(python), str(Path(__file__).resolve()), kind, str(out_dir)],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
     )
     if done.returncode != 0:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -27,13 +28,41 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TEMPLATE_FIELDS = {"question", "doc_class", "question_type", "classes", "fields"}
 
-MODEL_COLUMNS = ["name", "backend", "model", "base_url", "api_key_env", "env", "image", "packages", "args",
-                 "concurrency", "max_tokens", "temperature", "gpus", "python", "served_model_name",
-                 "headers", "extra_body", "env_vars", "timeout_s", "memory_limit"]
+MODEL_COLUMNS = [
+    "name",
+    "backend",
+    "model",
+    "base_url",
+    "api_key_env",
+    "env",
+    "image",
+    "packages",
+    "args",
+    "concurrency",
+    "max_tokens",
+    "temperature",
+    "gpus",
+    "python",
+    "served_model_name",
+    "headers",
+    "extra_body",
+    "env_vars",
+    "timeout_s",
+    "memory_limit",
+]
 DATASET_COLUMNS = ["name", "task", "format", "path", "split", "prompts", "metrics"]
 PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
-PLAN_COLUMNS = ["model", "dataset", "max_samples", "concurrency", "filter_doc_class", "filter_question_type",
-                "perturbation", "metrics", "aggregators"]
+PLAN_COLUMNS = [
+    "model",
+    "dataset",
+    "max_samples",
+    "concurrency",
+    "filter_doc_class",
+    "filter_question_type",
+    "perturbation",
+    "metrics",
+    "aggregators",
+]
 
 
 class _Row(BaseModel):
@@ -152,6 +181,7 @@ class Catalog:
 
 # ---------------------------------------------------------------- registries the catalog checks names against
 
+
 def known_backends() -> dict[str, Any]:
     from environments.backends import BACKENDS
 
@@ -184,6 +214,7 @@ def known_metrics() -> list[str]:
 
 # ---------------------------------------------------------------- cell parsers
 
+
 def _words(value: str) -> tuple[str, ...]:
     return tuple(shlex.split(value))
 
@@ -191,7 +222,7 @@ def _words(value: str) -> tuple[str, ...]:
 def _json_object(value: str) -> dict:
     parsed = json.loads(value)
     if not isinstance(parsed, dict):
-        raise ValueError("must be a JSON object, e.g. {\"top_p\": 0.9}")
+        raise ValueError('must be a JSON object, e.g. {"top_p": 0.9}')
     return parsed
 
 
@@ -208,9 +239,15 @@ def _pairs(value: str, sep: str) -> dict[str, str]:
 
 
 CELL_PARSERS: dict[str, Callable[[str], Any]] = {
-    "packages": _words, "args": _words, "metrics": _words, "aggregators": _words,
-    "filter_doc_class": _words, "filter_question_type": _words,
-    "extra_body": _json_object, "headers": lambda v: _pairs(v, ":"), "env_vars": lambda v: _pairs(v, "="),
+    "packages": _words,
+    "args": _words,
+    "metrics": _words,
+    "aggregators": _words,
+    "filter_doc_class": _words,
+    "filter_question_type": _words,
+    "extra_body": _json_object,
+    "headers": lambda v: _pairs(v, ":"),
+    "env_vars": lambda v: _pairs(v, "="),
 }
 
 
@@ -231,15 +268,21 @@ def _build(model: type[_Row], row: CsvRow, errors: list[ConfigError]) -> Any | N
             found = row.cells.get(column or "", "")
             allowed = None
             if err["type"] == "literal_error":
-                allowed = [str(v) for v in err.get("ctx", {}).get("expected", "").replace("'", "").split(" or ")]
+                allowed = [
+                    str(v) for v in err.get("ctx", {}).get("expected", "").replace("'", "").split(" or ")
+                ]
                 allowed = [a.strip() for part in allowed for a in part.split(",") if a.strip()]
-            message = "required value is empty" if err["type"] == "missing" else (
-                f"{found!r} is not valid: {err['msg'].lower()}")
+            message = (
+                "required value is empty"
+                if err["type"] == "missing"
+                else (f"{found!r} is not valid: {err['msg'].lower()}")
+            )
             errors.append(row.error(column, message, allowed))
         return None
 
 
 # ---------------------------------------------------------------- loading
+
 
 def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
     """Reads and validates the config folder ROOT; raises ConfigErrors listing every problem found.
@@ -272,10 +315,18 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
         prompt = _build(PromptRow, row, errors)
         if prompt is not None and _check_prompt(prompt, row, errors):
             prompts.setdefault(prompt.collection, []).append(prompt)
-    datasets = _unique(dataset_rows, DatasetRow, errors,
-                       lambda d, r, e: _check_dataset(d, r, e, root if check_paths else None, prompts))
-    plan = [p for row in plan_rows if (p := _build(PlanRow, row, errors)) is not None
-            and _check_plan_row(p, row, errors, models, datasets)]
+    datasets = _unique(
+        dataset_rows,
+        DatasetRow,
+        errors,
+        lambda d, r, e: _check_dataset(d, r, e, root if check_paths else None, prompts),
+    )
+    plan = [
+        p
+        for row in plan_rows
+        if (p := _build(PlanRow, row, errors)) is not None
+        and _check_plan_row(p, row, errors, models, datasets)
+    ]
     from .gates import GATE_COLUMNS, GATES_FILE, check_gates
 
     gate_rows = rows(GATES_FILE, GATE_COLUMNS, ["metric"], optional_file=True)
@@ -285,8 +336,16 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
     errors = [e for e in errors if not isinstance(e, PluginRowError)]
     if errors:
         raise ConfigErrors(errors)
-    catalog = Catalog(root=root, models=models, datasets=datasets, prompts=prompts, plan=plan, files=files,
-                      gates=gates, warnings=warnings)
+    catalog = Catalog(
+        root=root,
+        models=models,
+        datasets=datasets,
+        prompts=prompts,
+        plan=plan,
+        files=files,
+        gates=gates,
+        warnings=warnings,
+    )
     expand_plan(catalog)  # incompatible explicit pairs and duplicates are config errors too
     return catalog
 
@@ -312,12 +371,20 @@ def _unique(rows: list[CsvRow], model: type[_Row], errors: list[ConfigError], ch
         if item is None:
             continue
         if item.name in out:
-            errors.append(row.error("name", f"duplicate name {item.name!r} (first defined at line "
-                                            f"{out[item.name].line})"))
+            errors.append(
+                row.error(
+                    "name", f"duplicate name {item.name!r} (first defined at line {out[item.name].line})"
+                )
+            )
             continue
         if not NAME_RE.match(item.name):
-            errors.append(row.error("name", f"{item.name!r} is not a valid name: use letters, digits, "
-                                            "'.', '_' or '-' (it becomes a folder name)"))
+            errors.append(
+                row.error(
+                    "name",
+                    f"{item.name!r} is not a valid name: use letters, digits, "
+                    "'.', '_' or '-' (it becomes a folder name)",
+                )
+            )
             continue
         if check(item, row, errors):
             out[item.name] = item
@@ -335,25 +402,46 @@ def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     backend = backends[m.backend]
     env = row.cells.get("env")
     if backend.external and env not in (None, "none"):
-        errors.append(row.error("env", f"backend {m.backend!r} talks to a running endpoint: env must be "
-                                       "'none' or empty", ["none"]))
+        errors.append(
+            row.error(
+                "env",
+                f"backend {m.backend!r} talks to a running endpoint: env must be 'none' or empty",
+                ["none"],
+            )
+        )
     if not backend.external and env == "none":
-        errors.append(row.error("env", f"backend {m.backend!r} is served by the benchmark and needs an "
-                                       "environment", ["venv", "docker"]))
+        errors.append(
+            row.error(
+                "env",
+                f"backend {m.backend!r} is served by the benchmark and needs an environment",
+                ["venv", "docker"],
+            )
+        )
     if backend.external and not m.base_url:
         errors.append(row.error("base_url", f"backend {m.backend!r} needs the endpoint's URL"))
     if m.base_url and not re.match(r"^https?://[^\s/]+", m.base_url):
         errors.append(row.error("base_url", f"{m.base_url!r} is not an http(s) URL"))
     if m.base_url and not backend.external:
-        errors.append(row.error("base_url", f"only an external backend takes a base_url; {m.backend!r} "
-                                            "is started by the benchmark"))
+        errors.append(
+            row.error(
+                "base_url",
+                f"only an external backend takes a base_url; {m.backend!r} is started by the benchmark",
+            )
+        )
     if backend.needs_model and not m.model:
         errors.append(row.error("model", f"backend {m.backend!r} needs a model id or path"))
     if m.api_key_env and not ENV_VAR_RE.match(m.api_key_env):
-        errors.append(row.error("api_key_env", "must be the NAME of an environment variable that holds "
-                                               "the key, never the key itself"))
-    for column, value, low in (("concurrency", m.concurrency, 1), ("max_tokens", m.max_tokens, 1),
-                               ("gpus", m.gpus, 0)):
+        errors.append(
+            row.error(
+                "api_key_env",
+                "must be the NAME of an environment variable that holds the key, never the key itself",
+            )
+        )
+    for column, value, low in (
+        ("concurrency", m.concurrency, 1),
+        ("max_tokens", m.max_tokens, 1),
+        ("gpus", m.gpus, 0),
+    ):
         if value < low:
             errors.append(row.error(column, f"{value} is below the minimum {low}"))
     if not 0 <= m.temperature <= 2:
@@ -366,8 +454,13 @@ def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     return _ok(errors, before)
 
 
-def _check_dataset(d: DatasetRow, row: CsvRow, errors: list[ConfigError], root: Path | None,
-                   prompts: dict[str, list[PromptRow]]) -> bool:
+def _check_dataset(
+    d: DatasetRow,
+    row: CsvRow,
+    errors: list[ConfigError],
+    root: Path | None,
+    prompts: dict[str, list[PromptRow]],
+) -> bool:
     before = len(errors)
     if d.task not in known_tasks():
         errors.append(row.error("task", f"unknown task {d.task!r}", known_tasks()))
@@ -382,8 +475,11 @@ def _check_dataset(d: DatasetRow, row: CsvRow, errors: list[ConfigError], root: 
     if root is not None and not path.exists():
         errors.append(row.error("path", f"{str(d.path)!r} does not exist (looked for {path})"))
     if d.prompts and d.prompts not in prompts:
-        errors.append(row.error("prompts", f"no prompt collection {d.prompts!r} in prompts.csv",
-                                sorted(prompts) or None))
+        errors.append(
+            row.error(
+                "prompts", f"no prompt collection {d.prompts!r} in prompts.csv", sorted(prompts) or None
+            )
+        )
     _check_names(row, "metrics", d.metrics, known_metrics(), errors, "metrics")
     return _ok(errors, before)
 
@@ -399,7 +495,9 @@ def _check_prompt(p: PromptRow, row: CsvRow, errors: list[ConfigError]) -> bool:
         return False
     unknown = sorted(names - TEMPLATE_FIELDS)
     if unknown:
-        errors.append(row.error("template", f"unknown variable(s) {', '.join(unknown)}", sorted(TEMPLATE_FIELDS)))
+        errors.append(
+            row.error("template", f"unknown variable(s) {', '.join(unknown)}", sorted(TEMPLATE_FIELDS))
+        )
         return False
     return True
 
@@ -424,13 +522,25 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
         except ConfigError as exc:
             errors.append(row.error("perturbation", exc.reason, exc.allowed))
         except PluginError as exc:
-            errors.append(PluginRowError(f"{exc}; only the pairs that use it will fail", file=row.file,
-                                         line=row.line, column="perturbation"))
+            errors.append(
+                PluginRowError(
+                    f"{exc}; only the pairs that use it will fail",
+                    file=row.file,
+                    line=row.line,
+                    column="perturbation",
+                )
+            )
     return _ok(errors, before)
 
 
-def _check_names(row: CsvRow, column: str, names: tuple[str, ...], allowed: list[str],
-                 errors: list[ConfigError], registry: str | None = None) -> None:
+def _check_names(
+    row: CsvRow,
+    column: str,
+    names: tuple[str, ...],
+    allowed: list[str],
+    errors: list[ConfigError],
+    registry: str | None = None,
+) -> None:
     for name in names:
         if name not in allowed:
             errors.append(row.error(column, f"unknown name {name!r}", allowed))
@@ -448,8 +558,14 @@ def _load_plugin(registry: str, name: str, row: CsvRow, column: str, errors: lis
 
     problem = try_load(registry, name)
     if problem is not None:
-        errors.append(PluginRowError(f"{problem}; only the pairs that use it will fail", file=row.file,
-                                     line=row.line, column=column))
+        errors.append(
+            PluginRowError(
+                f"{problem}; only the pairs that use it will fail",
+                file=row.file,
+                line=row.line,
+                column=column,
+            )
+        )
     return problem is None
 
 
@@ -460,12 +576,21 @@ def _ok(errors: list[ConfigError], before: int) -> bool:
 
 # ---------------------------------------------------------------- the plan
 
-def expand_plan(catalog: Catalog, *, models: list[str] | None = None, datasets: list[str] | None = None,
-                max_samples: int | None = None) -> list[Pair]:
+
+def expand_plan(
+    catalog: Catalog,
+    *,
+    models: list[str] | None = None,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+) -> list[Pair]:
     """The run's pairs: plan.csv rows with `*` expanded (or every compatible pair without a plan),
     restricted to MODELS and DATASETS when given. An explicit pair that the backend cannot answer,
     or a pair planned twice, is a ConfigError; a wildcard silently skips incompatible pairs."""
-    for label, wanted, known in (("--models", models, catalog.models), ("--datasets", datasets, catalog.datasets)):
+    for label, wanted, known in (
+        ("--models", models, catalog.models),
+        ("--datasets", datasets, catalog.datasets),
+    ):
         unknown = [n for n in wanted or [] if n not in known]
         if unknown:
             raise ConfigError(f"{label}: unknown name(s) {', '.join(unknown)}", allowed=sorted(known))
@@ -481,30 +606,50 @@ def expand_plan(catalog: Catalog, *, models: list[str] | None = None, datasets: 
                 tasks = backend.tasks if backend is not None else None
                 if tasks is not None and d.task not in tasks:
                     if row.model != "*" and row.dataset != "*":
-                        errors.append(ConfigError(
-                            f"model {m.name!r} (backend {m.backend}) cannot answer task {d.task!r} of dataset "
-                            f"{d.name!r}", file=plan_file, line=row.line, column="dataset", allowed=sorted(tasks)))
+                        errors.append(
+                            ConfigError(
+                                f"model {m.name!r} (backend {m.backend}) cannot answer task {d.task!r} "
+                                f"of dataset {d.name!r}",
+                                file=plan_file,
+                                line=row.line,
+                                column="dataset",
+                                allowed=sorted(tasks),
+                            )
+                        )
                     continue
                 key = (m.name, d.name, row.perturbation)
                 if key in pairs:
                     if row.model != "*" and row.dataset != "*":
-                        errors.append(ConfigError(
-                            f"pair ({m.name}, {d.name}) is planned twice (also at line {pairs[key][1]})",
-                            file=plan_file, line=row.line, column="dataset"))
+                        errors.append(
+                            ConfigError(
+                                f"pair ({m.name}, {d.name}) is planned twice (also at line {pairs[key][1]})",
+                                file=plan_file,
+                                line=row.line,
+                                column="dataset",
+                            )
+                        )
                     continue
-                pairs[key] = (Pair(
-                    model=m, dataset=d,
-                    max_samples=max_samples or row.max_samples,
-                    concurrency=row.concurrency or m.concurrency,
-                    filter_doc_class=row.filter_doc_class, filter_question_type=row.filter_question_type,
-                    perturbation=row.perturbation,
-                    metrics=row.metrics or d.metrics,
-                    aggregators=row.aggregators or tuple(DEFAULT_AGGREGATORS),
-                ), row.line)
+                pairs[key] = (
+                    Pair(
+                        model=m,
+                        dataset=d,
+                        max_samples=max_samples or row.max_samples,
+                        concurrency=row.concurrency or m.concurrency,
+                        filter_doc_class=row.filter_doc_class,
+                        filter_question_type=row.filter_question_type,
+                        perturbation=row.perturbation,
+                        metrics=row.metrics or d.metrics,
+                        aggregators=row.aggregators or tuple(DEFAULT_AGGREGATORS),
+                    ),
+                    row.line,
+                )
     if errors:
         raise ConfigErrors(errors)
-    return [p for p, _ in pairs.values()
-            if (not models or p.model.name in models) and (not datasets or p.dataset.name in datasets)]
+    return [
+        p
+        for p, _ in pairs.values()
+        if (not models or p.model.name in models) and (not datasets or p.dataset.name in datasets)
+    ]
 
 
 def dataset_path(catalog: Catalog, d: DatasetRow) -> Path:

@@ -68,8 +68,18 @@ except ImportError:  # pragma: no cover
     def _dumps(obj: Any) -> bytes:
         return _json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
-__all__ = ["Endpoint", "ImageSource", "RequestItem", "Answer", "RunStats", "run_requests",
-           "check_health", "list_models", "build_body"]
+
+__all__ = [
+    "Endpoint",
+    "ImageSource",
+    "RequestItem",
+    "Answer",
+    "RunStats",
+    "run_requests",
+    "check_health",
+    "list_models",
+    "build_body",
+]
 
 
 class Endpoint(BaseModel):
@@ -94,8 +104,12 @@ class Endpoint(BaseModel):
         return self.base_url.rstrip("/") + "/chat/completions"
 
     def http_headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
-                   "User-Agent": "vlmhyperbench", **self.headers}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "User-Agent": "vlmhyperbench",
+            **self.headers,
+        }
         if self.api_key is not None:
             headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         return headers
@@ -196,8 +210,14 @@ class _Timing:
     streamed: bool = True
 
 
-_IMAGE_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
-                (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"), (b"BM", "image/bmp"))
+_IMAGE_MAGIC = (
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"BM", "image/bmp"),
+)
 
 
 def _mime(image: ImageSource, data: bytes) -> str:
@@ -223,23 +243,30 @@ def build_body(endpoint: Endpoint, item: RequestItem, *, stream: bool = True) ->
                 raise _InputError("image unreadable: the file is empty (0 bytes)")
             mime = _mime(image, data)
             if mime == "application/octet-stream":  # no server can read it: say so, send nothing
-                raise _InputError(f"image unreadable: not an image (unknown format, first bytes "
-                                  f"{data[:8]!r})")
+                raise _InputError(
+                    f"image unreadable: not an image (unknown format, first bytes {data[:8]!r})"
+                )
             url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             content.append({"type": "image_url", "image_url": {"url": url}})
         content.append({"type": "text", "text": item.prompt})
     else:
         content = item.prompt
-    body = {"model": endpoint.model, "messages": [{"role": "user", "content": content}],
-            "max_tokens": endpoint.max_tokens, "temperature": endpoint.temperature, "stream": stream,
-            **endpoint.extra_body}
+    body = {
+        "model": endpoint.model,
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": endpoint.max_tokens,
+        "temperature": endpoint.temperature,
+        "stream": stream,
+        **endpoint.extra_body,
+    }
     if stream:
         body["stream_options"] = {"include_usage": True}
     return _dumps(body)
 
 
-async def _stream(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str],
-                  st: float) -> _Timing:
+async def _stream(
+    session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], st: float
+) -> _Timing:
     """One attempt: send, read the SSE stream to its end (so the connection goes back to the pool)."""
     perf = time.perf_counter
     async with session.post(url, data=body, headers=headers) as resp:
@@ -456,15 +483,35 @@ async def run_requests(
             consecutive = 0
             tokens = timing.usage_tokens if timing.usage_tokens is not None else timing.chunks
             answer = Answer(
-                item.sample_id, timing.text, None, attempts, timing.ttft, timing.latency,
+                item.sample_id,
+                timing.text,
+                None,
+                attempts,
+                timing.ttft,
+                timing.latency,
                 (timing.latency - timing.ttft) / (tokens - 1) if tokens > 1 and timing.streamed else None,
-                timing.itl, tokens, queue_wait, epoch0 + sent, epoch0 + end, session_start, item.meta)
+                timing.itl,
+                tokens,
+                queue_wait,
+                epoch0 + sent,
+                epoch0 + end,
+                session_start,
+                item.meta,
+            )
             stats.answered += 1
             stats.output_tokens += tokens
         else:
-            answer = Answer(item.sample_id, None, error, attempts, queue_wait_s=queue_wait,
-                            sent_at=None if sent is None else epoch0 + sent,
-                            finished_at=epoch0 + end, session_start=session_start, meta=item.meta)
+            answer = Answer(
+                item.sample_id,
+                None,
+                error,
+                attempts,
+                queue_wait_s=queue_wait,
+                sent_at=None if sent is None else epoch0 + sent,
+                finished_at=epoch0 + end,
+                session_start=session_start,
+                meta=item.meta,
+            )
             stats.errors += 1
         stats.requests += 1
         if sent is not None:
@@ -478,10 +525,15 @@ async def run_requests(
             failure = failure or e
             stop(f"on_answer failed: {e!r}")
             return
-        if (counted >= min_requests_for_rate and counted_errors > max_error_rate * counted
-                and stats.stopped_early is None):
-            stop(f"error rate {counted_errors}/{counted} = {counted_errors / counted:.0%} passed "
-                 f"{max_error_rate:.0%} (last error: {error})")
+        if (
+            counted >= min_requests_for_rate
+            and counted_errors > max_error_rate * counted
+            and stats.stopped_early is None
+        ):
+            stop(
+                f"error rate {counted_errors}/{counted} = {counted_errors / counted:.0%} passed "
+                f"{max_error_rate:.0%} (last error: {error})"
+            )
 
     async def worker(session: aiohttp.ClientSession) -> None:
         # A worker takes the next item only when its previous request is done: the concurrency slot.
@@ -500,8 +552,9 @@ async def run_requests(
             free_since = perf()
 
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
         workers.extend(asyncio.create_task(worker(session)) for _ in range(concurrency))
         try:
             await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)  # a bug in a worker ends all
@@ -520,8 +573,9 @@ async def run_requests(
     return stats
 
 
-async def list_models(base_url: str, *, timeout_s: float = 10.0, api_key: SecretStr | str | None = None
-                      ) -> list[str]:
+async def list_models(
+    base_url: str, *, timeout_s: float = 10.0, api_key: SecretStr | str | None = None
+) -> list[str]:
     """The model ids the endpoint serves (``GET {base_url}/models``); raises on any failure."""
     headers = {}
     if api_key is not None:
@@ -535,8 +589,9 @@ async def list_models(base_url: str, *, timeout_s: float = 10.0, api_key: Secret
             return [m["id"] for m in _loads(raw).get("data", [])]
 
 
-async def check_health(base_url: str, timeout: float = 10.0, *, model: str | None = None,
-                       api_key: SecretStr | str | None = None) -> str | None:
+async def check_health(
+    base_url: str, timeout: float = 10.0, *, model: str | None = None, api_key: SecretStr | str | None = None
+) -> str | None:
     """None when the endpoint answers ``GET /models`` (and serves ``model``, if given), else why not."""
     try:
         models = await list_models(base_url, timeout_s=timeout, api_key=api_key)

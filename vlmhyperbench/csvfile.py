@@ -30,8 +30,9 @@ def sniff_delimiter(header: str) -> str:
     return "," if ";" not in header and "," in header else ";"
 
 
-def read_csv_rows(path: Path, *, required: list[str], known: list[str] | None = None,
-                  display: str | None = None) -> list[CsvRow]:
+def read_csv_rows(
+    path: Path, *, required: list[str], known: list[str] | None = None, display: str | None = None
+) -> list[CsvRow]:
     """Reads PATH into rows, checking the header against the required (and, if given, known) columns."""
     shown = display or str(path)
     try:
@@ -44,13 +45,13 @@ def read_csv_rows(path: Path, *, required: list[str], known: list[str] | None = 
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                          file=shown, line=line) from None
+        raise ConfigError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", file=shown, line=line
+        ) from None
     lines = text.splitlines()
     header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_index is None:
-        raise ConfigError("file is empty: a header line is required", file=shown, line=1,
-                          allowed=required)
+        raise ConfigError("file is empty: a header line is required", file=shown, line=1, allowed=required)
     delimiter = sniff_delimiter(lines[header_index])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
@@ -66,10 +67,13 @@ def read_csv_rows(path: Path, *, required: list[str], known: list[str] | None = 
                 header = [cell.strip().lower() for cell in record]
                 _check_header(header, required, known, shown, line)
                 continue
-            if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-                raise ConfigError(f"row has {len(record)} cells but the header has {len(header)} columns "
-                                  f"(is the separator '{delimiter}' used inside a cell without quotes?)",
-                                  file=shown, line=line)
+            if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
+                raise ConfigError(
+                    f"row has {len(record)} cells but the header has {len(header)} columns "
+                    f"(is the separator '{delimiter}' used inside a cell without quotes?)",
+                    file=shown,
+                    line=line,
+                )
             cells = {name: value.strip() for name, value in zip(header, record) if name and value.strip()}
             rows.append(CsvRow(file=Path(shown), line=line, cells=cells))
     except csv.Error as exc:  # a cell over the csv module's size limit, say: still FILE:LINE
@@ -77,8 +81,9 @@ def read_csv_rows(path: Path, *, required: list[str], known: list[str] | None = 
     return rows
 
 
-def _check_header(header: list[str], required: list[str], known: list[str] | None, file: str,
-                  line: int) -> None:
+def _check_header(
+    header: list[str], required: list[str], known: list[str] | None, file: str, line: int
+) -> None:
     seen: set[str] = set()
     for name in header:
         if not name:
@@ -90,5 +95,6 @@ def _check_header(header: list[str], required: list[str], known: list[str] | Non
             raise ConfigError("unknown column", file=file, line=line, column=name, allowed=known)
     for name in required:
         if name not in seen:
-            raise ConfigError("required column is missing from the header", file=file, line=line,
-                              column=name, allowed=known)
+            raise ConfigError(
+                "required column is missing from the header", file=file, line=line, column=name, allowed=known
+            )

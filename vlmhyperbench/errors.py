@@ -20,8 +20,15 @@ class BenchError(Exception):
 class ConfigError(BenchError, ValueError):
     """A configuration error located at FILE:LINE: column 'NAME'."""
 
-    def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None,
-                 column: str | None = None, allowed: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        allowed: list[str] | None = None,
+    ):
         self.file, self.line, self.column, self.allowed = file, line, column, allowed
         self.reason = message
         super().__init__(self._format())

@@ -69,11 +69,18 @@ class Regression:
 
     def describe(self) -> str:
         pert = f" ~{self.perturbation}" if self.perturbation else ""
-        why = (f"> threshold {self.threshold:g}" if self.rule == "threshold"
-               else f"95 % CI of the drop [{_f(self.drop_ci_low)}, {_f(self.drop_ci_high)}]" if self.rule == "ci"
-               else "beyond both runs' intervals")
-        return (f"{self.model} / {self.dataset}{pert} / {self.metric}: {self.previous_value:.4f} → {self.value:.4f} "
-                f"(worse by {self.drop:.4f}, {why}; previous run {self.previous_run})")
+        why = (
+            f"> threshold {self.threshold:g}"
+            if self.rule == "threshold"
+            else f"95 % CI of the drop [{_f(self.drop_ci_low)}, {_f(self.drop_ci_high)}]"
+            if self.rule == "ci"
+            else "beyond both runs' intervals"
+        )
+        return (
+            f"{self.model} / {self.dataset}{pert} / {self.metric}: "
+            f"{self.previous_value:.4f} → {self.value:.4f} "
+            f"(worse by {self.drop:.4f}, {why}; previous run {self.previous_run})"
+        )
 
 
 def _f(x: float | None) -> str:
@@ -81,6 +88,7 @@ def _f(x: float | None) -> str:
 
 
 # ---------------------------------------------------------------- the history
+
 
 def list_runs(results_dir: Path) -> list[RunInfo]:
     """Every run folder (one with a readable manifest.json) under RESULTS_DIR, oldest first."""
@@ -93,8 +101,14 @@ def list_runs(results_dir: Path) -> list[RunInfo]:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        runs.append(RunInfo(manifest.parent.name, manifest.parent, str(data.get("started_at") or ""),
-                            str(data.get("status") or "")))
+        runs.append(
+            RunInfo(
+                manifest.parent.name,
+                manifest.parent,
+                str(data.get("started_at") or ""),
+                str(data.get("status") or ""),
+            )
+        )
     return sorted(runs, key=lambda r: (r.started_at, r.run_id))
 
 
@@ -106,42 +120,75 @@ def _scan(path: Path, run_id: str) -> pl.LazyFrame:
     return lf.with_columns(pl.lit(run_id, pl.String).alias("run_id"))
 
 
-def load_history(results_dir: Path, *, aggregator: str = "general", runs: list[RunInfo] | None = None,
-                 until: str | None = None) -> pl.DataFrame:
-    """The summary rows of AGGREGATOR of every run (up to and including run UNTIL), with run_id, started_at and
-    the run's position `run_index` (0 = oldest); files are scanned lazily and filtered before they are read."""
+def load_history(
+    results_dir: Path,
+    *,
+    aggregator: str = "general",
+    runs: list[RunInfo] | None = None,
+    until: str | None = None,
+) -> pl.DataFrame:
+    """The summary rows of AGGREGATOR of every run (up to and including run UNTIL), with run_id,
+    started_at and the run's position `run_index` (0 = oldest); files are scanned lazily and filtered
+    before they are read."""
     runs = list_runs(results_dir) if runs is None else runs
     if until is not None:
         ids = [r.run_id for r in runs]
         if until in ids:
             runs = runs[: ids.index(until) + 1]
-    frames = [_scan(r.root / "summary.parquet", r.run_id) for r in runs if (r.root / "summary.parquet").is_file()]
-    schema = {"run_id": pl.String, "run_index": pl.Int64, "started_at": pl.String, "model": pl.String,
-              "dataset": pl.String, "perturbation": pl.String, "metric": pl.String, "group": pl.String,
-              "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64,
-              "higher_is_better": pl.Boolean}
+    frames = [
+        _scan(r.root / "summary.parquet", r.run_id) for r in runs if (r.root / "summary.parquet").is_file()
+    ]
+    schema = {
+        "run_id": pl.String,
+        "run_index": pl.Int64,
+        "started_at": pl.String,
+        "model": pl.String,
+        "dataset": pl.String,
+        "perturbation": pl.String,
+        "metric": pl.String,
+        "group": pl.String,
+        "value": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "n": pl.Int64,
+        "higher_is_better": pl.Boolean,
+    }
     if not frames:
         return pl.DataFrame(schema=schema)
-    order = pl.DataFrame({"run_id": [r.run_id for r in runs], "run_index": list(range(len(runs))),
-                          "started_at": [r.started_at for r in runs]}).lazy()
-    lf = (pl.concat(frames, how="diagonal_relaxed")
-          .filter(pl.col("aggregator") == aggregator)
-          .with_columns(pl.col("perturbation").fill_null(""))
-          .join(order, on="run_id", how="inner"))
-    return lf.select(list(schema)).sort("run_index", "model", "dataset", "perturbation", "metric", "group").collect()
+    order = pl.DataFrame(
+        {
+            "run_id": [r.run_id for r in runs],
+            "run_index": list(range(len(runs))),
+            "started_at": [r.started_at for r in runs],
+        }
+    ).lazy()
+    lf = (
+        pl.concat(frames, how="diagonal_relaxed")
+        .filter(pl.col("aggregator") == aggregator)
+        .with_columns(pl.col("perturbation").fill_null(""))
+        .join(order, on="run_id", how="inner")
+    )
+    return (
+        lf.select(list(schema))
+        .sort("run_index", "model", "dataset", "perturbation", "metric", "group")
+        .collect()
+    )
 
 
 # ---------------------------------------------------------------- thresholds
 
+
 def read_thresholds(path: Path) -> list[dict]:
-    """The rows of a thresholds.csv ([] when the file does not exist); ConfigError with FILE:LINE otherwise."""
+    """The rows of a thresholds.csv ([] when there is none); ConfigError with FILE:LINE otherwise."""
     from .csvfile import read_csv_rows
 
     path = Path(path)
     if not path.is_file():
         return []
     out = []
-    for row in read_csv_rows(path, required=["metric", "threshold"], known=["metric", "threshold", "dataset"]):
+    for row in read_csv_rows(
+        path, required=["metric", "threshold"], known=["metric", "threshold", "dataset"]
+    ):
         try:
             value = float(row.cells.get("threshold", ""))
         except ValueError:
@@ -172,15 +219,26 @@ def default_threshold() -> float | None:
     return value
 
 
-def threshold_for(thresholds: list[dict], metric: str, dataset: str, default: float | None = None, *,
-                  model: str = "", perturbation: str = "") -> float | None:
+def threshold_for(
+    thresholds: list[dict],
+    metric: str,
+    dataset: str,
+    default: float | None = None,
+    *,
+    model: str = "",
+    perturbation: str = "",
+) -> float | None:
     """The most specific matching row's threshold (a named metric first, then dataset, model, perturbation;
     a key a row lacks, or `*`, matches anything); DEFAULT when no row matches. Rows: {metric, threshold,
     [dataset], [model], [perturbation]}, as read_thresholds returns them."""
     best, rank = default, -1
     for t in thresholds:
-        keys = [(t.get("metric", "*"), metric, 8), (t.get("dataset", "*"), dataset, 4),
-                (t.get("model", "*"), model, 2), (t.get("perturbation", "*"), perturbation, 1)]
+        keys = [
+            (t.get("metric", "*"), metric, 8),
+            (t.get("dataset", "*"), dataset, 4),
+            (t.get("model", "*"), model, 2),
+            (t.get("perturbation", "*"), perturbation, 1),
+        ]
         if all(want in ("*", None, have) for want, have, _ in keys):
             r = sum(weight for want, have, weight in keys if want not in ("*", None))
             if r > rank:
@@ -201,6 +259,7 @@ def run_thresholds(run_root: Path, manifest: dict | None = None) -> list[dict]:
 
 # ---------------------------------------------------------------- regressions
 
+
 def previous_values(results_dir: Path, run_id: str, started_at: str | None = None) -> pl.DataFrame:
     """For each key, the general summary row of the latest run before RUN_ID that has it (column prev_run)."""
     runs = list_runs(results_dir)
@@ -212,13 +271,19 @@ def previous_values(results_dir: Path, run_id: str, started_at: str | None = Non
     hist = load_history(results_dir, runs=earlier)
     if not hist.height:
         return hist
-    return (hist.filter(pl.col("group") == "").sort("run_index")
-            .group_by(KEY, maintain_order=True).last())
+    return hist.filter(pl.col("group") == "").sort("run_index").group_by(KEY, maintain_order=True).last()
 
 
-def find_regressions(run_root: Path, summary: pl.DataFrame, scores: pl.DataFrame | None = None, *,
-                     results_dir: Path | None = None, thresholds: list[dict] | None = None,
-                     default: float | None = None, started_at: str | None = None) -> list[Regression]:
+def find_regressions(
+    run_root: Path,
+    summary: pl.DataFrame,
+    scores: pl.DataFrame | None = None,
+    *,
+    results_dir: Path | None = None,
+    thresholds: list[dict] | None = None,
+    default: float | None = None,
+    started_at: str | None = None,
+) -> list[Regression]:
     """This run's regressions against the previous run of each key (see the module docstring)."""
     run_root = Path(run_root)
     results_dir = Path(results_dir) if results_dir is not None else run_root.parent
@@ -232,9 +297,17 @@ def find_regressions(run_root: Path, summary: pl.DataFrame, scores: pl.DataFrame
     previous = previous_values(results_dir, run_root.name, started_at)
     if not previous.height or not current.height:
         return []
-    joined = current.join(previous.select(*KEY, pl.col("run_id").alias("prev_run"),
-                                          pl.col("value").alias("prev_value"), pl.col("ci_low").alias("prev_low"),
-                                          pl.col("ci_high").alias("prev_high")), on=KEY, how="inner")
+    joined = current.join(
+        previous.select(
+            *KEY,
+            pl.col("run_id").alias("prev_run"),
+            pl.col("value").alias("prev_value"),
+            pl.col("ci_low").alias("prev_low"),
+            pl.col("ci_high").alias("prev_high"),
+        ),
+        on=KEY,
+        how="inner",
+    )
     found = []
     prev_scores: dict[str, pl.LazyFrame | None] = {}
     for rec in joined.iter_rows(named=True):
@@ -244,8 +317,14 @@ def find_regressions(run_root: Path, summary: pl.DataFrame, scores: pl.DataFrame
         drop = (rec["prev_value"] - rec["value"]) if hib else (rec["value"] - rec["prev_value"])
         if not drop > 0:
             continue
-        threshold = threshold_for(thresholds, rec["metric"], rec["dataset"], default, model=rec["model"],
-                                  perturbation=rec["perturbation"])
+        threshold = threshold_for(
+            thresholds,
+            rec["metric"],
+            rec["dataset"],
+            default,
+            model=rec["model"],
+            perturbation=rec["perturbation"],
+        )
         low = high = None
         n = int(rec["n"] or 0)
         paired = None
@@ -261,12 +340,30 @@ def find_regressions(run_root: Path, summary: pl.DataFrame, scores: pl.DataFrame
         elif paired is not None:
             flagged, rule = low is not None and low > 0, "ci"
         else:
-            margin = math.hypot(_half(rec["ci_low"], rec["ci_high"]), _half(rec["prev_low"], rec["prev_high"]))
+            margin = math.hypot(
+                _half(rec["ci_low"], rec["ci_high"]), _half(rec["prev_low"], rec["prev_high"])
+            )
             flagged, rule = drop > margin, "ci-summary"
             low, high = drop - margin, drop + margin
         if flagged:
-            found.append(Regression(rec["model"], rec["dataset"], rec["perturbation"], rec["metric"], rec["prev_run"],
-                                    rec["prev_value"], rec["value"], drop, low, high, n, rule, threshold, hib))
+            found.append(
+                Regression(
+                    rec["model"],
+                    rec["dataset"],
+                    rec["perturbation"],
+                    rec["metric"],
+                    rec["prev_run"],
+                    rec["prev_value"],
+                    rec["value"],
+                    drop,
+                    low,
+                    high,
+                    n,
+                    rule,
+                    threshold,
+                    hib,
+                )
+            )
     return sorted(found, key=lambda r: (r.dataset, r.perturbation, r.model, r.metric))
 
 
@@ -281,12 +378,19 @@ def _paired_drop(scores: pl.DataFrame, previous: pl.LazyFrame | None, rec: dict)
     from metrics import MetricError, paired_difference
 
     def select(df):
-        keep = (pl.col("model") == rec["model"]) & (pl.col("dataset") == rec["dataset"]) & (
-            pl.col("perturbation").fill_null("") == rec["perturbation"]) & (pl.col("metric") == rec["metric"])
+        keep = (
+            (pl.col("model") == rec["model"])
+            & (pl.col("dataset") == rec["dataset"])
+            & (pl.col("perturbation").fill_null("") == rec["perturbation"])
+            & (pl.col("metric") == rec["metric"])
+        )
         return df.filter(keep)
 
-    cur = select(scores if "perturbation" in scores.columns
-                 else scores.with_columns(pl.lit("", pl.String).alias("perturbation")))
+    cur = select(
+        scores
+        if "perturbation" in scores.columns
+        else scores.with_columns(pl.lit("", pl.String).alias("perturbation"))
+    )
     try:
         prev = select(previous).drop("run_id").collect()
     except (pl.exceptions.PolarsError, OSError):
@@ -307,39 +411,66 @@ def _paired_drop(scores: pl.DataFrame, previous: pl.LazyFrame | None, rec: dict)
 
 # ---------------------------------------------------------------- the run's file
 
-REGRESSION_SCHEMA = {"model": pl.String, "dataset": pl.String, "perturbation": pl.String, "metric": pl.String,
-                     "previous_run": pl.String, "previous_value": pl.Float64, "value": pl.Float64,
-                     "drop": pl.Float64, "drop_ci_low": pl.Float64, "drop_ci_high": pl.Float64, "n": pl.Int64,
-                     "rule": pl.String, "threshold": pl.Float64, "higher_is_better": pl.Boolean}
+REGRESSION_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "perturbation": pl.String,
+    "metric": pl.String,
+    "previous_run": pl.String,
+    "previous_value": pl.Float64,
+    "value": pl.Float64,
+    "drop": pl.Float64,
+    "drop_ci_low": pl.Float64,
+    "drop_ci_high": pl.Float64,
+    "n": pl.Int64,
+    "rule": pl.String,
+    "threshold": pl.Float64,
+    "higher_is_better": pl.Boolean,
+}
 
 
 def regressions_frame(found: list[Regression]) -> pl.DataFrame:
-    return pl.DataFrame([asdict(r) for r in found], schema=REGRESSION_SCHEMA, orient="row") if found \
+    return (
+        pl.DataFrame([asdict(r) for r in found], schema=REGRESSION_SCHEMA, orient="row")
+        if found
         else pl.DataFrame(schema=REGRESSION_SCHEMA)
+    )
 
 
 def read_regressions(results_dir: Path, runs: list[RunInfo] | None = None) -> pl.DataFrame:
     """Every run's regressions.csv (lazily scanned), with run_id."""
     runs = list_runs(results_dir) if runs is None else runs
-    frames = [pl.scan_csv(r.root / REGRESSIONS_FILE, separator=";", schema=REGRESSION_SCHEMA)
-              .with_columns(pl.lit(r.run_id).alias("run_id"))
-              for r in runs if (r.root / REGRESSIONS_FILE).is_file()]
+    frames = [
+        pl.scan_csv(r.root / REGRESSIONS_FILE, separator=";", schema=REGRESSION_SCHEMA).with_columns(
+            pl.lit(r.run_id).alias("run_id")
+        )
+        for r in runs
+        if (r.root / REGRESSIONS_FILE).is_file()
+    ]
     if not frames:
         return pl.DataFrame(schema={**REGRESSION_SCHEMA, "run_id": pl.String})
-    return pl.concat(frames, how="diagonal_relaxed").with_columns(pl.col("perturbation").fill_null("")).collect()
+    return (
+        pl.concat(frames, how="diagonal_relaxed").with_columns(pl.col("perturbation").fill_null("")).collect()
+    )
 
 
 # ---------------------------------------------------------------- trend
 
+
 def trend_table(history: pl.DataFrame, *, last: int = 10) -> pl.DataFrame:
-    """One row per (dataset, perturbation, metric, model), one column per run (the LAST runs), oldest first."""
+    """One row per (dataset, perturbation, metric, model), a column per run (the LAST runs), oldest first."""
     general = history.filter(pl.col("group") == "")
     if not general.height:
         return pl.DataFrame()
     keep = general.select("run_index", "run_id").unique().sort("run_index").tail(last)
     part = general.join(keep.select("run_index"), on="run_index")
-    wide = part.pivot(on="run_id", index=["dataset", "perturbation", "metric", "model", "higher_is_better"],
-                      values="value", sort_columns=False)
+    wide = part.pivot(
+        on="run_id",
+        index=["dataset", "perturbation", "metric", "model", "higher_is_better"],
+        values="value",
+        sort_columns=False,
+    )
     run_cols = [r for r in keep["run_id"].to_list() if r in wide.columns]
     return wide.select("dataset", "perturbation", "metric", "model", "higher_is_better", *run_cols).sort(
-        "dataset", "perturbation", "metric", "model")
+        "dataset", "perturbation", "metric", "model"
+    )

@@ -20,10 +20,14 @@ from . import plots
 from . import report_data as data
 from .report_template import TEMPLATE
 
-PERF = [("ttft_p50_s", "TTFT p50 s", True), ("latency_p50_s", "latency p50 s", True),
-        ("latency_p90_s", "latency p90 s", True), ("requests_per_s", "req/s", False),
-        ("output_tokens_per_s", "tok/s", False), ("peak_rss_mb", "peak RSS MB", True)]
-
+PERF = [
+    ("ttft_p50_s", "TTFT p50 s", True),
+    ("latency_p50_s", "latency p50 s", True),
+    ("latency_p90_s", "latency p90 s", True),
+    ("requests_per_s", "req/s", False),
+    ("output_tokens_per_s", "tok/s", False),
+    ("peak_rss_mb", "peak RSS MB", True),
+]
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -49,10 +53,18 @@ def _best(values: list[tuple[int, float]], higher: bool) -> set[int]:
     return {i for i, v in values if v == target}
 
 
-def render_report(run, manifest: dict, rows: list[dict], summary: pl.DataFrame, performance: pl.DataFrame, *,
-                  scores: pl.DataFrame | None = None, regressions: list | None = None,
-                  thumbnails: bool = True) -> str:
-    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS (history.Regression) to none."""
+def render_report(
+    run,
+    manifest: dict,
+    rows: list[dict],
+    summary: pl.DataFrame,
+    performance: pl.DataFrame,
+    *,
+    scores: pl.DataFrame | None = None,
+    regressions: list | None = None,
+    thumbnails: bool = True,
+) -> str:
+    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS to none."""
     if scores is None:
         path = Path(run.root) / "scores.parquet"
         scores = pl.read_parquet(path) if path.is_file() else pl.DataFrame()
@@ -82,14 +94,22 @@ def render_report(run, manifest: dict, rows: list[dict], summary: pl.DataFrame, 
             metrics.insert(0, main)
         best_metric = {}
         for m in metrics:
-            vals = [(i, r["metrics"][m]["value"]) for i, r in enumerate(group)
-                    if m in r["metrics"] and r["metrics"][m]["value"] is not None]
+            vals = [
+                (i, r["metrics"][m]["value"])
+                for i, r in enumerate(group)
+                if m in r["metrics"] and r["metrics"][m]["value"] is not None
+            ]
             hib = next((r["metrics"][m]["higher_is_better"] for r in group if m in r["metrics"]), True)
             best_metric[m] = _best(vals, bool(hib))
         best_perf = {}
         for col, _, lower in PERF:
-            vals = [(i, r["perf"].get(col)) for i, r in enumerate(group) if r["status"] == "completed"
-                    and isinstance(r["perf"].get(col), (int, float)) and r["perf"].get(col) is not None]
+            vals = [
+                (i, r["perf"].get(col))
+                for i, r in enumerate(group)
+                if r["status"] == "completed"
+                and isinstance(r["perf"].get(col), (int, float))
+                and r["perf"].get(col) is not None
+            ]
             best_perf[col] = _best(vals, not lower) if len(vals) > 1 else set()
         points, front = _points(group, main, primary.get(dataset, (None, True))[1])
         table = []
@@ -101,25 +121,50 @@ def render_report(run, manifest: dict, rows: list[dict], summary: pl.DataFrame, 
                 delta = None
                 if rec is not None and prev is not None and rec["value"] is not None:
                     delta = rec["value"] - prev["value"]
-                cells.append({"value": _fmt(rec["value"]) if rec else "–",
-                              "arrow": ("↑" if rec["higher_is_better"] else "↓") if rec else "",
-                              "ci": f"[{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
-                              if rec and rec.get("ci_low") is not None else "", "best": i in best_metric[m],
-                              "delta": delta, "better": None if delta is None or delta == 0 else
-                              (delta > 0) == bool(rec["higher_is_better"]),
-                              "regressed": (r["model"], dataset, pert, m) in regressed,
-                              "prev_run": prev["run_id"] if prev else None})
+                cells.append(
+                    {
+                        "value": _fmt(rec["value"]) if rec else "–",
+                        "arrow": ("↑" if rec["higher_is_better"] else "↓") if rec else "",
+                        "ci": f"[{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
+                        if rec and rec.get("ci_low") is not None
+                        else "",
+                        "best": i in best_metric[m],
+                        "delta": delta,
+                        "better": None
+                        if delta is None or delta == 0
+                        else (delta > 0) == bool(rec["higher_is_better"]),
+                        "regressed": (r["model"], dataset, pert, m) in regressed,
+                        "prev_run": prev["run_id"] if prev else None,
+                    }
+                )
             perf = [{"text": _fmt(r["perf"].get(c)), "best": i in best_perf[c]} for c, _, _ in PERF]
             errors = r["perf"].get("errors")
             requests = r["perf"].get("requests")
-            table.append({"model": r["model"], "status": r["status"], "error": r["error"], "cells": cells,
-                          "perf": perf, "pareto": r["model"] in front,
-                          "errors": f"{_fmt(errors, 0)} / {_fmt(requests, 0)}" if requests is not None else "–"})
+            table.append(
+                {
+                    "model": r["model"],
+                    "status": r["status"],
+                    "error": r["error"],
+                    "cells": cells,
+                    "perf": perf,
+                    "pareto": r["model"] in front,
+                    "errors": f"{_fmt(errors, 0)} / {_fmt(requests, 0)}" if requests is not None else "–",
+                }
+            )
         plot = None
         if len(points) >= 1 and main:
             plot = plots.quality_latency(points, main, primary[dataset][1], colors, salt("quality-latency"))
-        boards.append({"dataset": dataset, "perturbation": pert, "metrics": metrics, "rows": table,
-                       "main": main, "plot": plot, "front": sorted(front)})
+        boards.append(
+            {
+                "dataset": dataset,
+                "perturbation": pert,
+                "metrics": metrics,
+                "rows": table,
+                "main": main,
+                "plot": plot,
+                "front": sorted(front),
+            }
+        )
 
     # ---- breakdowns by doc_class and question_type (primary metric)
     breakdowns = []
@@ -133,18 +178,37 @@ def render_report(run, manifest: dict, rows: list[dict], summary: pl.DataFrame, 
                 sel = sel.filter(pl.col("perturbation").fill_null("") == "")
             if not sel.height:
                 continue
-            groups = (sel.group_by("group").agg(pl.col("n").max()).sort(["n", "group"], descending=[True, False])
-                      .head(25)["group"].sort().to_list())
+            groups = (
+                sel.group_by("group")
+                .agg(pl.col("n").max())
+                .sort(["n", "group"], descending=[True, False])
+                .head(25)["group"]
+                .sort()
+                .to_list()
+            )
             models = sorted(sel["model"].unique().to_list())
             series = {}
             for m in models:
                 recs = {r["group"]: r for r in sel.filter(pl.col("model") == m).iter_rows(named=True)}
-                series[m] = [(recs[g]["value"], recs[g]["ci_low"], recs[g]["ci_high"]) if g in recs
-                             else (None, None, None) for g in groups]
+                series[m] = [
+                    (recs[g]["value"], recs[g]["ci_low"], recs[g]["ci_high"])
+                    if g in recs
+                    else (None, None, None)
+                    for g in groups
+                ]
             table = sel.sort(["group", "model"]).to_dicts()
-            breakdowns.append({"title": title, "dataset": dataset, "metric": metric, "hib": hib, "rows": table,
-                               "plot": plots.grouped_bars([g or "(none)" for g in groups], series, metric, colors,
-                                                          salt(aggregator))})
+            breakdowns.append(
+                {
+                    "title": title,
+                    "dataset": dataset,
+                    "metric": metric,
+                    "hib": hib,
+                    "rows": table,
+                    "plot": plots.grouped_bars(
+                        [g or "(none)" for g in groups], series, metric, colors, salt(aggregator)
+                    ),
+                }
+            )
 
     # ---- latency distributions, per dataset
     quantiles = data.latency_quantiles(run, [r for r in completed])
@@ -161,8 +225,11 @@ def render_report(run, manifest: dict, rows: list[dict], summary: pl.DataFrame, 
     drops = data.perturbation_drops(scores, primary) if scores.height else []
     drop_plot = None
     if drops:
-        drop_plot = plots.drop_bars([{**d, "label": f"{d['model']} · {d['dataset']} ~{d['perturbation']}"}
-                                     for d in drops], colors, salt("perturbation"))
+        drop_plot = plots.drop_bars(
+            [{**d, "label": f"{d['model']} · {d['dataset']} ~{d['perturbation']}"} for d in drops],
+            colors,
+            salt("perturbation"),
+        )
 
     # ---- worst samples, failures
     worst = data.worst_samples(run, scores, primary) if scores.height else []
@@ -179,31 +246,60 @@ def render_report(run, manifest: dict, rows: list[dict], summary: pl.DataFrame, 
     for b in boards:
         if b["perturbation"] or not b["main"]:
             continue
-        done = [r for r in by_key[(b["dataset"], "")] if r["status"] == "completed" and b["main"] in r["metrics"]]
+        done = [
+            r for r in by_key[(b["dataset"], "")] if r["status"] == "completed" and b["main"] in r["metrics"]
+        ]
         if not done:
             continue
         hib = bool(done[0]["metrics"][b["main"]]["higher_is_better"])
         best = (max if hib else min)(done, key=lambda r: r["metrics"][b["main"]]["value"])
         timed = [r for r in done if r["perf"].get("latency_p50_s") is not None]
         fastest = min(timed, key=lambda r: r["perf"]["latency_p50_s"]) if timed else None
-        headline.append({"dataset": b["dataset"], "metric": b["main"], "best": best["model"],
-                         "value": best["metrics"][b["main"]]["value"],
-                         "fastest": fastest["model"] if fastest else None,
-                         "latency": fastest["perf"]["latency_p50_s"] if fastest else None,
-                         "front": b["front"]})
+        headline.append(
+            {
+                "dataset": b["dataset"],
+                "metric": b["main"],
+                "best": best["model"],
+                "value": best["metrics"][b["main"]]["value"],
+                "fastest": fastest["model"] if fastest else None,
+                "latency": fastest["perf"]["latency_p50_s"] if fastest else None,
+                "front": b["front"],
+            }
+        )
 
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     template = env.from_string(TEMPLATE)
     return template.render(
-        run_id=run.run_id, manifest=manifest, status=manifest.get("status"),
-        started=manifest.get("started_at"), finished=manifest.get("finished_at"),
-        commit=(manifest.get("git_commit") or "")[:12], boards=boards, perf_labels=[label for _, label, _ in PERF],
-        headline=headline, regressions=regressions, breakdowns=breakdowns, dists=dists, drops=drops,
-        drop_plot=drop_plot, worst_groups=list(worst_groups.items()), failed=failed, sample_errors=sample_errors,
-        n_pairs=len(rows), n_completed=len(completed), environments=manifest.get("environments") or {},
-        versions=manifest.get("versions") or {}, parameters=manifest.get("parameters") or {},
-        config=manifest.get("config"), fmt=_fmt, colors=colors)
+        run_id=run.run_id,
+        manifest=manifest,
+        status=manifest.get("status"),
+        started=manifest.get("started_at"),
+        finished=manifest.get("finished_at"),
+        commit=(manifest.get("git_commit") or "")[:12],
+        boards=boards,
+        perf_labels=[label for _, label, _ in PERF],
+        headline=headline,
+        regressions=regressions,
+        breakdowns=breakdowns,
+        dists=dists,
+        drops=drops,
+        drop_plot=drop_plot,
+        worst_groups=list(worst_groups.items()),
+        failed=failed,
+        sample_errors=sample_errors,
+        n_pairs=len(rows),
+        n_completed=len(completed),
+        environments=manifest.get("environments") or {},
+        versions=manifest.get("versions") or {},
+        parameters=manifest.get("parameters") or {},
+        config=manifest.get("config"),
+        fmt=_fmt,
+        colors=colors,
+    )
 
 
 def _points(group: list[dict], metric: str | None, hib: bool) -> tuple[list[dict], set[str]]:
@@ -213,8 +309,16 @@ def _points(group: list[dict], metric: str | None, hib: bool) -> tuple[list[dict
         x = r["perf"].get("latency_p50_s")
         if r["status"] != "completed" or rec is None or rec["value"] is None or x is None:
             continue
-        pts.append({"label": r["model"], "model": r["model"], "x": float(x), "y": float(rec["value"]),
-                    "low": rec.get("ci_low"), "high": rec.get("ci_high")})
+        pts.append(
+            {
+                "label": r["model"],
+                "model": r["model"],
+                "x": float(x),
+                "y": float(rec["value"]),
+                "low": rec.get("ci_low"),
+                "high": rec.get("ci_high"),
+            }
+        )
     idx = plots.pareto_front([(p["x"], p["y"]) for p in pts], hib)
     for i, p in enumerate(pts):
         p["front"] = i in idx
@@ -235,8 +339,12 @@ def _previous(run, manifest: dict) -> dict[tuple[str, str, str, str], dict]:
 def render_fallback(run, manifest: dict, leaderboard_md: str, error: BaseException) -> str:
     """A plain page (the leaderboard as text and the error) for when the full report cannot be drawn."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.from_string(FALLBACK).render(run_id=run.run_id, status=manifest.get("status"), text=leaderboard_md,
-                                            error=f"{type(error).__name__}: {error}")
+    return env.from_string(FALLBACK).render(
+        run_id=run.run_id,
+        status=manifest.get("status"),
+        text=leaderboard_md,
+        error=f"{type(error).__name__}: {error}",
+    )
 
 
 FALLBACK = """<!doctype html>

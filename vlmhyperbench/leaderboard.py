@@ -6,8 +6,12 @@ import sys
 
 import polars as pl
 
-PERF_COLUMNS = [("ttft_p50_s", "TTFT p50 s"), ("latency_p50_s", "latency p50 s"), ("requests_per_s", "req/s"),
-                ("peak_rss_mb", "peak RSS MB")]
+PERF_COLUMNS = [
+    ("ttft_p50_s", "TTFT p50 s"),
+    ("latency_p50_s", "latency p50 s"),
+    ("requests_per_s", "req/s"),
+    ("peak_rss_mb", "peak RSS MB"),
+]
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -25,16 +29,29 @@ def leaderboard_rows(summary: pl.DataFrame, performance: pl.DataFrame, pairs: li
     rows: list[dict] = []
     for pair in pairs:
         key = (pair["model"], pair["dataset"], pair.get("perturbation") or "")
-        row = {"dataset": key[1], "perturbation": key[2], "model": key[0], "status": pair["status"],
-               "error": pair.get("error"), "metrics": {}, "perf": {}}
+        row = {
+            "dataset": key[1],
+            "perturbation": key[2],
+            "model": key[0],
+            "status": pair["status"],
+            "error": pair.get("error"),
+            "metrics": {},
+            "perf": {},
+        }
         if general.height:
-            sel = general.filter((pl.col("model") == key[0]) & (pl.col("dataset") == key[1])
-                                 & (pl.col("perturbation") == key[2]))
+            sel = general.filter(
+                (pl.col("model") == key[0])
+                & (pl.col("dataset") == key[1])
+                & (pl.col("perturbation") == key[2])
+            )
             for rec in sel.iter_rows(named=True):
                 row["metrics"][rec["metric"]] = rec
         if performance.height:
-            sel = performance.filter((pl.col("model") == key[0]) & (pl.col("dataset") == key[1])
-                                     & (pl.col("perturbation") == key[2]))
+            sel = performance.filter(
+                (pl.col("model") == key[0])
+                & (pl.col("dataset") == key[1])
+                & (pl.col("perturbation") == key[2])
+            )
             if sel.height:
                 row["perf"] = sel.row(0, named=True)
         rows.append(row)
@@ -62,9 +79,12 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
         header = ["model", *names, *[label for _, label in PERF_COLUMNS], "status"]
         lines += [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in group:
-            cells = [r["model"], *[metric_cell(r["metrics"].get(n)) for n in names],
-                     *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
-                     r["status"] if r["status"] == "completed" else f"{r['status']}: {_md_escape(r['error'])}"]
+            cells = [
+                r["model"],
+                *[metric_cell(r["metrics"].get(n)) for n in names],
+                *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
+                r["status"] if r["status"] == "completed" else f"{r['status']}: {_md_escape(r['error'])}",
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Values are fractions with 95 % bootstrap intervals; ↑ higher is better, ↓ lower is better.")
@@ -90,12 +110,17 @@ def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         status = "[green]completed[/]" if r["status"] == "completed" else f"[red]{r['status']}[/]"
-        table.add_row(escape(r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else "")),
-                      escape(r["model"]),
-                      *[metric_cell(r["metrics"].get(n), with_ci=False) for n in names],
-                      *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS], status)
+        table.add_row(
+            escape(r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else "")),
+            escape(r["model"]),
+            *[metric_cell(r["metrics"].get(n), with_ci=False) for n in names],
+            *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
+            status,
+        )
     console.print(table)
     for r in rows:
         if r["status"] != "completed":
-            console.print(f"[red]✗ {escape(r['model'])} / {escape(r['dataset'])}:[/] {escape(str(r['error']))}",
-                          highlight=False)
+            console.print(
+                f"[red]✗ {escape(r['model'])} / {escape(r['dataset'])}:[/] {escape(str(r['error']))}",
+                highlight=False,
+            )

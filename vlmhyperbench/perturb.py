@@ -44,8 +44,9 @@ class PerturbationKind:
 PERTURBATIONS: dict[str, PerturbationKind] = {}
 
 
-def register_perturbation(name: str, *, default: float, low: float, high: float,
-                          unit: str) -> Callable[[Step], Step]:
+def register_perturbation(
+    name: str, *, default: float, low: float, high: float, unit: str
+) -> Callable[[Step], Step]:
     """Decorator that adds a perturbation under `name` (usable in plan.csv)."""
 
     def wrap(step: Step) -> Step:
@@ -152,16 +153,22 @@ def parse_perturbation(spec: str | None) -> Perturbation:
         name = name.strip()
         kind = get_perturbation(name)
         if kind is None:
-            raise ConfigError(f"unknown perturbation '{name}' in '{text}'", column="perturbation",
-                              allowed=perturbation_names())
+            raise ConfigError(
+                f"unknown perturbation '{name}' in '{text}'",
+                column="perturbation",
+                allowed=perturbation_names(),
+            )
         try:
             value = float(raw) if raw.strip() else kind.default
         except ValueError:
-            raise ConfigError(f"'{name}': value '{raw}' is not a number ({kind.unit})",
-                              column="perturbation") from None
+            raise ConfigError(
+                f"'{name}': value '{raw}' is not a number ({kind.unit})", column="perturbation"
+            ) from None
         if not kind.low <= value <= kind.high:
-            raise ConfigError(f"'{name}': value {value:g} is outside {kind.low:g}..{kind.high:g} "
-                              f"({kind.unit})", column="perturbation")
+            raise ConfigError(
+                f"'{name}': value {value:g} is outside {kind.low:g}..{kind.high:g} ({kind.unit})",
+                column="perturbation",
+            )
         steps.append((name, value))
     return Perturbation(tuple(steps))
 

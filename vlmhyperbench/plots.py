@@ -9,12 +9,32 @@ from __future__ import annotations
 import io
 import math
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
-_RC = {"svg.fonttype": "none", "text.parse_math": False, "font.size": 9, "axes.titlesize": 10,
-       "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
-       "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-       "legend.fontsize": 8, "legend.frameon": False}
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+_RC = {
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+}
 
 
 def _pyplot():
@@ -35,7 +55,7 @@ def _svg(fig, salt: str) -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buf.getvalue()
-    text = text[text.index("<svg"):]  # no XML declaration or DOCTYPE inside HTML
+    text = text[text.index("<svg") :]  # no XML declaration or DOCTYPE inside HTML
     return text.replace("<svg ", f'<svg role="img" aria-label="{salt}" class="plot" ', 1)
 
 
@@ -61,8 +81,9 @@ def pareto_front(points: list[tuple[float, float]], higher_is_better: bool) -> l
     return sorted(front, key=lambda i: points[i][0])
 
 
-def quality_latency(points: list[dict], metric: str, higher_is_better: bool, colors: dict[str, str],
-                    salt: str) -> str:
+def quality_latency(
+    points: list[dict], metric: str, higher_is_better: bool, colors: dict[str, str], salt: str
+) -> str:
     """Quality (with its CI) against median latency, one point per model; the Pareto front joined by a line.
     POINTS: {label, model, x, y, low, high, front}."""
     plt = _pyplot()
@@ -74,14 +95,30 @@ def quality_latency(points: list[dict], metric: str, higher_is_better: bool, col
             yerr = None
             if p.get("low") is not None and p.get("high") is not None:
                 yerr = [[max(0.0, p["y"] - p["low"])], [max(0.0, p["high"] - p["y"])]]
-            ax.errorbar([p["x"]], [p["y"]], yerr=yerr, fmt="o", color=colors.get(p["model"], "#333"),
-                        ms=8 if p["front"] else 6, mec="black" if p["front"] else "none", capsize=3,
-                        label=p["label"])
+            ax.errorbar(
+                [p["x"]],
+                [p["y"]],
+                yerr=yerr,
+                fmt="o",
+                color=colors.get(p["model"], "#333"),
+                ms=8 if p["front"] else 6,
+                mec="black" if p["front"] else "none",
+                capsize=3,
+                label=p["label"],
+            )
             ax.annotate(p["label"], (p["x"], p["y"]), textcoords="offset points", xytext=(6, 5), fontsize=8)
         front = sorted((p for p in points if p["front"]), key=lambda p: p["x"])
         if len(front) > 1:
-            ax.step([p["x"] for p in front], [p["y"] for p in front], where="post", color="black", lw=1,
-                    ls="--", alpha=0.6, label="Pareto front")
+            ax.step(
+                [p["x"] for p in front],
+                [p["y"] for p in front],
+                where="post",
+                color="black",
+                lw=1,
+                ls="--",
+                alpha=0.6,
+                label="Pareto front",
+            )
         xs = [p["x"] for p in points if p["x"] > 0]
         if xs and max(xs) / min(xs) > 20:
             ax.set_xscale("log")
@@ -93,8 +130,13 @@ def quality_latency(points: list[dict], metric: str, higher_is_better: bool, col
         return _svg(fig, salt)
 
 
-def grouped_bars(groups: list[str], series: dict[str, list[tuple[float | None, float | None, float | None]]],
-                 metric: str, colors: dict[str, str], salt: str) -> str:
+def grouped_bars(
+    groups: list[str],
+    series: dict[str, list[tuple[float | None, float | None, float | None]]],
+    metric: str,
+    colors: dict[str, str],
+    salt: str,
+) -> str:
     """Horizontal bars: one block per group, one bar per model, with CI whiskers.
     SERIES: model -> [(value, low, high) per group]."""
     plt = _pyplot()
@@ -114,8 +156,15 @@ def grouped_bars(groups: list[str], series: dict[str, list[tuple[float | None, f
                 vals.append(v)
                 errs_lo.append(max(0.0, v - lo) if lo is not None else 0.0)
                 errs_hi.append(max(0.0, hi - v) if hi is not None else 0.0)
-            ax.barh(ys, vals, height=width * 0.9, color=colors.get(model, "#555"), label=model,
-                    xerr=[errs_lo, errs_hi], error_kw={"lw": 0.8, "capsize": 2, "ecolor": "#333"})
+            ax.barh(
+                ys,
+                vals,
+                height=width * 0.9,
+                color=colors.get(model, "#555"),
+                label=model,
+                xerr=[errs_lo, errs_hi],
+                error_kw={"lw": 0.8, "capsize": 2, "ecolor": "#333"},
+            )
         ax.set_yticks(range(len(groups)), [g if len(g) <= 32 else g[:31] + "…" for g in groups])
         ax.invert_yaxis()
         ax.set_xlabel(metric)
@@ -140,25 +189,36 @@ def distributions(curves: dict[str, dict[str, list[float]]], colors: dict[str, s
                 if not q:
                     continue
                 ps = [i / (len(q) - 1) if len(q) > 1 else 1.0 for i in range(len(q))]
-                ax.step(q, ps, where="post", color=colors.get(c["model"], "#555"),
-                        ls="--" if c.get("perturbed") else "-", lw=1.4, label=label)
+                ax.step(
+                    q,
+                    ps,
+                    where="post",
+                    color=colors.get(c["model"], "#555"),
+                    ls="--" if c.get("perturbed") else "-",
+                    lw=1.4,
+                    label=label,
+                )
                 drawn = True
             ax.set_title(title)
             ax.set_xlabel("seconds")
             if not drawn:
-                ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes, color="#777")
+                ax.text(
+                    0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes, color="#777"
+                )
         axes[0].set_ylabel("share of requests ≤ x")
         handles, labels = axes[1].get_legend_handles_labels() or axes[0].get_legend_handles_labels()
         if not handles:
             handles, labels = axes[0].get_legend_handles_labels()
         if handles:
-            fig.legend(handles, labels, loc="lower center", ncols=min(4, len(labels)), bbox_to_anchor=(0.5, -0.08))
+            fig.legend(
+                handles, labels, loc="lower center", ncols=min(4, len(labels)), bbox_to_anchor=(0.5, -0.08)
+            )
         fig.tight_layout()
         return _svg(fig, salt)
 
 
 def drop_bars(items: list[dict], colors: dict[str, str], salt: str) -> str:
-    """Perturbation drops (towards worse, > 0 is worse) with paired CIs: ITEMS {label, model, drop, low, high}."""
+    """Perturbation drops (> 0 is worse) with paired CIs: ITEMS {label, model, drop, low, high}."""
     plt = _pyplot()
     import matplotlib
 
@@ -168,8 +228,14 @@ def drop_bars(items: list[dict], colors: dict[str, str], salt: str) -> str:
         vals = [it["drop"] for it in items]
         lo = [max(0.0, it["drop"] - it["low"]) if it.get("low") is not None else 0.0 for it in items]
         hi = [max(0.0, it["high"] - it["drop"]) if it.get("high") is not None else 0.0 for it in items]
-        ax.barh(ys, vals, color=[colors.get(it["model"], "#555") for it in items], xerr=[lo, hi],
-                error_kw={"lw": 0.8, "capsize": 2, "ecolor": "#333"}, height=0.6)
+        ax.barh(
+            ys,
+            vals,
+            color=[colors.get(it["model"], "#555") for it in items],
+            xerr=[lo, hi],
+            error_kw={"lw": 0.8, "capsize": 2, "ecolor": "#333"},
+            height=0.6,
+        )
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(ys, [it["label"] for it in items])
         ax.invert_yaxis()

@@ -22,9 +22,22 @@ import polars as pl
 __all__ = ["performance_row", "percentile", "measured_window_s", "PERFORMANCE_REQUEST_COLUMNS"]
 
 PERFORMANCE_REQUEST_COLUMNS = (
-    "requests", "errors", "concurrency", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "tpot_p50_s",
-    "itl_p50_s", "latency_p50_s", "latency_p90_s", "latency_p99_s", "requests_per_s",
-    "output_tokens_per_s", "queue_wait_p50_s", "window_s", "output_tokens",
+    "requests",
+    "errors",
+    "concurrency",
+    "ttft_p50_s",
+    "ttft_p90_s",
+    "ttft_p99_s",
+    "tpot_p50_s",
+    "itl_p50_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "requests_per_s",
+    "output_tokens_per_s",
+    "queue_wait_p50_s",
+    "window_s",
+    "output_tokens",
 )
 
 
@@ -46,12 +59,17 @@ def measured_window_s(df: pl.DataFrame) -> float:
     if key is None:
         return float(sent["finished_at"].max() - sent["sent_at"].min())
     windows = sent.group_by(pl.col(key).fill_null(-1.0)).agg(
-        (pl.col("finished_at").max() - pl.col("sent_at").min()).alias("w"))
+        (pl.col("finished_at").max() - pl.col("sent_at").min()).alias("w")
+    )
     return float(windows["w"].sum())
 
 
-def performance_row(predictions: pl.DataFrame | str | Path, *, concurrency: int,
-                    window: float | tuple[float, float] | None = None) -> dict[str, float | int | None]:
+def performance_row(
+    predictions: pl.DataFrame | str | Path,
+    *,
+    concurrency: int,
+    window: float | tuple[float, float] | None = None,
+) -> dict[str, float | int | None]:
     """CONTRACT's request-side performance columns (and a few more) for one (model, dataset) pair.
 
     ``predictions``: the pair's predictions (a DataFrame or the parquet path, deduplicated as the
@@ -77,10 +95,13 @@ def performance_row(predictions: pl.DataFrame | str | Path, *, concurrency: int,
         "requests": df.height,
         "errors": df.height - answered.height,
         "concurrency": concurrency,
-        "ttft_p50_s": pct("ttft_s", 50), "ttft_p90_s": pct("ttft_s", 90), "ttft_p99_s": pct("ttft_s", 99),
+        "ttft_p50_s": pct("ttft_s", 50),
+        "ttft_p90_s": pct("ttft_s", 90),
+        "ttft_p99_s": pct("ttft_s", 99),
         "tpot_p50_s": pct("tpot_s", 50),
         "itl_p50_s": pct("itl_s", 50),
-        "latency_p50_s": pct("latency_s", 50), "latency_p90_s": pct("latency_s", 90),
+        "latency_p50_s": pct("latency_s", 50),
+        "latency_p90_s": pct("latency_s", 90),
         "latency_p99_s": pct("latency_s", 99),
         "requests_per_s": answered.height / window_s if window_s > 0 else None,
         "output_tokens_per_s": tokens / window_s if window_s > 0 else None,

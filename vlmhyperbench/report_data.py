@@ -29,8 +29,8 @@ def dataset_rows(run, manifest: dict) -> dict[str, dict]:
 
 
 def primary_metrics(summary: pl.DataFrame, datasets: dict[str, dict]) -> dict[str, tuple[str, bool]]:
-    """dataset -> (its headline metric, higher_is_better): the first of the dataset's metrics (config, else the
-    task's defaults) that the summary has, else the first metric in the summary."""
+    """dataset -> (its headline metric, higher_is_better): the first of the dataset's metrics (config,
+    else the task's defaults) that the summary has, else the first metric in the summary."""
     out: dict[str, tuple[str, bool]] = {}
     if not summary.height:
         return out
@@ -73,14 +73,21 @@ def latency_quantiles(run, pairs: list[dict]) -> dict[tuple[str, str, str], dict
                 continue
             if "error" in names:
                 lf = lf.filter(pl.col("error").is_null())
-            q = lf.select([pl.col(c).cast(pl.Float64).quantile(pr, "linear").alias(f"{c}_{i}")
-                           for c in cols for i, pr in enumerate(probs)]).collect()
+            q = lf.select(
+                [
+                    pl.col(c).cast(pl.Float64).quantile(pr, "linear").alias(f"{c}_{i}")
+                    for c in cols
+                    for i, pr in enumerate(probs)
+                ]
+            ).collect()
         except (pl.exceptions.PolarsError, OSError):
             continue
         row = q.row(0, named=True) if q.height else {}
         out[(p["model"], p["dataset"], p.get("perturbation") or "")] = {
             c: ([row[f"{c}_{i}"] for i in range(N_QUANTILES)] if row.get(f"{c}_0") is not None else [])
-            for c in ("ttft_s", "latency_s") if c in cols}
+            for c in ("ttft_s", "latency_s")
+            if c in cols
+        }
     return out
 
 
@@ -116,35 +123,72 @@ def perturbation_drops(scores: pl.DataFrame, primary: dict[str, tuple[str, bool]
             except (MetricError, ValueError, pl.exceptions.PolarsError):
                 continue
             sign = 1 if hib else -1
-            low, high = (d.ci_low, d.ci_high) if hib else (
-                None if d.ci_high is None else -d.ci_high, None if d.ci_low is None else -d.ci_low)
-            out.append({"model": model, "dataset": dataset, "perturbation": pert, "metric": metric,
-                        "clean": d.value_a, "perturbed": d.value_b, "drop": sign * d.value, "low": low,
-                        "high": high, "n": d.n, "significant": low is not None and low > 0})
+            low, high = (
+                (d.ci_low, d.ci_high)
+                if hib
+                else (None if d.ci_high is None else -d.ci_high, None if d.ci_low is None else -d.ci_low)
+            )
+            out.append(
+                {
+                    "model": model,
+                    "dataset": dataset,
+                    "perturbation": pert,
+                    "metric": metric,
+                    "clean": d.value_a,
+                    "perturbed": d.value_b,
+                    "drop": sign * d.value,
+                    "low": low,
+                    "high": high,
+                    "n": d.n,
+                    "significant": low is not None and low > 0,
+                }
+            )
     return sorted(out, key=lambda r: (r["dataset"], r["perturbation"], r["model"]))
 
 
-def worst_samples(run, scores: pl.DataFrame, primary: dict[str, tuple[str, bool]],
-                  per_dataset: int = WORST_PER_DATASET) -> list[dict]:
+def worst_samples(
+    run, scores: pl.DataFrame, primary: dict[str, tuple[str, bool]], per_dataset: int = WORST_PER_DATASET
+) -> list[dict]:
     """The worst-scored samples of each (dataset, perturbation) on its primary metric, across models, with the
     stored question prompt, answer, references and error."""
     out = []
     if not scores.height:
         return out
     for dataset, (metric, hib) in primary.items():
-        rows = _per_sample(scores, metric).filter((pl.col("dataset") == dataset) & pl.col("value").is_not_null())
+        rows = _per_sample(scores, metric).filter(
+            (pl.col("dataset") == dataset) & pl.col("value").is_not_null()
+        )
         for (pert,), g in rows.group_by(["perturbation"], maintain_order=True):
             best = g["value"].max() if hib else g["value"].min()
-            worst = (g.filter(pl.col("value") != best)  # a perfect answer is nobody's worst
-                     .sort(["value", "model", "sample_id"], descending=[not hib, False, False]).head(per_dataset))
+            worst = (
+                g.filter(pl.col("value") != best)  # a perfect answer is nobody's worst
+                .sort(["value", "model", "sample_id"], descending=[not hib, False, False])
+                .head(per_dataset)
+            )
             for rec in worst.iter_rows(named=True):
-                out.append({"dataset": dataset, "perturbation": pert, "model": rec["model"],
-                            "sample_id": str(rec["sample_id"]), "metric": metric, "value": rec["value"],
-                            "higher_is_better": hib})
+                out.append(
+                    {
+                        "dataset": dataset,
+                        "perturbation": pert,
+                        "model": rec["model"],
+                        "sample_id": str(rec["sample_id"]),
+                        "metric": metric,
+                        "value": rec["value"],
+                        "higher_is_better": hib,
+                    }
+                )
     _attach_predictions(run, out)
-    return sorted(out, key=lambda r: (r["dataset"], r["perturbation"] != "", r["perturbation"],
-                                      r["value"] if r["higher_is_better"] else -r["value"], r["model"],
-                                      r["sample_id"]))
+    return sorted(
+        out,
+        key=lambda r: (
+            r["dataset"],
+            r["perturbation"] != "",
+            r["perturbation"],
+            r["value"] if r["higher_is_better"] else -r["value"],
+            r["model"],
+            r["sample_id"],
+        ),
+    )
 
 
 def _attach_predictions(run, items: list[dict]) -> None:
@@ -158,8 +202,20 @@ def _attach_predictions(run, items: list[dict]) -> None:
             try:
                 lf = pl.scan_parquet(path)
                 names = lf.collect_schema().names()
-                cols = [c for c in ("sample_id", "doc_class", "question_type", "prompt", "prediction", "references",
-                                    "error", "latency_s") if c in names]
+                cols = [
+                    c
+                    for c in (
+                        "sample_id",
+                        "doc_class",
+                        "question_type",
+                        "prompt",
+                        "prediction",
+                        "references",
+                        "error",
+                        "latency_s",
+                    )
+                    if c in names
+                ]
                 ids = [it["sample_id"] for it in group]
                 df = lf.select(cols).filter(pl.col("sample_id").cast(pl.String).is_in(ids)).collect()
                 found = {str(r["sample_id"]): r for r in df.iter_rows(named=True)}
@@ -167,14 +223,22 @@ def _attach_predictions(run, items: list[dict]) -> None:
                 found = {}
         for it in group:
             rec = found.get(it["sample_id"], {})
-            it.update(doc_class=rec.get("doc_class"), question_type=rec.get("question_type"),
-                      prompt=rec.get("prompt"), prediction=rec.get("prediction"),
-                      references=list(rec.get("references") or []), error=rec.get("error"),
-                      latency_s=rec.get("latency_s"), question=None, thumbnail=None)
+            it.update(
+                doc_class=rec.get("doc_class"),
+                question_type=rec.get("question_type"),
+                prompt=rec.get("prompt"),
+                prediction=rec.get("prediction"),
+                references=list(rec.get("references") or []),
+                error=rec.get("error"),
+                latency_s=rec.get("latency_s"),
+                question=None,
+                thumbnail=None,
+            )
 
 
-def attach_thumbnails(items: list[dict], manifest: dict, datasets: dict[str, dict],
-                      limit: int = MAX_THUMBNAILS) -> None:
+def attach_thumbnails(
+    items: list[dict], manifest: dict, datasets: dict[str, dict], limit: int = MAX_THUMBNAILS
+) -> None:
     """Adds `question` and a small JPEG data URI `thumbnail` (first page, perturbed as the model saw it) to
     the first LIMIT distinct images of ITEMS, when the dataset can still be read; otherwise leaves None."""
     config = manifest.get("config")
@@ -232,19 +296,32 @@ def _thumbnail(sample, perturbation: str) -> str | None:
 
 
 def sample_errors(run, pairs: list[dict], top: int = 3) -> list[dict]:
-    """The most frequent per-sample error messages of each pair (requests that failed inside a completed pair)."""
+    """The most frequent per-sample error messages of each pair (failed requests of a completed pair)."""
     out = []
     for p, path in _prediction_files(run, pairs):
         try:
             lf = pl.scan_parquet(path)
             if "error" not in lf.collect_schema().names():
                 continue
-            df = (lf.filter(pl.col("error").is_not_null())
-                  .select(pl.col("error").cast(pl.String).str.slice(0, 300).alias("error"))
-                  .group_by("error").len().sort(["len", "error"], descending=[True, False]).head(top).collect())
+            df = (
+                lf.filter(pl.col("error").is_not_null())
+                .select(pl.col("error").cast(pl.String).str.slice(0, 300).alias("error"))
+                .group_by("error")
+                .len()
+                .sort(["len", "error"], descending=[True, False])
+                .head(top)
+                .collect()
+            )
         except (pl.exceptions.PolarsError, OSError):
             continue
         for rec in df.iter_rows(named=True):
-            out.append({"model": p["model"], "dataset": p["dataset"], "perturbation": p.get("perturbation") or "",
-                        "error": rec["error"], "count": rec["len"]})
+            out.append(
+                {
+                    "model": p["model"],
+                    "dataset": p["dataset"],
+                    "perturbation": p.get("perturbation") or "",
+                    "error": rec["error"],
+                    "count": rec["len"],
+                }
+            )
     return out

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import ConfigError
@@ -27,11 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def new_run_id() -> str:
     """Sortable and unique: UTC time to the second plus a short random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -43,8 +43,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -90,11 +91,12 @@ class RunFolder:
     # ---------------------------------------------------------------- creation
 
     @classmethod
-    def create(cls, output: Path, run_id: str, config_files: list[Path]) -> "RunFolder":
+    def create(cls, output: Path, run_id: str, config_files: list[Path]) -> RunFolder:
         root = Path(output) / run_id
         if root.exists():
-            raise ConfigError(f"run folder {root} already exists: use --resume {run_id} to continue it, "
-                              "or another --run-id")
+            raise ConfigError(
+                f"run folder {root} already exists: use --resume {run_id} to continue it, or another --run-id"
+            )
         run = cls(root)
         run.config_dir.mkdir(parents=True)
         for path in config_files:
@@ -103,7 +105,7 @@ class RunFolder:
         return run
 
     @classmethod
-    def open(cls, output: Path, run_id: str) -> "RunFolder":
+    def open(cls, output: Path, run_id: str) -> RunFolder:
         root = Path(output) / run_id
         if not (root / "manifest.json").is_file():
             raise ConfigError(f"cannot resume {run_id}: {root}/manifest.json does not exist")
@@ -125,25 +127,38 @@ class Manifest:
         self.run, self.data = run, data
 
     @classmethod
-    def start(cls, run: RunFolder, *, config_dir: Path, pairs: list[tuple[str, str, str | None]],
-              parameters: dict) -> "Manifest":
+    def start(
+        cls, run: RunFolder, *, config_dir: Path, pairs: list[tuple[str, str, str | None]], parameters: dict
+    ) -> Manifest:
         data = {
-            "run_id": run.run_id, "status": "running", "started_at": now_iso(), "finished_at": None,
-            "git_commit": git_commit(), "versions": versions(), "config": str(config_dir),
-            "parameters": parameters, "argv": sys.argv, "environments": {},
-            "pairs": [{"model": m, "dataset": d, "perturbation": p, "status": PAIR_PENDING, "error": None}
-                      for m, d, p in pairs],
+            "run_id": run.run_id,
+            "status": "running",
+            "started_at": now_iso(),
+            "finished_at": None,
+            "git_commit": git_commit(),
+            "versions": versions(),
+            "config": str(config_dir),
+            "parameters": parameters,
+            "argv": sys.argv,
+            "environments": {},
+            "pairs": [
+                {"model": m, "dataset": d, "perturbation": p, "status": PAIR_PENDING, "error": None}
+                for m, d, p in pairs
+            ],
         }
         manifest = cls(run, data)
         manifest.save()
         return manifest
 
     @classmethod
-    def resume(cls, run: RunFolder, pairs: list[tuple[str, str, str | None]]) -> "Manifest":
+    def resume(cls, run: RunFolder, pairs: list[tuple[str, str, str | None]]) -> Manifest:
         data = run.read_manifest()
         known = {(p["model"], p["dataset"], p.get("perturbation")) for p in data["pairs"]}
-        data["pairs"].extend({"model": m, "dataset": d, "perturbation": p, "status": PAIR_PENDING, "error": None}
-                             for m, d, p in pairs if (m, d, p) not in known)
+        data["pairs"].extend(
+            {"model": m, "dataset": d, "perturbation": p, "status": PAIR_PENDING, "error": None}
+            for m, d, p in pairs
+            if (m, d, p) not in known
+        )
         data.setdefault("resumed_at", []).append(now_iso())
         data["status"], data["finished_at"] = "running", None
         manifest = cls(run, data)
@@ -153,8 +168,15 @@ class Manifest:
     def save(self) -> None:
         self.run.write_manifest(self.data)
 
-    def set_pair(self, model: str, dataset: str, perturbation: str | None, status: str,
-                 error: str | None = None, **extra) -> None:
+    def set_pair(
+        self,
+        model: str,
+        dataset: str,
+        perturbation: str | None,
+        status: str,
+        error: str | None = None,
+        **extra,
+    ) -> None:
         for pair in self.data["pairs"]:
             if (pair["model"], pair["dataset"], pair.get("perturbation")) == (model, dataset, perturbation):
                 pair.update(status=status, error=error, updated_at=now_iso(), **extra)
@@ -166,8 +188,11 @@ class Manifest:
 
     def finish(self) -> str:
         statuses = {p["status"] for p in self.data["pairs"]}
-        self.data["status"] = "completed" if statuses <= {PAIR_COMPLETED} else (
-            "failed" if PAIR_COMPLETED not in statuses else "partial")
+        self.data["status"] = (
+            "completed"
+            if statuses <= {PAIR_COMPLETED}
+            else ("failed" if PAIR_COMPLETED not in statuses else "partial")
+        )
         self.data["finished_at"] = now_iso()
         self.save()
         return self.data["status"]

@@ -41,19 +41,45 @@ except ImportError:  # pragma: no cover
     def _dumps(obj: Any) -> bytes:
         return _json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
+
 __all__ = ["PredictionStore", "PREDICTION_SCHEMA", "write_parquet_atomic"]
 
 PREDICTION_SCHEMA: dict[str, pl.DataType] = {
     # CONTRACT.md, Results: predictions/MODEL/DATASET.parquet, in its order
-    "sample_id": pl.String, "doc_class": pl.String, "question_type": pl.String, "prompt": pl.String,
-    "prediction": pl.String, "references": pl.List(pl.String), "error": pl.String,
-    "attempts": pl.Int64, "ttft_s": pl.Float64, "latency_s": pl.Float64, "output_tokens": pl.Int64,
+    "sample_id": pl.String,
+    "doc_class": pl.String,
+    "question_type": pl.String,
+    "prompt": pl.String,
+    "prediction": pl.String,
+    "references": pl.List(pl.String),
+    "error": pl.String,
+    "attempts": pl.Int64,
+    "ttft_s": pl.Float64,
+    "latency_s": pl.Float64,
+    "output_tokens": pl.Int64,
     # extensions: the rest of the per-sample timing, and what a throughput window is built from
-    "tpot_s": pl.Float64, "itl_s": pl.Float64, "queue_wait_s": pl.Float64,
-    "sent_at": pl.Float64, "finished_at": pl.Float64, "session_start": pl.Float64,
+    "tpot_s": pl.Float64,
+    "itl_s": pl.Float64,
+    "queue_wait_s": pl.Float64,
+    "sent_at": pl.Float64,
+    "finished_at": pl.Float64,
+    "session_start": pl.Float64,
 }
-_ANSWER_FIELDS = ("sample_id", "prediction", "error", "attempts", "ttft_s", "latency_s", "tpot_s", "itl_s",
-                  "output_tokens", "queue_wait_s", "sent_at", "finished_at", "session_start")
+_ANSWER_FIELDS = (
+    "sample_id",
+    "prediction",
+    "error",
+    "attempts",
+    "ttft_s",
+    "latency_s",
+    "tpot_s",
+    "itl_s",
+    "output_tokens",
+    "queue_wait_s",
+    "sent_at",
+    "finished_at",
+    "session_start",
+)
 
 
 class PredictionStore:
@@ -121,8 +147,9 @@ class PredictionStore:
         if not data:
             return pl.DataFrame(schema=PREDICTION_SCHEMA)
         try:
-            df = pl.read_ndjson(io.BytesIO(data), schema_overrides=PREDICTION_SCHEMA,
-                                infer_schema_length=None)
+            df = pl.read_ndjson(
+                io.BytesIO(data), schema_overrides=PREDICTION_SCHEMA, infer_schema_length=None
+            )
         except Exception:  # a damaged line inside (a disk error, a foreign writer): parse what parses
             records = []
             for line in data.splitlines():
@@ -130,8 +157,11 @@ class PredictionStore:
                     records.append(_loads(line))
                 except ValueError:
                     continue
-            df = pl.DataFrame(records, schema_overrides=PREDICTION_SCHEMA, infer_schema_length=None) \
-                if records else pl.DataFrame(schema=PREDICTION_SCHEMA)
+            df = (
+                pl.DataFrame(records, schema_overrides=PREDICTION_SCHEMA, infer_schema_length=None)
+                if records
+                else pl.DataFrame(schema=PREDICTION_SCHEMA)
+            )
         for name, dtype in PREDICTION_SCHEMA.items():
             if name not in df.columns:
                 df = df.with_columns(pl.lit(None, dtype=dtype).alias(name))
@@ -139,11 +169,13 @@ class PredictionStore:
                 df = df.with_columns(pl.col(name).cast(dtype, strict=False))
         df = df.filter(pl.col("sample_id").is_not_null()).with_row_index("_line")
         # per sample: the last answered line, else the last line
-        winners = (df.with_columns(pl.col("error").is_null().alias("_answered"))
-                   .sort(["_answered", "_line"])
-                   .unique("sample_id", keep="last", maintain_order=False)
-                   .sort("_line")
-                   .drop("_line", "_answered"))
+        winners = (
+            df.with_columns(pl.col("error").is_null().alias("_answered"))
+            .sort(["_answered", "_line"])
+            .unique("sample_id", keep="last", maintain_order=False)
+            .sort("_line")
+            .drop("_line", "_answered")
+        )
         extra = [c for c in winners.columns if c not in PREDICTION_SCHEMA]
         return winners.select(*PREDICTION_SCHEMA, *extra)
 

@@ -45,26 +45,104 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 SEED = 20240611
-BODY, TITLE = 34, 46          # px; rapidocr reads 34 px DejaVu Sans with its spaces intact
-PITCH = 62                    # line pitch, px
-WORD_GAP = 0.7                # extra space between words, in em
+BODY, TITLE = 34, 46  # px; rapidocr reads 34 px DejaVu Sans with its spaces intact
+PITCH = 62  # line pitch, px
+WORD_GAP = 0.7  # extra space between words, in em
 
-FIRST = ["Maria", "John", "Aisha", "Kenji", "Olga", "Pedro", "Emma", "Liam", "Sofia", "David",
-         "Chloe", "Ravi", "Nina", "Omar", "Lucas", "Hannah", "Tomas", "Grace"]
-LAST = ["Garcia", "Smith", "Khan", "Tanaka", "Petrova", "Silva", "Brown", "Murphy", "Rossi", "Cohen",
-        "Martin", "Patel", "Novak", "Haddad", "Weber", "Fischer", "Larsen", "Walsh"]
-COMPANIES = ["Northwind Trading Co.", "Blue Harbor Supplies", "Greenfield Office Ltd.", "Summit Tools Inc.",
-             "Redwood Print Works", "Atlas Logistics", "Maple Leaf Foods", "Orion Software Ltd."]
-STREETS = ["Harbour Street", "Elm Road", "King Avenue", "Station Road", "Mill Lane", "Park Street",
-           "Queen Square", "Church Road"]
+FIRST = [
+    "Maria",
+    "John",
+    "Aisha",
+    "Kenji",
+    "Olga",
+    "Pedro",
+    "Emma",
+    "Liam",
+    "Sofia",
+    "David",
+    "Chloe",
+    "Ravi",
+    "Nina",
+    "Omar",
+    "Lucas",
+    "Hannah",
+    "Tomas",
+    "Grace",
+]
+LAST = [
+    "Garcia",
+    "Smith",
+    "Khan",
+    "Tanaka",
+    "Petrova",
+    "Silva",
+    "Brown",
+    "Murphy",
+    "Rossi",
+    "Cohen",
+    "Martin",
+    "Patel",
+    "Novak",
+    "Haddad",
+    "Weber",
+    "Fischer",
+    "Larsen",
+    "Walsh",
+]
+COMPANIES = [
+    "Northwind Trading Co.",
+    "Blue Harbor Supplies",
+    "Greenfield Office Ltd.",
+    "Summit Tools Inc.",
+    "Redwood Print Works",
+    "Atlas Logistics",
+    "Maple Leaf Foods",
+    "Orion Software Ltd.",
+]
+STREETS = [
+    "Harbour Street",
+    "Elm Road",
+    "King Avenue",
+    "Station Road",
+    "Mill Lane",
+    "Park Street",
+    "Queen Square",
+    "Church Road",
+]
 CITIES = ["Leeds", "Bristol", "Dublin", "Glasgow", "Cardiff", "Oxford", "York", "Bath"]
 STORES = ["Corner Market", "Fresh Foods", "City Bakery", "Green Grocer", "Daily Deli", "Book Nook"]
-ITEMS = ["Office chairs", "Desk lamps", "Printer paper", "Ink cartridges", "Monitor stands", "Keyboards",
-         "Cables", "Notebooks", "Staplers", "Whiteboards"]
-GROCERIES = ["Bread", "Milk", "Eggs", "Apples", "Coffee", "Cheese", "Rice", "Tea", "Butter", "Pasta",
-             "Tomatoes", "Orange juice"]
-FORMS = ["Membership Application", "Patient Registration", "Library Card Application",
-         "Employee Details Form"]
+ITEMS = [
+    "Office chairs",
+    "Desk lamps",
+    "Printer paper",
+    "Ink cartridges",
+    "Monitor stands",
+    "Keyboards",
+    "Cables",
+    "Notebooks",
+    "Staplers",
+    "Whiteboards",
+]
+GROCERIES = [
+    "Bread",
+    "Milk",
+    "Eggs",
+    "Apples",
+    "Coffee",
+    "Cheese",
+    "Rice",
+    "Tea",
+    "Butter",
+    "Pasta",
+    "Tomatoes",
+    "Orange juice",
+]
+FORMS = [
+    "Membership Application",
+    "Patient Registration",
+    "Library Card Application",
+    "Employee Details Form",
+]
 
 
 @dataclass
@@ -78,7 +156,7 @@ class Doc:
     doc_class: str
     width: int
     rows: list[list[tuple[int, str, int, bool]]] = field(default_factory=list)
-    rules: list[tuple[int, int, int]] = field(default_factory=list)   # horizontal lines: x0, x1, row
+    rules: list[tuple[int, int, int]] = field(default_factory=list)  # horizontal lines: x0, x1, row
     qa: list[tuple[str, str, list[str]]] = field(default_factory=list)  # question_type, question, answers
 
     def row(self, *cells: tuple[int, str], size: int = BODY, bold: bool = False) -> None:
@@ -131,10 +209,12 @@ def make_invoice(i: int, rng: random.Random) -> Doc:
     d.row((560, "Total:"), (-1040, total), bold=True)
     d.gap()
     d.row((60, f"Payment due within {rng.choice([14, 30, 45])} days"))
-    d.qa = [("invoice_number", "What is the invoice number?", [number]),
-            ("date", "What is the invoice date?", [date]),
-            ("total", "What is the total amount of the invoice?", [total]),
-            ("name", "Who is the invoice billed to?", [name])][: rng.randint(3, 4)]
+    d.qa = [
+        ("invoice_number", "What is the invoice number?", [number]),
+        ("date", "What is the invoice date?", [date]),
+        ("total", "What is the total amount of the invoice?", [total]),
+        ("name", "Who is the invoice billed to?", [name]),
+    ][: rng.randint(3, 4)]
     return d
 
 
@@ -158,9 +238,11 @@ def make_receipt(i: int, rng: random.Random) -> Doc:
     d.row((60, f"Paid by {paid}"))
     d.gap()
     d.row((60, "Thank you"))
-    d.qa = [("total", "What is the total on the receipt?", [_money(total)]),
-            ("date", "On what date was the purchase made?", [date]),
-            ("name", "What is the name of the store?", [store])][: rng.randint(2, 3)]
+    d.qa = [
+        ("total", "What is the total on the receipt?", [_money(total)]),
+        ("date", "On what date was the purchase made?", [date]),
+        ("name", "What is the name of the store?", [store]),
+    ][: rng.randint(2, 3)]
     return d
 
 
@@ -172,16 +254,23 @@ def make_form(i: int, rng: random.Random) -> Doc:
     d.row((60, rng.choice(FORMS)), size=TITLE, bold=True)
     d.row((60, "Please complete all fields"))
     d.gap()
-    for label, value in [("Full name:", name), ("Date of birth:", birth), ("Phone:", phone),
-                         ("City:", rng.choice(CITIES)), ("Member ID:", member)]:
+    for label, value in [
+        ("Full name:", name),
+        ("Date of birth:", birth),
+        ("Phone:", phone),
+        ("City:", rng.choice(CITIES)),
+        ("Member ID:", member),
+    ]:
         d.row((60, label), (460, value))
         d.rules.append((450, 1040, len(d.rows)))
     d.gap()
     d.row((60, "Signed on:"), (460, _date(rng)))
-    d.qa = [("name", "What is the applicant's full name?", [name]),
-            ("date", "What is the date of birth?", [birth]),
-            ("phone", "What is the phone number?", [phone]),
-            ("id_number", "What is the member ID?", [member])][: rng.randint(2, 4)]
+    d.qa = [
+        ("name", "What is the applicant's full name?", [name]),
+        ("date", "What is the date of birth?", [birth]),
+        ("phone", "What is the phone number?", [phone]),
+        ("id_number", "What is the member ID?", [member]),
+    ][: rng.randint(2, 4)]
     return d
 
 
@@ -189,7 +278,7 @@ def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont
     path = FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
     if path.exists():
         return ImageFont.truetype(str(path), size)
-    return ImageFont.load_default(size)   # renders, but only the committed images are the reference
+    return ImageFont.load_default(size)  # renders, but only the committed images are the reference
 
 
 def render(doc: Doc, rng: random.Random) -> tuple[Image.Image, str]:
@@ -219,6 +308,7 @@ def render(doc: Doc, rng: random.Random) -> tuple[Image.Image, str]:
         img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
     elif variant == "noise":
         import numpy as np
+
         noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, 9, (img.height, img.width))
         img = img.filter(ImageFilter.GaussianBlur(0.6))
         img = Image.fromarray((np.asarray(img, dtype=np.float32) + noise).clip(0, 255).astype("uint8"))

@@ -23,16 +23,25 @@ log = logging.getLogger("vlmhb_server")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m vlmhb_server",
-                                     description="OpenAI-compatible server for one model or OCR engine.")
+    parser = argparse.ArgumentParser(
+        prog="python -m vlmhb_server", description="OpenAI-compatible server for one model or OCR engine."
+    )
     parser.add_argument("--engine", required=True, choices=engine_names())
-    parser.add_argument("--model", default=None,
-                        help="model path or id (required by transformers); OCR engines only report it")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="model path or id (required by transformers); OCR engines only report it",
+    )
     parser.add_argument("--served-model-name", help="the name clients send as `model` (default: --model)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="an engine option, repeatable (see each engine module's docstring)")
+    parser.add_argument(
+        "--engine-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an engine option, repeatable (see each engine module's docstring)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     engine_args = {}
@@ -59,11 +68,16 @@ async def serve(args: argparse.Namespace) -> int:
     concurrency = engine.max_concurrency if engine.thread_safe else 1
     monitor = MemoryMonitor()
     monitor.start()
-    state = ServerState(engine=engine, engine_name=args.engine, model=args.model,
-                        served_model_name=args.served_model_name,
-                        pool=ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="engine"),
-                        decode_pool=ThreadPoolExecutor(max_workers=2, thread_name_prefix="decode"),
-                        slots=asyncio.Semaphore(concurrency), monitor=monitor)
+    state = ServerState(
+        engine=engine,
+        engine_name=args.engine,
+        model=args.model,
+        served_model_name=args.served_model_name,
+        pool=ThreadPoolExecutor(max_workers=concurrency + 2, thread_name_prefix="engine"),
+        decode_pool=ThreadPoolExecutor(max_workers=2, thread_name_prefix="decode"),
+        slots=asyncio.Semaphore(concurrency),
+        monitor=monitor,
+    )
     runner = web.AppRunner(create_app(state), shutdown_timeout=5.0, access_log_class=QuietAccessLogger)
     await runner.setup()
     try:
@@ -72,8 +86,13 @@ async def serve(args: argparse.Namespace) -> int:
         log.error("cannot listen on %s:%s: %s", args.host, args.port, e)
         await runner.cleanup()
         return 1
-    log.info("listening on http://%s:%s (engine %s, model %s); loading", args.host, args.port,
-             args.engine, args.model)
+    log.info(
+        "listening on http://%s:%s (engine %s, model %s); loading",
+        args.host,
+        args.port,
+        args.engine,
+        args.model,
+    )
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -89,8 +108,12 @@ async def serve(args: argparse.Namespace) -> int:
         _exit_now(0)  # the loading thread cannot be interrupted
     if loading.exception() is not None:
         e = loading.exception()
-        log.error("loading %s with engine %s failed:\n%s", args.model, args.engine,
-                  "".join(traceback.format_exception(e)))
+        log.error(
+            "loading %s with engine %s failed:\n%s",
+            args.model,
+            args.engine,
+            "".join(traceback.format_exception(e)),
+        )
         if isinstance(e, ImportError):
             needs = ENGINE_PACKAGES.get(args.engine, [f"the {args.engine} plugin's package"])
             log.error("the env needs: pip install %s", " ".join(needs))
@@ -117,8 +140,9 @@ def _exit_now(code: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return asyncio.run(serve(args))
     except EngineArgError as e:

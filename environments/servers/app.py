@@ -81,8 +81,9 @@ async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
         if e.status < 400:
             raise
         body = APIError(e.status, e.reason or "error", type="invalid_request_error").body()
-        return web.json_response(body, status=e.status, headers={k: v for k, v in e.headers.items()
-                                                                  if k.lower() == "allow"})
+        return web.json_response(
+            body, status=e.status, headers={k: v for k, v in e.headers.items() if k.lower() == "allow"}
+        )
     except Exception as e:
         log.error("unhandled error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         return web.json_response(_server_error(e).body(), status=500)
@@ -96,15 +97,28 @@ async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     if not state.ready:
         return web.json_response({"status": "loading"}, status=503)
-    return web.json_response({"status": "ok", "engine": state.engine_name,
-                              "model": state.served_model_name, "load_seconds": state.load_seconds})
+    return web.json_response(
+        {
+            "status": "ok",
+            "engine": state.engine_name,
+            "model": state.served_model_name,
+            "load_seconds": state.load_seconds,
+        }
+    )
 
 
 async def models(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    card = {"id": state.served_model_name, "object": "model", "created": state.created,
-            "owned_by": "vlmhyperbench", "root": state.model, "engine": state.engine_name,
-            "ready": state.ready, **(state.engine.describe() if state.ready else {})}
+    card = {
+        "id": state.served_model_name,
+        "object": "model",
+        "created": state.created,
+        "owned_by": "vlmhyperbench",
+        "root": state.model,
+        "engine": state.engine_name,
+        "ready": state.ready,
+        **(state.engine.describe() if state.ready else {}),
+    }
     return web.json_response({"object": "list", "data": [card]})
 
 
@@ -177,8 +191,9 @@ class _Run:
                 log.warning("closing a generation failed\n%s", traceback.format_exc())
 
 
-async def _complete(run: _Run, first: str | None, chat: ChatRequest, request_id: str,
-                    created: int) -> web.Response:
+async def _complete(
+    run: _Run, first: str | None, chat: ChatRequest, request_id: str, created: int
+) -> web.Response:
     pieces = []
     piece = first
     try:
@@ -191,15 +206,23 @@ async def _complete(run: _Run, first: str | None, chat: ChatRequest, request_id:
         log.error("engine failed on %s\n%s", request_id, traceback.format_exc())
         raise _server_error(e) from None
     g = run.generation
-    body = protocol.completion(request_id, created, chat.model, "".join(pieces), g.finish_reason,
-                               protocol.usage(g.prompt_tokens, g.completion_tokens))
+    body = protocol.completion(
+        request_id,
+        created,
+        chat.model,
+        "".join(pieces),
+        g.finish_reason,
+        protocol.usage(g.prompt_tokens, g.completion_tokens),
+    )
     return web.json_response(body)
 
 
-async def _stream(request: web.Request, run: _Run, first: str | None, chat: ChatRequest,
-                  request_id: str, created: int) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+async def _stream(
+    request: web.Request, run: _Run, first: str | None, chat: ChatRequest, request_id: str, created: int
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
     await response.prepare(request)
 
     def chunk(**kw) -> dict[str, Any]:
@@ -222,8 +245,15 @@ async def _stream(request: web.Request, run: _Run, first: str | None, chat: Chat
         g = run.generation
         await _send(response, chunk(delta={}, finish_reason=g.finish_reason))
         if chat.include_usage:
-            await _send(response, protocol.chunk(request_id, created, chat.model,
-                                                 usage_=protocol.usage(g.prompt_tokens, g.completion_tokens)))
+            await _send(
+                response,
+                protocol.chunk(
+                    request_id,
+                    created,
+                    chat.model,
+                    usage_=protocol.usage(g.prompt_tokens, g.completion_tokens),
+                ),
+            )
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
     except ConnectionResetError:

@@ -57,8 +57,10 @@ class RapidOCREngine(Engine):
             self.package = name
             break
         else:
-            raise ImportError("no RapidOCR package importable (" + "; ".join(errors) + "); "
-                              "pip install rapidocr-onnxruntime (or rapidocr onnxruntime)")
+            raise ImportError(
+                "no RapidOCR package importable (" + "; ".join(errors) + "); "
+                "pip install rapidocr-onnxruntime (or rapidocr onnxruntime)"
+            )
         from importlib.metadata import PackageNotFoundError, version
 
         try:

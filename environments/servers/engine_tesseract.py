@@ -29,8 +29,10 @@ from .engines import Engine, EngineArgError, Generation, ocr_generation
 class TesseractEngine(Engine):
     name = "tesseract"
     thread_safe = True
-    known_args = {k: "" for k in ("lang", "psm", "oem", "config", "tesseract_cmd", "timeout", "workers",
-                                  "page_separator")}
+    known_args = {
+        k: ""
+        for k in ("lang", "psm", "oem", "config", "tesseract_cmd", "timeout", "workers", "page_separator")
+    }
 
     def __init__(self, model: str, args: dict[str, str]):
         super().__init__(model, args)
@@ -61,9 +63,11 @@ class TesseractEngine(Engine):
         available = set(pytesseract.get_languages(config=""))
         missing = [lang for lang in self.lang.split("+") if lang not in available]
         if missing:
-            raise RuntimeError(f"tesseract has no language data for {missing} (has {sorted(available)}); "
-                               f"install e.g. apt-get install " +
-                               " ".join(f"tesseract-ocr-{m.lower().replace('_', '-')}" for m in missing))
+            raise RuntimeError(
+                f"tesseract has no language data for {missing} (has {sorted(available)}); "
+                f"install e.g. apt-get install "
+                + " ".join(f"tesseract-ocr-{m.lower().replace('_', '-')}" for m in missing)
+            )
         self._pytesseract = pytesseract
 
     def recognise(self, image: Any) -> list[str]:
@@ -72,8 +76,9 @@ class TesseractEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="vlmhb-tess-") as folder:
             path = os.path.join(folder, "page.bmp")
             image.save(path, "BMP")
-            text = self._pytesseract.image_to_string(path, lang=self.lang, config=self.config,
-                                                     timeout=self.timeout)
+            text = self._pytesseract.image_to_string(
+                path, lang=self.lang, config=self.config, timeout=self.timeout
+            )
         return [line.rstrip() for line in text.splitlines() if line.strip()]
 
     def generate(self, request, images: list[Any]) -> Generation:

@@ -35,8 +35,19 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 class TransformersEngine(Engine):
     name = "transformers"
-    known_args = {k: "" for k in ("dtype", "device", "device_map", "attn_implementation", "max_pixels",
-                                  "max_new_tokens", "trust_remote_code", "warmup")}
+    known_args = {
+        k: ""
+        for k in (
+            "dtype",
+            "device",
+            "device_map",
+            "attn_implementation",
+            "max_pixels",
+            "max_new_tokens",
+            "trust_remote_code",
+            "warmup",
+        )
+    }
 
     def __init__(self, model: str, args: dict[str, str]):
         super().__init__(model, args)
@@ -95,8 +106,12 @@ class TransformersEngine(Engine):
     def _warm_up(self) -> None:
         from PIL import Image
 
-        request = ChatRequest(model=self.model, images=[], max_tokens=1, messages=[
-            Message("user", (Part("image", image=0), Part("text", text="Hi")))])
+        request = ChatRequest(
+            model=self.model,
+            images=[],
+            max_tokens=1,
+            messages=[Message("user", (Part("image", image=0), Part("text", text="Hi")))],
+        )
         generation = self.generate(request, [Image.new("RGB", (224, 224), "white")])
         for _ in generation:
             pass
@@ -106,18 +121,25 @@ class TransformersEngine(Engine):
         torch = self._torch
         if self.max_pixels:
             images = [downscale(image, self.max_pixels) for image in images]
-        messages = [{"role": m.role, "content": [_content_part(p, images) for p in m.parts]}
-                    for m in request.messages]
-        inputs = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                    return_dict=True, return_tensors="pt")
+        messages = [
+            {"role": m.role, "content": [_content_part(p, images) for p in m.parts]} for m in request.messages
+        ]
+        inputs = self.processor.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+        )
         inputs = inputs.to(self.model_obj.device, dtype=self.model_obj.dtype)
         max_new = request.max_tokens or self.max_new_tokens
         streamer = _TokenStreamer(self.tokenizer)
         cancelled = threading.Event()
 
         # num_beams=1: a streamer cannot follow beam search, whatever the checkpoint's generation_config says.
-        gen_kwargs: dict[str, Any] = dict(inputs, max_new_tokens=max_new, streamer=streamer, num_beams=1,
-                                          stopping_criteria=_stop_when(cancelled, torch))
+        gen_kwargs: dict[str, Any] = dict(
+            inputs,
+            max_new_tokens=max_new,
+            streamer=streamer,
+            num_beams=1,
+            stopping_criteria=_stop_when(cancelled, torch),
+        )
         if request.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=request.temperature)
             if request.top_p is not None:
@@ -136,9 +158,12 @@ class TransformersEngine(Engine):
                 streamer.end()
 
         thread = threading.Thread(target=run, name="generate", daemon=True)
-        generation = Generation(iter(()), prompt_tokens=int(inputs["input_ids"].shape[1]),
-                                on_cancel=cancelled.set,
-                                on_close=lambda: thread.join() if thread.ident is not None else None)
+        generation = Generation(
+            iter(()),
+            prompt_tokens=int(inputs["input_ids"].shape[1]),
+            on_cancel=cancelled.set,
+            on_close=lambda: thread.join() if thread.ident is not None else None,
+        )
 
         def pieces():
             thread.start()
@@ -159,10 +184,13 @@ class TransformersEngine(Engine):
     def describe(self) -> dict[str, Any]:
         import transformers
 
-        return {"model_class": type(self.model_obj).__name__, "device": str(self.model_obj.device),
-                "dtype": str(self.model_obj.dtype).removeprefix("torch."),
-                "transformers_version": transformers.__version__,
-                "torch_version": self._torch.__version__}
+        return {
+            "model_class": type(self.model_obj).__name__,
+            "device": str(self.model_obj.device),
+            "dtype": str(self.model_obj.dtype).removeprefix("torch."),
+            "transformers_version": transformers.__version__,
+            "torch_version": self._torch.__version__,
+        }
 
 
 def _content_part(part: Part, images: list[Any]) -> dict[str, Any]:
@@ -207,18 +235,18 @@ class _TokenStreamer:
             self._prompt_seen = True
             return
         self.tokens.extend(int(t) for t in value.reshape(-1).tolist())
-        before = self._decode(self.tokens[self._prefix:self._read])
-        text = self._decode(self.tokens[self._prefix:])
+        before = self._decode(self.tokens[self._prefix : self._read])
+        text = self._decode(self.tokens[self._prefix :])
         if len(text) > len(before) and not text.endswith("\ufffd"):
-            self.queue.put(text[len(before):])
+            self.queue.put(text[len(before) :])
             self._prefix, self._read = self._read, len(self.tokens)
 
     def end(self) -> None:
         if self._ended:
             return
         self._ended = True
-        before = self._decode(self.tokens[self._prefix:self._read])
-        rest = self._decode(self.tokens[self._prefix:])[len(before):]
+        before = self._decode(self.tokens[self._prefix : self._read])
+        rest = self._decode(self.tokens[self._prefix :])[len(before) :]
         if rest:
             self.queue.put(rest)
         self.queue.put(_END)

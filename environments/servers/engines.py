@@ -99,8 +99,9 @@ class Generation:
             self.on_close()
 
 
-def ocr_generation(images: list[Any], recognise: Callable[[Any], list[str]],
-                   page_separator: str = "\n") -> Generation:
+def ocr_generation(
+    images: list[Any], recognise: Callable[[Any], list[str]], page_separator: str = "\n"
+) -> Generation:
     """Stream an OCR engine's lines: one piece per line, pages in order, as soon as each page is read.
 
     Lines are joined by "\n", pages by `page_separator`; prompt_tokens is 0 (an OCR engine reads no
@@ -136,7 +137,8 @@ class Engine:
         if unknown and not self.accepts_extra_args:
             known = ", ".join(sorted(self.known_args)) or "none"
             raise EngineArgError(
-                f"engine {self.name!r} does not know engine-arg(s) {unknown}; known: {known}")
+                f"engine {self.name!r} does not know engine-arg(s) {unknown}; known: {known}"
+            )
         self.model = model
         self.args = args
 
@@ -172,10 +174,12 @@ def load_engine_class(name: str) -> type[Engine]:
             try:
                 return ep.load()
             except Exception as exc:
-                raise ImportError(f"plugin server engine '{name}' from package "
-                                  f"'{dist.metadata['Name'] if dist else '?'}' (entry point '{ep.name} = "
-                                  f"{ep.value}' in group '{ENTRY_POINT_GROUP}') cannot be used: "
-                                  f"{type(exc).__name__}: {exc}") from exc
+                raise ImportError(
+                    f"plugin server engine '{name}' from package "
+                    f"'{dist.metadata['Name'] if dist else '?'}' (entry point '{ep.name} = "
+                    f"{ep.value}' in group '{ENTRY_POINT_GROUP}') cannot be used: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         raise KeyError(f"unknown server engine {name!r}; known: {', '.join(engine_names())}")
     module_name, _, attr = ENGINES[name].partition(":")
     module = importlib.import_module(module_name, package=__package__)

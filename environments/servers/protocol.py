@@ -21,8 +21,15 @@ ROLES = {"system", "developer", "user", "assistant"}
 class APIError(Exception):
     """An error answered to the client as OpenAI's {"error": {...}} with an HTTP status."""
 
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
 
@@ -74,8 +81,13 @@ def parse_chat_request(body: Any, served_model_name: str) -> ChatRequest:
     if not isinstance(model, str):
         raise bad_request("model must be a string", "model")
     if model != served_model_name:
-        raise APIError(404, f"model {model!r} does not exist; this server serves {served_model_name!r}",
-                       type="NotFoundError", param="model", code="model_not_found")
+        raise APIError(
+            404,
+            f"model {model!r} does not exist; this server serves {served_model_name!r}",
+            type="NotFoundError",
+            param="model",
+            code="model_not_found",
+        )
 
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
@@ -110,9 +122,17 @@ def parse_chat_request(body: Any, served_model_name: str) -> ChatRequest:
     if not isinstance(include_usage, bool):
         raise bad_request("stream_options.include_usage must be a boolean", "stream_options")
 
-    return ChatRequest(model=model, messages=messages, images=images, max_tokens=max_tokens,
-                       temperature=float(temperature), top_p=None if top_p is None else float(top_p),
-                       seed=seed, stream=stream, include_usage=include_usage)
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        images=images,
+        max_tokens=max_tokens,
+        temperature=float(temperature),
+        top_p=None if top_p is None else float(top_p),
+        seed=seed,
+        stream=stream,
+        include_usage=include_usage,
+    )
 
 
 def _parse_message(raw: Any, index: int, images: list[bytes]) -> Message:
@@ -170,26 +190,45 @@ def decode_data_url(url: str, where: str) -> bytes:
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens}
-
-
-def completion(request_id: str, created: int, model: str, text: str, finish_reason: str,
-               usage_: dict[str, int]) -> dict[str, Any]:
     return {
-        "id": request_id, "object": "chat.completion", "created": created, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": finish_reason}],
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def completion(
+    request_id: str, created: int, model: str, text: str, finish_reason: str, usage_: dict[str, int]
+) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+        ],
         "usage": usage_,
     }
 
 
-def chunk(request_id: str, created: int, model: str, *, delta: dict[str, Any] | None = None,
-          finish_reason: str | None = None, usage_: dict[str, int] | None = None,
-          with_usage_field: bool = False) -> dict[str, Any]:
+def chunk(
+    request_id: str,
+    created: int,
+    model: str,
+    *,
+    delta: dict[str, Any] | None = None,
+    finish_reason: str | None = None,
+    usage_: dict[str, int] | None = None,
+    with_usage_field: bool = False,
+) -> dict[str, Any]:
     """A chat.completion.chunk; the usage chunk (usage_ given) has no choices, as in OpenAI's API."""
-    body: dict[str, Any] = {"id": request_id, "object": "chat.completion.chunk", "created": created,
-                            "model": model}
+    body: dict[str, Any] = {
+        "id": request_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+    }
     if usage_ is not None:
         body["choices"] = []
         body["usage"] = usage_

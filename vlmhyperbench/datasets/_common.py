@@ -26,7 +26,7 @@ def not_utf8(file: Path) -> DatasetError:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
+        line = data[: e.start].count(b"\n") + 1
         return DatasetError(f"{file}:{line}: not UTF-8 text ({e.reason}, byte 0x{data[e.start]:02x})")
     return DatasetError(f"{file}: not UTF-8 text")
 
@@ -131,8 +131,9 @@ class UniqueIds:
         """`at` is where the sample is, as `FILE:LINE` (or `FILE: data[N]`, `FILE: row N`)."""
         first = self.seen.setdefault(sample_id, at)
         if first is not at:
-            raise DatasetError(f"{at}: field 'id': sample id '{sample_id}' already used at {first}; "
-                               "ids must be unique")
+            raise DatasetError(
+                f"{at}: field 'id': sample id '{sample_id}' already used at {first}; ids must be unique"
+            )
 
 
 def first_of(values: Any) -> str:

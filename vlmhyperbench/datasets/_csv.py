@@ -47,8 +47,10 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
         header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            raise DatasetError(f"{file}:1: column '{missing[0]}': missing (header has: {', '.join(header)}; "
-                               f"required: {', '.join(REQUIRED)})")
+            raise DatasetError(
+                f"{file}:1: column '{missing[0]}': missing (header has: {', '.join(header)}; "
+                f"required: {', '.join(REQUIRED)})"
+            )
         col = {name: header.index(name) for name in REQUIRED + OPTIONAL if name in header}
         reader = csv.reader(handle, delimiter=delimiter)
         ids = UniqueIds()
@@ -59,8 +61,10 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
                 if not any(cell.strip() for cell in record):
                     continue
                 if len(record) > len(header):
-                    raise DatasetError(f"{file}:{start}: {len(record)} cells but the header has "
-                                       f"{len(header)} columns (separator '{delimiter}')")
+                    raise DatasetError(
+                        f"{file}:{start}: {len(record)} cells but the header has "
+                        f"{len(header)} columns (separator '{delimiter}')"
+                    )
                 cell = {name: (record[i] if i < len(record) else "") for name, i in col.items()}
                 samples.append(_sample(cell, root, file, start, ids))
         except UnicodeDecodeError:
@@ -73,8 +77,11 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
 def _sample(cell: dict[str, str], root: Path, file: Path, line: int, ids: UniqueIds) -> Sample:
     sample_id = cell["data_index"].strip() or str(line)
     ids.add(sample_id, f"{file}:{line}")
-    pages = answers_from_cell(cell["image_path"]) if cell["image_path"].strip().startswith("[") else (
-        cell["image_path"],)
+    pages = (
+        answers_from_cell(cell["image_path"])
+        if cell["image_path"].strip().startswith("[")
+        else (cell["image_path"],)
+    )
     images, error = [], None if pages else "no image path"
     for page in pages:
         ref, why = confine(root, page)

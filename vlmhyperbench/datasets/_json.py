@@ -69,16 +69,18 @@ def read_docvqa(path: Path) -> list[Sample]:
         sample_id = as_text(item["questionId"])
         ids.add(sample_id, f"{path}: {loc}")
         images, error = _images([item["image"]], path.parent)
-        samples.append(Sample(
-            id=sample_id,
-            images=images,
-            question=as_text(item["question"]),
-            references=references_of({"answers": item.get("answers")}),
-            doc_class=as_text(item.get("doc_class", "")),
-            question_type=as_text(item.get("question_type") or first_of(item.get("question_types", ""))),
-            split=as_text(item.get("data_split") or split),
-            error=error,
-        ))
+        samples.append(
+            Sample(
+                id=sample_id,
+                images=images,
+                question=as_text(item["question"]),
+                references=references_of({"answers": item.get("answers")}),
+                doc_class=as_text(item.get("doc_class", "")),
+                question_type=as_text(item.get("question_type") or first_of(item.get("question_types", ""))),
+                split=as_text(item.get("data_split") or split),
+                error=error,
+            )
+        )
     return samples
 
 

@@ -14,8 +14,22 @@ from vlmhyperbench.datasets._common import UniqueIds, as_text, first_of, referen
 from vlmhyperbench.datasets._sample import ImageRef, Sample
 from vlmhyperbench.errors import DatasetError
 
-META = ("id", "questionId", "question", "answers", "answer", "doc_class", "question_type", "question_types",
-        "split", "data_split", "label", "classes", "fields", "order")
+META = (
+    "id",
+    "questionId",
+    "question",
+    "answers",
+    "answer",
+    "doc_class",
+    "question_type",
+    "question_types",
+    "split",
+    "data_split",
+    "label",
+    "classes",
+    "fields",
+    "order",
+)
 _SHARD = re.compile(r"^([A-Za-z][\w.]*?)-\d+-of-\d+$")
 
 
@@ -53,8 +67,11 @@ def read_parquet(path: Path) -> list[Sample]:
         columns = [c for c in META if c in schema]
         scan = pl.scan_parquet(file)
         meta = scan.select(columns).collect()
-        pages = (scan.select(pl.col("images").list.len()).collect().to_series().to_list()
-                 if image_col == "images" else None)
+        pages = (
+            scan.select(pl.col("images").list.len()).collect().to_series().to_list()
+            if image_col == "images"
+            else None
+        )
         shard = _SHARD.match(file.name.removesuffix(".parquet"))
         default_split = shard.group(1) if shard else ""
         for row, obj in enumerate(meta.iter_rows(named=True)):
@@ -65,17 +82,22 @@ def read_parquet(path: Path) -> list[Sample]:
             if pages is None:
                 images = (ImageRef(path=file, row=row, column=image_col),)
             else:
-                images = tuple(ImageRef(path=file, row=row, column=image_col, index=i)
-                               for i in range(pages[row] or 0))
-            samples.append(Sample(
-                id=sample_id,
-                images=images,
-                question=as_text(obj.get("question")),
-                references=references_of(obj),
-                doc_class=as_text(obj.get("doc_class")),
-                question_type=as_text(obj.get("question_type") or first_of(obj.get("question_types") or "")),
-                split=as_text(obj.get("split") or obj.get("data_split") or default_split),
-                error=None if images else "no image in this row",
-                **task_fields(obj, file, None),
-            ))
+                images = tuple(
+                    ImageRef(path=file, row=row, column=image_col, index=i) for i in range(pages[row] or 0)
+                )
+            samples.append(
+                Sample(
+                    id=sample_id,
+                    images=images,
+                    question=as_text(obj.get("question")),
+                    references=references_of(obj),
+                    doc_class=as_text(obj.get("doc_class")),
+                    question_type=as_text(
+                        obj.get("question_type") or first_of(obj.get("question_types") or "")
+                    ),
+                    split=as_text(obj.get("split") or obj.get("data_split") or default_split),
+                    error=None if images else "no image in this row",
+                    **task_fields(obj, file, None),
+                )
+            )
     return samples

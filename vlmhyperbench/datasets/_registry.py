@@ -63,8 +63,15 @@ def stable_rank(sample_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(sample_id.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def read_dataset(fmt: str, path: Path, *, split: str | None = None, doc_classes: list[str] | None = None,
-                 question_types: list[str] | None = None, max_samples: int | None = None) -> list[Sample]:
+def read_dataset(
+    fmt: str,
+    path: Path,
+    *,
+    split: str | None = None,
+    doc_classes: list[str] | None = None,
+    question_types: list[str] | None = None,
+    max_samples: int | None = None,
+) -> list[Sample]:
     """The dataset's samples in file order, filtered, then cut to `max_samples`.
 
     Filters (None or empty = keep all): `split` equal, `doc_class` in `doc_classes`, `question_type`

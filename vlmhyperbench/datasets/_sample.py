@@ -33,7 +33,7 @@ class SampleError(BenchError):
 def sniff_mime(head: bytes) -> str:
     """The media type of image bytes from their magic number (application/octet-stream if unknown)."""
     for magic, offset, mime in _MAGIC:
-        if head[offset:offset + len(magic)] == magic:
+        if head[offset : offset + len(magic)] == magic:
             if mime == "image/webp" and head[:4] != b"RIFF":
                 continue
             return mime

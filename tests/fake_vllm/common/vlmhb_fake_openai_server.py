@@ -41,7 +41,7 @@ def run(prog: str, parser: argparse.ArgumentParser, argv: list[str] | None = Non
     print(f"loading {args.model} (stand-in: no model is loaded)", flush=True)
     if args.fake_crash:
         time.sleep(0.2)
-        print("Traceback (most recent call last):\n  File \"fake\", line 1, in load_model", file=sys.stderr)
+        print('Traceback (most recent call last):\n  File "fake", line 1, in load_model', file=sys.stderr)
         print(f"RuntimeError: {args.fake_crash}", file=sys.stderr, flush=True)
         return 1
     time.sleep(args.fake_ready_delay)
@@ -58,8 +58,9 @@ async def _serve(host: str, port: int, names: list[str]) -> None:
     from aiohttp import web
 
     async def models(request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": n, "object": "model", "owned_by": "fake"}
-                                                              for n in names]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "fake"} for n in names]}
+        )
 
     async def health(request: web.Request) -> web.Response:
         return web.Response(text="")
@@ -67,16 +68,33 @@ async def _serve(host: str, port: int, names: list[str]) -> None:
     async def chat(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         if body.get("model") not in names:
-            return web.json_response({"error": {"message": f"The model `{body.get('model')}` does not exist.",
-                                                "code": 404}}, status=404)
+            return web.json_response(
+                {"error": {"message": f"The model `{body.get('model')}` does not exist.", "code": 404}},
+                status=404,
+            )
         tokens = min(len(WORDS), int(body.get("max_tokens") or len(WORDS)))
-        head = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": body["model"]}
+        head = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
         usage = {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}
         if not body.get("stream"):
-            return web.json_response({**head, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": " ".join(WORDS[:tokens])},
-                 "finish_reason": "length"}]})
+            return web.json_response(
+                {
+                    **head,
+                    "object": "chat.completion",
+                    "usage": usage,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": " ".join(WORDS[:tokens])},
+                            "finish_reason": "length",
+                        }
+                    ],
+                }
+            )
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         for i in range(tokens):
@@ -90,8 +108,9 @@ async def _serve(host: str, port: int, names: list[str]) -> None:
         return resp
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes([web.get("/v1/models", models), web.get("/health", health),
-                    web.post("/v1/chat/completions", chat)])
+    app.add_routes(
+        [web.get("/v1/models", models), web.get("/health", health), web.post("/v1/chat/completions", chat)]
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
