@@ -8,7 +8,7 @@ export DO_NOT_TRACK ?= 1
 # The temporary local Prefect API can take longer than Prefect's default 20 s on a busy 2-core machine.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: setup run test bench deploy clean-results
+.PHONY: setup run test lint format bench deploy clean-results
 
 setup: $(STAMP)
 
@@ -24,6 +24,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# One formatter and linter (ruff, line length 110) and the layer contracts (import-linter, pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
 	$(PY) bench/bench_scoring.py

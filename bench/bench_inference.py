@@ -5,14 +5,14 @@
     python bench/bench_inference.py --memory 100000      # RSS while 100,000 samples stream to a journal
     python bench/bench_inference.py --store              # cost of one journal append, with and without fsync
 
-The synthetic server (bench/synthetic_server.py) runs in its own process with a known TTFT and
+The synthetic server (vlmhyperbench/testing/synthetic_server.py) runs in its own process with a known TTFT and
 inter-token delay, so the true latency of a request is ``ttft + (tokens - 1) * itl`` and the most a
 closed loop of C requests in flight can reach is ``C / true latency``. Printed per client:
 achieved requests/s and its ratio to that bound; the median client TTFT minus the server's
 configured TTFT (and minus the TTFT the server itself measured, handler entry to first chunk
 written); client CPU per request (``time.process_time`` of this process over the run, the server's
 CPU not included), and the server's. Clients, each driving the same load:
-- ``ours``: ``run_requests`` journaling every answer to a ``PredictionStore`` (the flow's path);
+- ``ours``: ``run_requests`` journaling every answer to a ``PredictionJournal`` (the flow's path);
 - ``bare-AsyncOpenAI``: a semaphore loop over the ``openai`` SDK with its default httpx transport;
 - ``bare-aiohttp``: vLLM's benchmark request function reduced to its core (one shared session).
 """
@@ -31,13 +31,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic_server import launch  # noqa: E402
-
-from vlmhyperbench.client import Answer, Endpoint, RequestItem, run_requests  # noqa: E402
-from vlmhyperbench.store import PredictionStore  # noqa: E402
+from vlmhyperbench.inference import Answer, Endpoint, PredictionJournal, RequestItem, run_requests  # noqa: E402
+from vlmhyperbench.testing.synthetic_server import launch  # noqa: E402
 
 MODEL = "synthetic"
 
@@ -67,7 +64,7 @@ def _items(n: int, images=()):
 
 async def _ours(base_url: str, n: int, concurrency: int, journal: Path) -> tuple[float, list[float], int]:
     ttfts: list[float] = []
-    store = PredictionStore(journal)
+    store = PredictionJournal(journal)
 
     def on_answer(answer: Answer) -> None:
         store.append(answer)
@@ -274,7 +271,7 @@ def memory(args: argparse.Namespace) -> None:
     ):
         image = Path(tmp) / "page.png"
         image.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(4096))
-        store = PredictionStore(Path(tmp) / "journal.jsonl")
+        store = PredictionJournal(Path(tmp) / "journal.jsonl")
         marks = {n * k // 10 for k in range(1, 11)}
         samples: list[tuple[int, float]] = []
 
@@ -340,7 +337,7 @@ def store_cost(args: argparse.Namespace) -> None:
     )
     with tempfile.TemporaryDirectory(dir=args.store_dir) as tmp:
         for fsync in (False, True):
-            store = PredictionStore(Path(tmp) / f"j{fsync}.jsonl", fsync=fsync)
+            store = PredictionJournal(Path(tmp) / f"j{fsync}.jsonl", fsync=fsync)
             n = 500 if fsync else 20000
             with store:
                 t = time.perf_counter()
@@ -349,7 +346,7 @@ def store_cost(args: argparse.Namespace) -> None:
                     store.append(answer)
                 dt = time.perf_counter() - t
             print(
-                f"PredictionStore.append, fsync={fsync!s:<5}: {dt / n * 1e6:8.1f} us per answer "
+                f"PredictionJournal.append, fsync={fsync!s:<5}: {dt / n * 1e6:8.1f} us per answer "
                 f"({n} appends, {args.store_dir or tempfile.gettempdir()})"
             )
 

@@ -67,21 +67,23 @@ def main(argv: list[str] | None = None) -> int:
         print("no NVIDIA GPU here (NVML and nvidia-smi found none): nothing to measure, skipped")
         return 0
 
+    from environments.backends import BACKENDS
+    from environments.launch import start_server
     from environments.manager import EnvManager
-    from environments.serving import start_server
-    from vlmhyperbench.catalog import ModelRow
-    from vlmhyperbench.client import Endpoint, RequestItem, run_requests
+    from vlmhyperbench.config import ModelRow
+    from vlmhyperbench.inference import Endpoint, RequestItem, run_requests
 
     work = Path(tempfile.mkdtemp(prefix="vlmhb-gpu-bench-"))
     manager = EnvManager()
     packages = tuple(a.packages.split())
     probe_row = ModelRow(name="gpu-bench", backend="transformers", model="x", packages=packages, gpus=1)
     print(f"{gpus} GPU(s); building or reusing the transformers env ({' '.join(packages)}) ...", flush=True)
-    env = manager.ensure(manager.spec(probe_row, "venv"), work / "build.log")
+    backend = BACKENDS.get("transformers")
+    env = manager.ensure(manager.spec(probe_row, backend, "venv"), work / "build.log")
     print(f"env {env.location} ({'cached' if env.cached else f'built in {env.build_s:.0f} s'})")
     model = a.model
     if model is None:
-        from tests.tiny_models import build_in
+        from vlmhyperbench.testing.tiny_models import build_in
 
         model = str(build_in(env.python, "llava", work / "tiny-llava"))
     row = ModelRow(
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         max_tokens=a.max_tokens,
         env_vars={"HF_HUB_OFFLINE": "1"} if a.model is None else {},
     )
-    server = start_server(env, row, log_path=work / "server.log", timeout_s=a.start_timeout)
+    server = start_server(env, row, backend, log_path=work / "server.log", timeout_s=a.start_timeout)
     try:
         answers = []
         items = (RequestItem(str(i), "Read all the text on this page.", (PAGE,)) for i in range(a.requests))

@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         names = [n for n in names if n not in DOCKER_DEPLOYMENTS]
-    # The build steps run `python -m environments.prebuilt`: this interpreter, whose venv has the project.
+    # The build steps run `python -m environments.job_images`: this interpreter, whose venv has the project.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     prefect = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--prefect-file", "prefect.yaml"]
     if names == ALL_DEPLOYMENTS:

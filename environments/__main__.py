@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return _prune_images(args.older_than, args.dry_run)
 
     from environments.manager import EnvManager
-    from vlmhyperbench.catalog import load_catalog
+    from vlmhyperbench.config import load_catalog
 
     manager = EnvManager()
     kinds = [args.env] if args.env else ["venv", "docker"]
@@ -57,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown model(s): {', '.join(unknown)} (known: {', '.join(catalog.models)})", file=sys.stderr)
         return 2
-    specs = {name: manager.spec(catalog.models[name], args.env) for name in wanted}
+    specs = {
+        name: manager.spec(catalog.models[name], catalog.backends[name], args.env)
+        for name in wanted
+        if catalog.backends[name] is not None
+    }
     if args.command == "build":
         failed = 0
         for name, spec in specs.items():
@@ -91,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _prune_images(older_than: float | None, dry_run: bool) -> int:
     """Deployments made from older code still name their images: run `make deploy` again after this."""
-    from environments.prebuilt import _client, stale_images
+    from environments.job_images import _client, stale_images
 
     try:
         client = _client()

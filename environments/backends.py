@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .servers import ENGINE_PACKAGES, SERVER_PACKAGES
+from environments.engines import ENGINES
+from vlmhyperbench.registry import Registry
 
 SERVER_PACKAGE = "vlmhb_server"
-"""The name under which environments/servers/ is installed into a model's environment."""
+"""The project's model server package (vlmhb_server/), copied into a model's environment under this name."""
 
 
 def _server_packages(engine: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys([*SERVER_PACKAGES, *ENGINE_PACKAGES[engine]]))
+    return ENGINES.get(engine).requirements()
 
 
 @dataclass(frozen=True)
@@ -116,18 +117,30 @@ def _sglang(x: Launch) -> list[str]:
 
 OCR_TASKS = frozenset({"ocr"})
 
-BACKENDS: dict[str, Backend] = {
-    "openai": Backend("openai", external=True),
-    "vllm": Backend("vllm", packages=("vllm",), argv=_vllm),
-    "sglang": Backend("sglang", packages=("sglang[all]",), argv=_sglang),
-    "transformers": Backend(
+BACKENDS: Registry[Backend] = Registry(
+    "backends",
+    kind="backend",
+    expects="point the entry point at an environments.backends.Backend",
+    accept=lambda obj: obj if isinstance(obj, Backend) else None,
+    describe=lambda b: (
+        "external endpoint"
+        if b.external
+        else ("the project's server" if b.own_server else "its own server")
+        + (f"; tasks: {', '.join(sorted(b.tasks))}" if b.tasks else "")
+    ),
+)
+for _backend in (
+    Backend("openai", external=True),
+    Backend("vllm", packages=("vllm",), argv=_vllm),
+    Backend("sglang", packages=("sglang[all]",), argv=_sglang),
+    Backend(
         "transformers",
         packages=_server_packages("transformers"),
         own_server=True,
         argv=_own_server("transformers"),
         ready_path="/health",
     ),
-    "rapidocr": Backend(
+    Backend(
         "rapidocr",
         packages=_server_packages("rapidocr"),
         tasks=OCR_TASKS,
@@ -136,7 +149,7 @@ BACKENDS: dict[str, Backend] = {
         argv=_own_server("rapidocr"),
         ready_path="/health",
     ),
-    "tesseract": Backend(
+    Backend(
         "tesseract",
         packages=_server_packages("tesseract"),
         tasks=OCR_TASKS,
@@ -145,23 +158,15 @@ BACKENDS: dict[str, Backend] = {
         argv=_own_server("tesseract"),
         ready_path="/health",
     ),
-}
+):
+    BACKENDS.add(_backend.name, _backend)
 
 
 def backend_names() -> list[str]:
     """Built-in names and the names plugins offer (entry-point group vlmhyperbench.backends)."""
-    from vlmhyperbench.plugins import plugin_names
-
-    return sorted(set(BACKENDS) | set(plugin_names("backends")))
+    return BACKENDS.names()
 
 
 def get_backend(name: str) -> Backend:
     """The backend NAME; a plugin's is imported now (PluginError, naming its package, if it cannot be)."""
-    if name not in BACKENDS:
-        from vlmhyperbench.plugins import load_plugin
-
-        load_plugin("backends", name)
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise KeyError(f"unknown backend {name!r} (known: {', '.join(backend_names())})") from None
+    return BACKENDS.get(name)

@@ -10,7 +10,7 @@
 
 Nothing is tagged until the build is complete, and a failed build leaves no image (its intermediate
 images carry a vlmhyperbench.build label and are pruned). Builds of one key are serialised by a file
-lock. `start_server` runs a built image as a model server container; see _containers.py.
+lock. `start_server` runs a built image as a model server container; see containers.py.
 """
 
 from __future__ import annotations
@@ -26,11 +26,20 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from vlmhyperbench.errors import EnvBuildError, ServerError
-
-from ._containers import OWNER_LABEL, SERVER_LABEL, ContainerServer, cleanup_stale, owner, register, stop_all
-from ._sysimage import apt_packages, ensure_system_image
-from ._wheelhouse import (
+from environments.containers import (
+    OWNER_LABEL,
+    SERVER_LABEL,
+    ContainerServer,
+    cleanup_stale,
+    owner,
+    register,
+    stop_all,
+)
+from environments.environment import EnvInfo, Environment, build_once
+from environments.spec import EnvSpec
+from environments.system_packages import apt_packages, ensure_system_image
+from environments.venv import copy_server, tail
+from environments.wheelhouse import (
     INSTALLED_SCRIPT,
     PROBE_SCRIPT,
     Target,
@@ -40,9 +49,7 @@ from ._wheelhouse import (
     parse_probe,
     provided_by_image,
 )
-from .base import EnvInfo, Environment, build_once
-from .spec import EnvSpec
-from .venv import copy_server, tail
+from vlmhyperbench.errors import EnvBuildError, ServerError
 
 __all__ = ["BASE_IMAGE", "ContainerServer", "DockerProvider", "cleanup_stale", "stop_all"]
 

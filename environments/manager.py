@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from environments.backends import Backend
+from environments.environment import Environment, Provider
+from environments.spec import EnvSpec, spec_for
 from vlmhyperbench.settings import get_settings
-
-from .base import Environment, Provider
-from .spec import EnvSpec, spec_for
 
 
 class ExternalProvider:
@@ -39,20 +39,20 @@ class EnvManager:
             if kind == "none":
                 self._providers[kind] = ExternalProvider()
             elif kind == "venv":
-                from .venv import VenvProvider
+                from environments.venv import VenvProvider
 
                 self._providers[kind] = VenvProvider(self.cache_dir, self.installer)
             elif kind == "docker":
-                from .docker import DockerProvider
+                from environments.docker import DockerProvider
 
                 self._providers[kind] = DockerProvider(self.cache_dir)
             else:
                 raise ValueError(f"unknown environment kind {kind!r} (known: none, venv, docker)")
         return self._providers[kind]
 
-    def spec(self, model_row, override: str | None = None) -> EnvSpec:
+    def spec(self, model_row, backend: Backend, override: str | None = None) -> EnvSpec:
         """The row's spec; OVERRIDE (the --env flag) wins over the row's `env`, which wins over settings."""
-        return spec_for(model_row, override or model_row.env or get_settings().env_provider)
+        return spec_for(model_row, backend, override or model_row.env or get_settings().env_provider)
 
     def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
         return self.provider(spec.provider).ensure(spec, log)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -167,6 +168,15 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
+_PORT_TAKEN = re.compile(r"address already in use|errno 98|eaddrinuse|only one usage of each socket", re.I)
+
+
+def port_taken(log_tail: str) -> bool:
+    """Whether a server that died said its port was taken: another process bound it between our probe
+    (free_port) and the server's bind, a race a retry on a new port cures."""
+    return bool(_PORT_TAKEN.search(log_tail))
+
+
 def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | None = None) -> float:
     """Polls SERVER's URL_PATH until it answers 200; returns the seconds it took. Raises ServerError with
     the server's log tail when it dies or does not answer within TIMEOUT_S."""
@@ -181,8 +191,10 @@ def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | No
     delay = 0.05
     while True:
         if not server.is_alive():
+            log_tail = server.log_tail()
             raise ServerError(
-                f"the server {server.exit_reason()} before it was ready; log tail:\n{server.log_tail()}"
+                f"the server {server.exit_reason()} before it was ready; log tail:\n{log_tail}",
+                transient=port_taken(log_tail),
             )
         try:
             with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=5) as resp:

@@ -13,9 +13,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict
 
-from .backends import get_backend
+from environments.backends import Backend
 
-SERVERS_DIR = Path(__file__).parent / "servers"
+SERVERS_DIR = Path(__file__).resolve().parents[1] / "vlmhb_server"
+"""The project's model server (a package of its own: it is copied into environments, never imported here)."""
 SPEC_VERSION = 1  # bump when the layout of built environments changes
 
 
@@ -77,9 +78,8 @@ def merge_requirements(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tup
     return tuple([r for r in defaults if name(r) not in overridden] + list(extra))
 
 
-def spec_for(model_row, provider: str) -> EnvSpec:
-    """The EnvSpec of a models.csv row built with PROVIDER ('none', 'venv' or 'docker')."""
-    backend = get_backend(model_row.backend)
+def spec_for(model_row, backend: Backend, provider: str) -> EnvSpec:
+    """The EnvSpec of a models.csv row served by BACKEND, built with PROVIDER (none, venv or docker)."""
     if backend.external:
         provider = "none"
     return EnvSpec(

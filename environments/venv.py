@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from filelock import FileLock
 
+from environments.backends import SERVER_PACKAGE
+from environments.environment import EnvInfo, Environment, build_once
+from environments.spec import SERVERS_DIR, EnvSpec
 from vlmhyperbench.errors import EnvBuildError
-
-from .backends import SERVER_PACKAGE
-from .base import EnvInfo, Environment, build_once, write_json
-from .spec import SERVERS_DIR, EnvSpec
+from vlmhyperbench.results.atomic import atomic_write_json
 
 MARKER = "vlmhb-env.json"
 FREEZE = "freeze.txt"
@@ -130,7 +132,7 @@ class VenvProvider:
             if spec.server_digest:
                 copy_server(tmp / "server")
             _relocate(tmp, final)
-            write_json(
+            atomic_write_json(
                 tmp / MARKER,
                 {
                     "spec": spec.model_dump(mode="json"),
@@ -146,7 +148,10 @@ class VenvProvider:
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if isinstance(exc, EnvBuildError | OSError):
-                raise EnvBuildError(f"building the {spec.backend} venv {spec.key} failed: {exc}") from None
+                raise EnvBuildError(
+                    f"building the {spec.backend} venv {spec.key} failed: {exc}",
+                    transient=getattr(exc, "transient", False),
+                ) from None
             raise
         finally:
             if log is not None:
@@ -186,16 +191,53 @@ class VenvProvider:
 
 def run_logged(argv: list[str], output: list[str], label: str | None = None) -> str:
     """Runs an installer command, appending the command and its output to OUTPUT; EnvBuildError with the
-    output's tail (LABEL names the command there, by default its first words) when it fails."""
+    output's tail (LABEL names the command there, by default its first words) when it fails, marked
+    transient when the package index could not be reached.
+
+    pip reports an index it could not reach only in its debug log (on the console it says "No matching
+    distribution", as for a requirement that does not exist), so pip runs keep that log and it is read
+    when they fail."""
     output.append("$ " + " ".join(argv) + "\n")
-    proc = subprocess.run(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
-    )
-    output.append(proc.stdout)
-    if proc.returncode != 0:
-        label = label or f"{Path(argv[0]).name} {' '.join(argv[1:3])}"
-        raise EnvBuildError(f"`{label}` exited {proc.returncode}:\n" + tail(_without_noise(proc.stdout)))
+    debug_log = None
+    if argv[1:3] == ["-m", "pip"] and len(argv) > 3:
+        fd, name = tempfile.mkstemp(prefix="vlmhb-pip-", suffix=".log")
+        os.close(fd)
+        debug_log = Path(name)
+        argv = [*argv[:4], "--log", str(debug_log), *argv[4:]]
+    try:
+        proc = subprocess.run(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+        )
+        output.append(proc.stdout)
+        if proc.returncode != 0:
+            label = label or f"{Path(argv[0]).name} {' '.join(argv[1:3])}"
+            detail = debug_log.read_text(encoding="utf-8", errors="replace") if debug_log else ""
+            raise EnvBuildError(
+                f"`{label}` exited {proc.returncode}:\n" + tail(_without_noise(proc.stdout)),
+                transient=network_failure(proc.stdout) or network_failure(detail),
+            )
+    finally:
+        if debug_log is not None:
+            debug_log.unlink(missing_ok=True)
     return proc.stdout
+
+
+# What pip and uv print when the package index (or a mirror) could not be reached: a retry may cure it.
+# A bad requirement on a reachable index prints none of these (an index's 404 for an unknown project is a
+# "Client Error"), only "No matching distribution found".
+_NETWORK_FAILURE = re.compile(
+    r"connection (?:reset|refused|aborted|broken)|connectionerror|newconnectionerror|read timed out|"
+    r"timed out|temporary failure in name resolution|name or service not known|network is unreachable|"
+    r"max retries exceeded|remotedisconnected|incompleteread|protocolerror|"
+    r"http(?:s)? error 5\d\d|status code 5\d\d|\b50[234] (?:server error|service unavailable|bad gateway)|"
+    r"failed to fetch|request failed after \d+ retries|error sending request|operation timed out",
+    re.IGNORECASE,
+)
+
+
+def network_failure(output: str) -> bool:
+    """Whether an installer's OUTPUT says the index could not be reached (a transient failure)."""
+    return bool(_NETWORK_FAILURE.search(output))
 
 
 def _python(folder: Path) -> Path:

@@ -13,25 +13,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
 
-import polars as pl
 from prefect import flow, get_run_logger
 from prefect.exceptions import TerminationSignal
+from prefect.states import Completed, Failed, State
 
 from flows.dispatch import run_model
-from flows.evaluate_model import pair_files
 from tasks.gates import quality_gates
-from tasks.plan import make_plan, plan
+from tasks.plan import plan
 from tasks.progress import stop_terminal
 from tasks.report import report
-from vlmhyperbench.catalog import Pair
+from vlmhyperbench.config import plan_pairs
 from vlmhyperbench.errors import ConfigError
-from vlmhyperbench.results import PAIR_COMPLETED, PAIR_FAILED, Manifest, RunFolder, new_run_id
+from vlmhyperbench.results import (
+    Manifest,
+    ModelResult,
+    PairOutcome,
+    RunFolder,
+    git_commit,
+    new_run_id,
+    versions,
+)
 from vlmhyperbench.settings import get_settings
 
 EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -39,35 +45,12 @@ EXIT_GATE_FAILED = 3
 DEFAULT_CONFIG = "configs/default"
 
 
-def pair_key(pair: Pair) -> tuple[str, str, str | None]:
-    return (pair.model.name, pair.dataset.name, pair.perturbation)
-
-
 def resumed_config(run: RunFolder) -> str:
     """A resumed run keeps the config folder it started with (its datasets' relative paths point there)."""
-    original = Path(run.read_manifest().get("config") or run.config_dir)
+    original = Path(run.read_manifest().config or run.config_dir)
     if not original.is_dir():
         raise ConfigError(f"cannot resume {run.run_id}: its config folder {original} no longer exists")
     return str(original)
-
-
-def collect_pair_results(run: RunFolder, pairs: list[Pair], manifest: Manifest):
-    """The scored outputs of every completed pair, read back from the run folder."""
-    scores, summaries, performance = [], [], []
-    completed = {
-        (p["model"], p["dataset"], p.get("perturbation"))
-        for p in manifest.data["pairs"]
-        if p["status"] == PAIR_COMPLETED
-    }
-    for pair in pairs:
-        if pair_key(pair) not in completed:
-            continue
-        files = pair_files(run, pair)
-        scores.append(pl.read_parquet(files["scores"]))
-        summaries.append(pl.read_parquet(files["summary"]))
-        if files["performance"].exists():
-            performance.append(json.loads(files["performance"].read_text(encoding="utf-8")))
-    return scores, summaries, performance
 
 
 @flow(name="benchmark", validate_parameters=True)
@@ -80,8 +63,10 @@ async def benchmark(
     run_id: str | None = None,
     resume: str | None = None,
     env: str | None = None,
-) -> dict:
-    """Benchmarks the models of CONFIG on its datasets; returns {run_dir, status, exit_code}."""
+) -> State:
+    """Benchmarks the models of CONFIG on its datasets. The run ends Completed only when every pair
+    completed and every quality gate passed, else Failed with a message that names what failed; its
+    result is {run_dir, run_id, status, exit_code, gates, failed_gates} either way."""
     logger = get_run_logger()
     settings = get_settings()
     output_dir = Path(output or settings.results_dir)
@@ -91,17 +76,21 @@ async def benchmark(
     catalog, pairs = plan(config, models, datasets, max_samples)
     for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
         logger.warning("%s", warning)
-    keys = [pair_key(p) for p in pairs]
+    keys = [p.key for p in pairs]
     if resume:
-        manifest = Manifest.resume(run, keys)
+        manifest = run.read_manifest()
+        manifest.resume(keys)
     else:
         run = RunFolder.create(output_dir, run_id or new_run_id(), catalog.files)
         manifest = Manifest.start(
-            run,
+            run.run_id,
             config_dir=Path(config).resolve(),
-            pairs=keys,
+            keys=keys,
             parameters={"models": models, "datasets": datasets, "max_samples": max_samples, "env": env},
+            git_commit=git_commit(),
+            versions=versions(),
         )
+    run.save_manifest(manifest)
     logger.info(
         "run %s: %d pairs of %d models -> %s",
         run.run_id,
@@ -124,44 +113,25 @@ async def benchmark(
                     env=env,
                 )
             except Exception as exc:  # the subflow itself broke: its pairs fail, the others go on
-                result = {
-                    "environment": {},
-                    "pairs": [
-                        {
-                            "model": p.model.name,
-                            "dataset": p.dataset.name,
-                            "perturbation": p.perturbation,
-                            "status": PAIR_FAILED,
-                            "error": f"{type(exc).__name__}: {exc}",
-                        }
-                        for p in pairs
-                        if p.model.name == name
-                    ],
-                }
-        if result.get("environment"):
-            manifest.set_environment(name, result["environment"])
-        for outcome in result["pairs"]:
-            extra = {
-                k: v
-                for k, v in outcome.items()
-                if k not in ("model", "dataset", "perturbation", "status", "error")
-            }
-            manifest.set_pair(
-                outcome["model"],
-                outcome["dataset"],
-                outcome["perturbation"],
-                outcome["status"],
-                outcome["error"],
-                **extra,
-            )
+                reason = f"{type(exc).__name__}: {exc}"
+                result = ModelResult(
+                    pairs=[PairOutcome.failed(p.key, reason) for p in pairs if p.model.name == name]
+                )
+        if result.environment is not None:
+            manifest.environments[name] = result.environment
+        for outcome in result.pairs:
+            manifest.record(outcome)
+        run.save_manifest(manifest)
 
     await asyncio.gather(*(one_model(name) for name in dict.fromkeys(p.model.name for p in pairs)))
     stop_terminal()
     status = manifest.finish()
-    scores, summaries, performance = collect_pair_results(run, pairs, manifest)
-    report(run, manifest.data, scores, summaries, performance)
-    gates = quality_gates(run, catalog.gates, pairs, manifest.data)
+    run.save_manifest(manifest)
+    scores, summaries, performance = run.pair_results([k for k in keys if k in manifest.completed_keys()])
+    report(run, manifest, scores, summaries, performance)
+    gates = quality_gates(run, catalog.gates, pairs, manifest)
     exit_code = EXIT_OK if status == "completed" else EXIT_PAIRS_FAILED
+    failed_gates = [f"{c.gate}: {c.model}/{c.dataset} {c.metric} {c.limit}" for c in gates.failed]
     if gates.failed:
         exit_code = EXIT_GATE_FAILED
         logger.error(
@@ -171,14 +141,32 @@ async def benchmark(
                 f"{c.gate} {c.model}/{c.dataset} {c.metric} {c.limit}: {c.reason}" for c in gates.failed
             ),
         )
-    return {
+    result = {
         "run_dir": str(run.root),
         "run_id": run.run_id,
         "status": status,
         "exit_code": exit_code,
         "gates": gates.status if gates.configured else None,
-        "failed_gates": [f"{c.gate}: {c.model}/{c.dataset} {c.metric} {c.limit}" for c in gates.failed],
+        "failed_gates": failed_gates,
     }
+    return run_state(run, manifest, failed_gates, result)
+
+
+def run_state(run: RunFolder, manifest: Manifest, failed_gates: list[str], result: dict) -> State:
+    """Completed only when every pair completed and no gate failed; else Failed, naming what failed (the
+    message is what a Prefect notification on `prefect.flow-run.Failed` shows)."""
+    failed = manifest.failed_pairs
+    if not failed and not failed_gates:
+        return Completed(message=f"run {run.run_id}: {len(manifest.pairs)} pairs completed", data=result)
+    parts = []
+    if failed:
+        names = ", ".join(p.key.label for p in failed[:10]) + (
+            f" (+{len(failed) - 10} more)" if len(failed) > 10 else ""
+        )
+        parts.append(f"{len(failed)} of {len(manifest.pairs)} pairs failed: {names}")
+    if failed_gates:
+        parts.append(f"{len(failed_gates)} quality gate check(s) failed: " + "; ".join(failed_gates[:10]))
+    return Failed(message=f"run {run.run_id}: " + "; ".join(parts), data=result)
 
 
 # ---------------------------------------------------------------- command line
@@ -248,7 +236,7 @@ def _stop_everything() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
-        from vlmhyperbench.plugins import print_registries
+        from flows.registries import print_registries
 
         print_registries()
         return EXIT_OK
@@ -263,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
                     f"use --resume {args.run_id}"
                 )
-        catalog, _ = make_plan(config, args.models, args.datasets, args.max_samples)
+        catalog, _ = plan_pairs(config, args.models, args.datasets, args.max_samples)
         for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
             print(f"warning: {warning}", file=sys.stderr)
     except ConfigError as exc:
@@ -271,19 +259,26 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     _terminate_as_interrupt()
     run_id = args.resume or args.run_id or new_run_id()  # known here, so that any error can name it
-    try:
-        result = asyncio.run(
-            benchmark(
-                config=config,
-                models=args.models,
-                datasets=args.datasets,
-                max_samples=args.max_samples,
-                output=args.output,
-                run_id=None if args.resume else run_id,
-                resume=args.resume,
-                env=args.env,
-            )
+
+    async def run_benchmark() -> dict:
+        state: State = await benchmark(
+            config=config,
+            models=args.models,
+            datasets=args.datasets,
+            max_samples=args.max_samples,
+            output=args.output,
+            run_id=None if args.resume else run_id,
+            resume=args.resume,
+            env=args.env,
+            return_state=True,
         )
+        value = await state.result(raise_on_failure=False)  # a Failed run's result is its data
+        if isinstance(value, BaseException):  # the flow itself crashed
+            raise value
+        return value
+
+    try:
+        result = asyncio.run(run_benchmark())
     except (KeyboardInterrupt, TerminationSignal):
         _stop_everything()
         print(f"interrupted: servers stopped; continue with --resume {run_id}", file=sys.stderr)

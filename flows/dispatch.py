@@ -2,7 +2,7 @@
 
     VLMHB_DISPATCH=local   evaluate_model runs as a subflow of the benchmark, in this process (unchanged)
     VLMHB_DISPATCH=pool    the model's env image is built here (EnvManager, docker provider), the job image
-                           is that image + the orchestrator (environments/prebuilt.py), and the deployment
+                           is that image + the orchestrator (environments/job_images.py), and the deployment
                            VLMHB_MODEL_DEPLOYMENT (default evaluate-model-job/models, on the Docker pool
                            vlmhb-models) is run with it as the job image: whichever host's worker takes the
                            run starts the container, which runs `model_job` below.
@@ -20,18 +20,19 @@ with its host) while a model with gpus > 0 runs, so two models never share a hos
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
 
 from prefect import flow, get_run_logger
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from prefect.states import State
 
-from flows.evaluate_model import evaluate_model
-from tasks.plan import make_plan
+from environments.backends import BACKENDS
+from flows.evaluate_model import evaluate_model, model_state
+from vlmhyperbench.config import plan_pairs
+from vlmhyperbench.results import ModelResult, PairOutcome, RunFolder
+from vlmhyperbench.settings import Settings
 
 # Not handed to job containers: they have their own places, or describe this process only.
 _LOCAL_ONLY = {
@@ -44,19 +45,6 @@ _LOCAL_ONLY = {
 }
 
 
-class DispatchSettings(BaseSettings):
-    """Placement of per-model subflows; env vars VLMHB_<FIELD>."""
-
-    model_config = SettingsConfigDict(env_prefix="VLMHB_", env_file=".env", extra="ignore")
-
-    dispatch: Literal["local", "pool"] = "local"
-    model_deployment: str = "evaluate-model-job/models"
-    """The per-model deployment (flow name/deployment name) that pool dispatch runs."""
-    gpu_host: str | None = None
-    """This host's name in the concurrency limit gpu:<host> (default: the hostname)."""
-    job_poll_s: float = 2.0
-
-
 async def run_model(
     config: str,
     run_dir: str,
@@ -64,18 +52,20 @@ async def run_model(
     datasets: list[str] | None = None,
     max_samples: int | None = None,
     env: str | None = None,
-) -> dict:
-    """One model's evaluation, placed by VLMHB_DISPATCH; returns evaluate_model's result either way."""
+) -> ModelResult:
+    """One model's evaluation, placed by VLMHB_DISPATCH; its ModelResult either way (the model's own
+    flow run, here or on a pool, ends Completed or Failed)."""
     params = dict(
         config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples, env=env
     )
-    if DispatchSettings().dispatch == "pool":
+    if Settings().dispatch == "pool":
         return await dispatch_model(**params)
-    return await evaluate_model(**params)
+    state: State = await evaluate_model(**params, return_state=True)
+    return await state.result(raise_on_failure=False)
 
 
 def gpu_host() -> str:
-    return DispatchSettings().gpu_host or socket.gethostname()
+    return Settings().gpu_host or socket.gethostname()
 
 
 @asynccontextmanager
@@ -91,10 +81,6 @@ async def gpu_slot(gpus: int):
         yield
 
 
-def outcome_path(run_dir: str | Path, model: str) -> Path:
-    return Path(run_dir) / "pairs" / model / "job-outcome.json"
-
-
 @flow(name="evaluate-model-job", flow_run_name="job-{model}", validate_parameters=False)
 async def model_job(
     config: str,
@@ -103,29 +89,31 @@ async def model_job(
     datasets: list[str] | None = None,
     max_samples: int | None = None,
     env: str | None = None,
-) -> dict:
-    """The per-model deployment's flow, in its job container: evaluate_model under the host's GPU slot."""
-    catalog, _ = make_plan(config, models=[model], datasets=datasets, max_samples=max_samples)
+) -> State:
+    """The per-model deployment's flow, in its job container: evaluate_model under the host's GPU slot;
+    the result goes to pairs/MODEL/job-outcome.json for the benchmark to read back."""
+    catalog, _ = plan_pairs(config, models=[model], datasets=datasets, max_samples=max_samples)
     async with gpu_slot(catalog.models[model].gpus):
-        result = await evaluate_model(
-            config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples, env=env
+        state: State = await evaluate_model(
+            config=config,
+            run_dir=run_dir,
+            model=model,
+            datasets=datasets,
+            max_samples=max_samples,
+            env=env,
+            return_state=True,
         )
-    result["environment"] = {
-        **result.get("environment", {}),
-        "job_image": os.environ.get("VLMHB_JOB_IMAGE"),
-        "host": socket.gethostname(),
-    }
-    path = outcome_path(run_dir, model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return result
+    result: ModelResult = await state.result(raise_on_failure=False)
+    if result.environment is not None:
+        extra = {"job_image": os.environ.get("VLMHB_JOB_IMAGE"), "host": socket.gethostname()}
+        result.environment = result.environment.model_copy(update=extra)
+    RunFolder(Path(run_dir)).save_job_outcome(model, result)
+    return model_state(model, result)
 
 
 def job_variables(catalog, run_dir: str, gpus: int) -> dict:
     """The Docker worker's job variables for one model: shared folders at the same paths, GPUs, settings."""
-    from environments.prebuilt import IN_IMAGE_ROOT, REF_ENV
+    from environments.job_images import IN_IMAGE_ROOT, REF_ENV
 
     in_image = bool(os.environ.get(REF_ENV))  # then our own config paths exist in the job image too
     config_root = Path(catalog.root).resolve()
@@ -161,30 +149,33 @@ async def dispatch_model(
     datasets: list[str] | None = None,
     max_samples: int | None = None,
     env: str | None = None,
-) -> dict:
+) -> ModelResult:
     """Builds the model's job image here, runs the per-model deployment with it and waits for the result."""
     from prefect.deployments import run_deployment
 
-    from environments.backends import get_backend
+    from environments.job_images import ensure_job_image
     from environments.manager import EnvManager
-    from environments.prebuilt import ensure_job_image
     from tasks.build_env import build_env
-    from vlmhyperbench.results import RunFolder
 
     logger = get_run_logger()
-    settings = DispatchSettings()
-    catalog, _ = make_plan(config, models=[model], datasets=datasets, max_samples=max_samples)
+    settings = Settings()
+    run = RunFolder(Path(run_dir))
+    catalog, pairs = plan_pairs(config, models=[model], datasets=datasets, max_samples=max_samples)
     row = catalog.models[model]
+    backend = catalog.backends[model] or BACKENDS.get(row.backend)  # PluginError: its pairs fail
     variables = job_variables(catalog, run_dir, row.gpus)
     child_env = env
-    if not get_backend(row.backend).external:  # an external endpoint runs in the deployment's own image
+    if not backend.external:  # an external endpoint runs in the deployment's own image
         manager = EnvManager()
-        log = RunFolder(Path(run_dir)).log(f"{model}.build.log")
-        environment = await build_env(manager, manager.spec(row, "docker"), model, log)
-        variables["image"] = await asyncio.to_thread(ensure_job_image, environment, manager.spec(row, "venv"))
-        child_env = "venv"  # in the job image the model's env is a ready venv (environments/prebuilt.py)
+        environment = await build_env(
+            manager, manager.spec(row, backend, "docker"), model, run.log(f"{model}.build.log")
+        )
+        variables["image"] = await asyncio.to_thread(
+            ensure_job_image, environment, manager.spec(row, backend, "venv")
+        )
+        child_env = "venv"  # in the job image the model's env is a ready venv (environments/job_images.py)
         logger.info("%s: job image %s", model, variables["image"])
-    outcome_path(run_dir, model).unlink(missing_ok=True)
+    run.job_outcome(model).unlink(missing_ok=True)
     flow_run = await run_deployment(
         settings.model_deployment,
         parameters=dict(
@@ -201,17 +192,16 @@ async def dispatch_model(
         tags=["vlmhyperbench", model],
     )
     state = flow_run.state
-    if state is None or not state.is_completed():
-        raise RuntimeError(
-            f"the per-model run {flow_run.name} ({flow_run.id}) ended "
-            f"{state.name if state else 'without a state'}: {state.message if state else ''}"
+    result = run.read_job_outcome(model)  # a Failed run with an outcome is a model whose pairs failed
+    if result is None:
+        ended = f"{state.name}: {state.message}" if state is not None else "without a state"
+        hint = (
+            ": is the results folder shared with the worker's host at the same path?"
+            if state is not None and state.is_completed()
+            else ""
         )
-    path = outcome_path(run_dir, model)
-    if not path.is_file():
-        raise RuntimeError(
-            f"the per-model run {flow_run.name} completed but wrote no {path}: is the results "
-            "folder shared with the worker's host at the same path?"
-        )
-    result = json.loads(path.read_text(encoding="utf-8"))
-    result["environment"]["flow_run_id"] = str(flow_run.id)
+        reason = f"the per-model run {flow_run.name} ({flow_run.id}) ended {ended} and wrote no outcome{hint}"
+        return ModelResult(pairs=[PairOutcome.failed(p.key, reason) for p in pairs])
+    if result.environment is not None:
+        result.environment = result.environment.model_copy(update={"flow_run_id": str(flow_run.id)})
     return result

@@ -12,14 +12,12 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows.benchmark import collect_pair_results, pair_key
-from flows.evaluate_model import pair_files, save_scored
 from tasks.report import report
 from tasks.scoring import scoring
-from vlmhyperbench.catalog import expand_plan, load_catalog
+from vlmhyperbench.config import expand_plan, load_catalog
 from vlmhyperbench.errors import ConfigError
-from vlmhyperbench.results import PAIR_COMPLETED, Manifest, RunFolder
-from vlmhyperbench.store import PredictionStore
+from vlmhyperbench.inference import PredictionJournal
+from vlmhyperbench.results import RunFolder
 
 
 @flow(name="rescore")
@@ -29,8 +27,8 @@ def rescore(run_dir: str) -> dict:
     run = RunFolder(Path(run_dir))
     if not run.manifest_path.is_file():
         raise ConfigError(f"{run.root} is not a run folder (no manifest.json)")
-    manifest = Manifest(run, run.read_manifest())
-    params = manifest.data.get("parameters") or {}
+    manifest = run.read_manifest()  # any schema version: a first-build run folder reads as well
+    params = manifest.parameters
     catalog = load_catalog(run.config_dir, check_paths=False)
     pairs = expand_plan(
         catalog,
@@ -38,25 +36,20 @@ def rescore(run_dir: str) -> dict:
         datasets=params.get("datasets"),
         max_samples=params.get("max_samples"),
     )
-    statuses = {
-        (p["model"], p["dataset"], p.get("perturbation")): p["status"] for p in manifest.data["pairs"]
-    }
+    completed = manifest.completed_keys()
     rescored = 0
     for pair in pairs:
-        journal = run.journal(pair.model.name, pair.dataset_key)
-        predictions = run.predictions(pair.model.name, pair.dataset_key)
+        journal, predictions = run.journal(pair.key), run.predictions(pair.key)
         if journal.exists():
-            PredictionStore(journal).to_parquet(predictions)
-        if not predictions.exists() or statuses.get(pair_key(pair)) != PAIR_COMPLETED:
+            PredictionJournal(journal).to_parquet(predictions)
+        if not predictions.exists() or pair.key not in completed:
             continue
         scores, summary = scoring(pair, predictions)
-        save_scored(run, pair, scores, summary, None)
+        run.save_scored(pair.key, scores, summary, None)
         rescored += 1
     logger.info("re-scored %d pairs of run %s", rescored, run.run_id)
-    scores, summaries, performance = collect_pair_results(
-        run, [p for p in pairs if pair_files(run, p)["scores"].exists()], manifest
-    )
-    report(run, manifest.data, scores, summaries, performance)
+    scores, summaries, performance = run.pair_results([p.key for p in pairs if p.key in completed])
+    report(run, manifest, scores, summaries, performance)
     return {"run_dir": str(run.root), "rescored": rescored}
 
 

@@ -9,7 +9,8 @@ import polars as pl
 
 from metrics import _bootstrap as bs
 from metrics._errors import MetricError
-from metrics._registry import Registry, get_metric
+from metrics._registry import get_metric
+from vlmhyperbench.registry import Registry
 
 # Columns score() may write: never grouping keys.
 SCORE_COLUMNS = (
@@ -27,7 +28,7 @@ SCORE_COLUMNS = (
 SAMPLE_COLUMNS = ("sample_id", "doc_class", "question_type")
 
 # aggregator -> (uses the per-field rows?, the group label)
-_AGGREGATORS: Registry[tuple[bool, pl.Expr]] = Registry("aggregator")
+_AGGREGATORS: Registry[tuple[bool, pl.Expr]] = Registry("aggregators", kind="aggregator", load_plugins=False)
 _AGGREGATORS.add("general", (False, pl.lit("")))
 _AGGREGATORS.add("by_doc_class", (False, pl.col("doc_class")))
 _AGGREGATORS.add("by_question_type", (False, pl.col("question_type")))

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import polars as pl
 
-from metrics._errors import UnknownNameError
-
-T = TypeVar("T")
+from vlmhyperbench.registry import Registry
 
 AGGREGATIONS = ("mean", "ratio", "f1_macro", "corpus_bleu")
-TASKS = ("ocr", "vqa", "classification", "kie", "ordering")
 
 
 @dataclass(frozen=True)
@@ -36,52 +31,13 @@ class MetricSpec:
     description: str = ""
 
 
-class Registry(Generic[T]):
-    """Named items of one kind; an unknown name fails with the close matches and every known name."""
-
-    def __init__(self, kind: str, plugins: str | None = None):
-        self.kind = kind
-        self.plugins = plugins
-        """The vlmhyperbench.plugins registry whose entry points add names to this one (loaded when used)."""
-        self._items: dict[str, T] = {}
-
-    def add(self, name: str, item: T) -> None:
-        if name in self._items:
-            raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._items[name] = item
-
-    def get(self, name: str) -> T:
-        if name not in self._items and self.plugins:
-            from vlmhyperbench.plugins import load_plugin
-
-            load_plugin(self.plugins, name)  # registers it, or raises PluginError naming the package
-        try:
-            return self._items[name]
-        except KeyError:
-            known = self.names()
-            raise UnknownNameError(
-                self.kind, name, known, difflib.get_close_matches(name, known, n=2)
-            ) from None
-
-    def names(self) -> list[str]:
-        """Registered names and the names plugins offer (not yet imported)."""
-        if not self.plugins:
-            return sorted(self._items)
-        from vlmhyperbench.plugins import plugin_names
-
-        return sorted(set(self._items) | set(plugin_names(self.plugins)))
-
-    def is_registered(self, name: str) -> bool:
-        return name in self._items
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items or (isinstance(name, str) and name in self.names())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
-
-
-METRICS: Registry[MetricSpec] = Registry("metric", plugins="metrics")
+METRICS: Registry[MetricSpec] = Registry(
+    "metrics",
+    kind="metric",
+    expects="decorate the function with @metrics.metric(name, ...)",
+    accept=lambda obj: obj if isinstance(obj, MetricSpec) else None,
+    describe=lambda spec: f"{'↑' if spec.higher_is_better else '↓'} {spec.description}".strip(),
+)
 
 
 def metric(
@@ -114,19 +70,3 @@ def get_metric(name: str) -> MetricSpec:
 def metric_names() -> list[str]:
     """Every registered metric name, sorted."""
     return METRICS.names()
-
-
-_DEFAULTS = Registry[tuple[str, ...]]("task", plugins="tasks")
-for _task, _names in {
-    "ocr": ("cer", "wer"),
-    "vqa": ("anls", "exact_match"),
-    "classification": ("accuracy", "f1_macro"),
-    "kie": ("field_f1",),
-    "ordering": ("kendall_tau",),
-}.items():
-    _DEFAULTS.add(_task, _names)
-
-
-def default_metrics(task: str) -> list[str]:
-    """The metrics a dataset of `task` gets when its `metrics` cell is empty."""
-    return list(_DEFAULTS.get(task))

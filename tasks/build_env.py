@@ -8,14 +8,23 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from environments.base import Environment
+from environments.environment import Environment
 from environments.manager import EnvManager
 from environments.spec import EnvSpec
+from tasks.runtime import retry_transient
 
 
-@task(name="build_env", task_run_name="build_env-{model_name}", cache_policy=NO_CACHE)
+@task(
+    name="build_env",
+    task_run_name="build_env-{model_name}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[5, 20],
+    retry_condition_fn=retry_transient,
+)
 async def build_env(manager: EnvManager, spec: EnvSpec, model_name: str, log: Path) -> Environment:
-    """Returns the ready environment of SPEC (a cache hit takes well under a second)."""
+    """Returns the ready environment of SPEC (a cache hit takes well under a second); a build that failed
+    because the package index could not be reached is tried again."""
     logger = get_run_logger()
     env = await asyncio.to_thread(manager.ensure, spec, log)
     if env.cached:

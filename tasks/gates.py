@@ -5,31 +5,28 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from vlmhyperbench.catalog import Pair
-from vlmhyperbench.gates import (
+from vlmhyperbench.config import GateRow, Pair
+from vlmhyperbench.history.gates import (
     GateReport,
-    GateRow,
     PlannedPair,
     evaluate_gates,
     print_gates,
     table_rows,
     write_result,
 )
-from vlmhyperbench.results import RunFolder
+from vlmhyperbench.results import Manifest, RunFolder
 
 
-def planned_pairs(pairs: list[Pair], manifest: dict) -> list[PlannedPair]:
+def planned_pairs(pairs: list[Pair], manifest: Manifest) -> list[PlannedPair]:
     """The run's pairs with their metrics and status (from the manifest)."""
-    from tasks.scoring import metric_names
-
-    status = {(p["model"], p["dataset"], p.get("perturbation") or ""): p["status"] for p in manifest["pairs"]}
+    status = {p.key.as_tuple(): p.status for p in manifest.pairs}
     out = []
     for p in pairs:
         try:
-            names: tuple[str, ...] | None = tuple(metric_names(p))
+            names: tuple[str, ...] | None = tuple(p.metric_names())
         except Exception:  # a plugin task that cannot be used: its pair failed; every gate metric applies
             names = None
-        key = (p.model.name, p.dataset.name, p.perturbation or "")
+        key = p.key.as_tuple()
         out.append(PlannedPair(*key, metrics=names, status=status.get(key, "unknown")))
     return out
 
@@ -48,13 +45,11 @@ def publish_gates(report: GateReport, run: RunFolder) -> None:
 
 
 @task(name="quality-gates", cache_policy=NO_CACHE)
-def quality_gates(run: RunFolder, gates: list[GateRow], pairs: list[Pair], manifest: dict) -> GateReport:
+def quality_gates(run: RunFolder, gates: list[GateRow], pairs: list[Pair], manifest: Manifest) -> GateReport:
     """Checks GATES against the run: writes gates.json, prints the table, publishes `quality-gates`."""
     if not gates:
         return GateReport()
-    report = evaluate_gates(
-        gates, run.root, planned_pairs(pairs, manifest), started_at=manifest.get("started_at")
-    )
+    report = evaluate_gates(gates, run.root, planned_pairs(pairs, manifest), started_at=manifest.started_at)
     write_result(report, run.root)
     print_gates(report)
     publish_gates(report, run)

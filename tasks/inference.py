@@ -11,15 +11,14 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from environments.serving import served_name
+from environments.launch import served_name
 from tasks.progress import PairProgress
-from vlmhyperbench.catalog import Catalog, Pair, dataset_path
-from vlmhyperbench.client import Endpoint, RequestItem, run_requests
-from vlmhyperbench.datasets import Sample, read_dataset
+from vlmhyperbench.config import Catalog, Pair, pick_template, render_prompt
+from vlmhyperbench.datasets import PerturbedImage, Sample, read_dataset
 from vlmhyperbench.errors import DatasetError
-from vlmhyperbench.prompts import pick_template, render_prompt
+from vlmhyperbench.inference import Endpoint, PredictionJournal, RequestItem, run_requests
+from vlmhyperbench.results import RunFolder
 from vlmhyperbench.settings import get_settings
-from vlmhyperbench.store import PredictionStore
 
 
 @dataclass
@@ -31,28 +30,19 @@ class InferenceResult:
     stopped_early: str | None
 
 
-class PerturbedImage:
-    """An image that is perturbed when it is read, deterministically per sample."""
-
-    def __init__(self, image, perturbation: str, seed_key: str):
-        from vlmhyperbench.perturb import parse_perturbation
-
-        self.image, self.seed_key = image, seed_key
-        self.perturbation = parse_perturbation(perturbation)
-
-    @property
-    def mime(self) -> str:
-        return "image/jpeg" if self.perturbation.steps[-1][0] == "jpeg" else "image/png"
-
-    def read_bytes(self) -> bytes:
-        return self.perturbation.apply(self.image.read_bytes(), self.seed_key)
+def already_complete(run: RunFolder, pair: Pair) -> bool:
+    """Resume: a pair whose results were all written and whose every sample was answered needs no server."""
+    if not run.pair_files(pair.key).all_exist():
+        return False
+    errors = PredictionJournal(run.journal(pair.key)).load()["error"]
+    return errors.null_count() == errors.len()
 
 
 def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
     d = pair.dataset
     return read_dataset(
         d.format,
-        dataset_path(catalog, d),
+        catalog.dataset_path(d),
         split=d.split,
         doc_classes=list(pair.filter_doc_class) or None,
         question_types=list(pair.filter_question_type) or None,
@@ -61,7 +51,7 @@ def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
 
 
 def sample_fields(sample: Sample, prompt: str) -> dict:
-    """What the prediction store keeps beside each answer, so scoring never needs the dataset again."""
+    """What the journal keeps beside each answer, so scoring never needs the dataset again."""
     return {
         "doc_class": sample.doc_class,
         "question_type": sample.question_type,
@@ -78,7 +68,7 @@ def endpoint_for(pair: Pair, base_url: str) -> Endpoint:
     m = pair.model
     return Endpoint(
         base_url=base_url.rstrip("/") + "/v1",
-        model=served_name(m),
+        model=served_name(m, pair.backend),
         api_key=m.api_key(),
         headers=m.headers,
         max_tokens=m.max_tokens,
@@ -87,7 +77,7 @@ def endpoint_for(pair: Pair, base_url: str) -> Endpoint:
     )
 
 
-@task(name="inference", task_run_name="inference-{pair.model.name}-{pair.dataset_key}", cache_policy=NO_CACHE)
+@task(name="inference", task_run_name="inference-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
 async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) -> InferenceResult:
     """Asks the model every sample not yet answered in JOURNAL; returns the request statistics."""
     logger = get_run_logger()
@@ -96,18 +86,17 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
     if not samples:
         filtered = pair.dataset.split or pair.filter_doc_class or pair.filter_question_type
         raise DatasetError(
-            f"{dataset_path(catalog, pair.dataset)}: no samples"
+            f"{catalog.dataset_path(pair.dataset)}: no samples"
             + (" after the split and filters" if filtered else "")
         )
-    store = PredictionStore(journal)
-    done = store.done_ids()
+    journal_file = PredictionJournal(journal)
+    done = journal_file.done_ids()
     prompts = catalog.prompts.get(pair.dataset.prompts or "", None)
     todo = [s for s in samples if s.id not in done]
     if done:
         logger.info(
-            "%s/%s: %d of %d samples already answered, asking %d",
-            pair.model.name,
-            pair.dataset_key,
+            "%s: %d of %d samples already answered, asking %d",
+            pair.key.label,
             len(samples) - len(todo),
             len(samples),
             len(todo),
@@ -143,16 +132,14 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
                 meta=sample_fields(sample, prompt),
             )
 
-    progress = PairProgress(
-        f"{pair.model.name}/{pair.dataset_key}", total=len(samples), done=len(samples) - len(todo)
-    )
+    progress = PairProgress(pair.key.label, total=len(samples), done=len(samples) - len(todo))
     await progress.start()
 
     def on_answer(answer) -> None:
-        store.append(answer)
+        journal_file.append(answer)
         progress.advance()
 
-    with store:
+    with journal_file:
         stats = await run_requests(
             endpoint_for(pair, base_url),
             items(),

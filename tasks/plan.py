@@ -1,4 +1,4 @@
-"""plan: read and validate the config, expand the plan into (model, dataset) pairs."""
+"""plan: read and validate the config, expand the plan into (model, dataset, perturbation) pairs."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from vlmhyperbench.catalog import Catalog, Pair, expand_plan, load_catalog
-
-
-def make_plan(
-    config: str | Path,
-    models: list[str] | None = None,
-    datasets: list[str] | None = None,
-    max_samples: int | None = None,
-) -> tuple[Catalog, list[Pair]]:
-    catalog = load_catalog(config)
-    return catalog, expand_plan(catalog, models=models, datasets=datasets, max_samples=max_samples)
+from vlmhyperbench.config import Catalog, Pair, plan_pairs
 
 
 @task(name="plan", cache_policy=NO_CACHE)
@@ -28,4 +18,4 @@ def plan(
     max_samples: int | None = None,
 ) -> tuple[Catalog, list[Pair]]:
     """Reads and checks the config folder; raises ConfigError before anything runs."""
-    return make_plan(config, models, datasets, max_samples)
+    return plan_pairs(config, models, datasets, max_samples)

@@ -8,11 +8,11 @@ import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from vlmhyperbench.catalog import Pair
-from vlmhyperbench.profiling import performance_row
+from vlmhyperbench.config import Pair
+from vlmhyperbench.inference import performance_row
 
 
-@task(name="profiling", task_run_name="profiling-{pair.model.name}-{pair.dataset_key}", cache_policy=NO_CACHE)
+@task(name="profiling", task_run_name="profiling-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
 def profiling(
     pair: Pair,
     predictions: Path,

@@ -9,13 +9,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 import metrics
-from vlmhyperbench.catalog import Pair
+from vlmhyperbench.config import Pair
 
 TASK_COLUMNS = ("label", "classes", "fields", "order")
-
-
-def metric_names(pair: Pair) -> list[str]:
-    return list(pair.metrics) or metrics.default_metrics(pair.dataset.task)
 
 
 def score_predictions(predictions: pl.DataFrame, names: list[str]) -> pl.DataFrame:
@@ -37,8 +33,8 @@ def score_pair_file(path: Path, pair_keys: dict, names: list[str], aggregators: 
     return scores.select(*front, pl.exclude(front)), summary
 
 
-@task(name="scoring", task_run_name="scoring-{pair.model.name}-{pair.dataset_key}", cache_policy=NO_CACHE)
+@task(name="scoring", task_run_name="scoring-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
 def scoring(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Scores one pair; returns (scores, summary) with model, dataset and perturbation columns."""
-    keys = {"model": pair.model.name, "dataset": pair.dataset.name, "perturbation": pair.perturbation or ""}
-    return score_pair_file(predictions, keys, metric_names(pair), list(pair.aggregators))
+    keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
+    return score_pair_file(predictions, keys, pair.metric_names(), list(pair.aggregators))

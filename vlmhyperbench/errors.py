@@ -1,15 +1,20 @@
 """The project's exceptions, one base class per family.
 
 BenchError
- ├── ConfigError (ValueError)     a config file, row or value is wrong; nothing was run (exit 2)
- ├── DatasetError (ValueError)    a dataset cannot be read as a whole (a bad sample fails only itself)
- ├── EnvBuildError                a model's environment could not be built; fails only that model
- └── ServerError                  a model server did not start, or died; fails only that model
+ ├── ConfigError (ValueError)        a config file, row or value is wrong; nothing was run (exit 2)
+ │    └── ConfigErrors               several of them, found in one pass
+ ├── DatasetError (ValueError)       a dataset cannot be read as a whole (a bad sample fails only itself)
+ ├── EnvBuildError                   a model's environment could not be built; fails only that model
+ ├── ServerError                     a model server did not start, or died; fails only that model
+ ├── UnknownNameError (ValueError, KeyError)   a name no registry has, with close matches
+ └── PluginError                     a plugin that cannot be used: names its package and entry point
+
+`transient` on EnvBuildError and ServerError marks a failure that a retry may cure (a dropped
+connection to the package index, a port taken between probe and bind); Prefect task retries use it.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 
@@ -66,24 +71,55 @@ class DatasetError(BenchError, ValueError):
 class EnvBuildError(BenchError):
     """A model environment failed to build; the message ends with the installer's error tail."""
 
+    def __init__(self, message: str, *, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
+
 
 class ServerError(BenchError):
     """A model server failed to start, became unhealthy or died; the message has its log tail."""
 
-
-class _NoTracebackForBenchErrors(logging.Filter):
-    """Prefect logs a failed task run's traceback; a BenchError's message already says what is wrong and
-    where (the run's manifest keeps it), so its record goes on without the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], BenchError):
-            record.exc_info, record.exc_text = None, None
-        return True
+    def __init__(self, message: str, *, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
 
 
-def quiet_prefect_tracebacks() -> None:
-    """Installs the filter on Prefect's run loggers (the terminal and the UI both get the clean line)."""
-    for name in ("prefect.task_runs", "prefect.flow_runs"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _NoTracebackForBenchErrors) for f in logger.filters):
-            logger.addFilter(_NoTracebackForBenchErrors())
+class UnknownNameError(BenchError, ValueError, KeyError):
+    """A name that no registry has; `.known` lists the names it has. Both a ValueError (a bad value in a
+    config file) and a KeyError (a lookup that missed), so either `except` catches it."""
+
+    def __init__(self, kind: str, name: str, known: list[str], suggestions: list[str]):
+        self.kind, self.name, self.known = kind, name, known
+        hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown {kind} '{name}'{hint} (known: {', '.join(known)})")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class PluginError(BenchError):
+    """A plugin that cannot be used: its import failed, or it registered nothing under its name."""
+
+    def __init__(self, kind: str, name: str, package: str, entry_point: str, group: str, reason: str):
+        self.kind, self.name, self.package, self.entry_point, self.group, self.reason = (
+            kind,
+            name,
+            package,
+            entry_point,
+            group,
+            reason,
+        )
+        super().__init__(
+            f"plugin {kind} '{name}' from package '{package}' (entry point '{entry_point}' in group "
+            f"'{group}') cannot be used: {reason}"
+        )
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failure as the manifest records it: the message, with a traceback only for unexpected errors
+    (a BenchError's message already says what is wrong and where)."""
+    import traceback
+
+    if isinstance(exc, BenchError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc)[-3:])

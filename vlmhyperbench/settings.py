@@ -1,4 +1,4 @@
-"""Process-wide settings, read from the environment (prefix VLMHB_) or a .env file."""
+"""Process-wide settings, read from the environment (prefix VLMHB_) or a .env file: the one Settings class."""
 
 from __future__ import annotations
 
@@ -36,6 +36,22 @@ class Settings(BaseSettings):
     """Memory limit of model server containers whose row sets none (e.g. 64g); default 90 % of the host."""
     max_parallel_models: int = 2
     """How many per-model subflows run side by side."""
+
+    # ---- Docker images and placement on work pools (README, "Running in production")
+    base_image: str | None = None
+    """The base image of Docker environments (default: the local one, deployments/build_base_image.sh)."""
+    orchestrator_image: str | None = None
+    """The orchestrator image's name; with a registry host in it, the image is pushed after its build."""
+    job_image_repo: str | None = None
+    """Where per-model job images are tagged (and pushed, with a registry host)."""
+    dispatch: Literal["local", "pool"] = "local"
+    """`pool`: each model's subflow runs as a deployment run in its own container (flows/dispatch.py)."""
+    model_deployment: str = "evaluate-model-job/models"
+    """The per-model deployment (flow name/deployment name) that pool dispatch runs."""
+    gpu_host: str | None = None
+    """This host's name in the concurrency limit gpu:<host> (default: the hostname)."""
+    job_poll_s: float = 2.0
+    """How often pool dispatch polls a per-model run."""
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Datasets: one sample model, and a reader per format (`vlmhyperbench`, `docvqa`, `jsonl`, `parquet`).
+"""Datasets: one sample model, a reader per format (`vlmhyperbench`, `docvqa`, `jsonl`, `parquet`), and
+image perturbations for robustness runs.
 
     samples = read_dataset("jsonl", Path("data/kie.jsonl"), split="test", max_samples=100)
     png = samples[0].images[0].read_bytes()      # images are read only now; SampleError if missing
@@ -9,8 +10,8 @@ folder): a path that leaves it, by `..`, an absolute path or a symlink, yields a
 whole raises `DatasetError` with `FILE:LINE: field 'NAME': what is wrong`.
 """
 
-from vlmhyperbench.datasets._registry import (
-    ENTRY_POINT_GROUP,
+from vlmhyperbench.datasets._formats import (
+    FORMATS,
     Reader,
     dataset_formats,
     get_reader,
@@ -19,9 +20,27 @@ from vlmhyperbench.datasets._registry import (
     stable_rank,
 )
 from vlmhyperbench.datasets._sample import ImageRef, Sample, SampleError, sniff_mime
+from vlmhyperbench.datasets.perturbations import (
+    PERTURBATIONS,
+    Perturbation,
+    PerturbationKind,
+    PerturbedImage,
+    parse_perturbation,
+    perturb,
+    perturbation_names,
+    register_perturbation,
+)
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
+    "FORMATS",
+    "PERTURBATIONS",
+    "Perturbation",
+    "PerturbationKind",
+    "PerturbedImage",
+    "parse_perturbation",
+    "perturb",
+    "perturbation_names",
+    "register_perturbation",
     "ImageRef",
     "Reader",
     "Sample",

@@ -1,0 +1,24 @@
+"""Every registry of names the CSV files use, for `--list`: the one place that knows them all."""
+
+from __future__ import annotations
+
+from environments.backends import BACKENDS
+from environments.engines import ENGINES
+from metrics import METRICS
+from vlmhyperbench.config.task_kinds import TASKS
+from vlmhyperbench.datasets import FORMATS, PERTURBATIONS
+from vlmhyperbench.registry import Listed, Registry
+from vlmhyperbench.registry import print_registries as _print
+
+REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, TASKS, METRICS, PERTURBATIONS]
+
+
+def list_registries() -> list[Listed]:
+    """Every name of every registry with the package it comes from; every plugin is loaded to tell
+    whether it can be used."""
+    return [row for registry in REGISTRIES for row in registry.listing()]
+
+
+def print_registries(console=None) -> int:
+    """One table per registry; returns how many plugins cannot be used."""
+    return _print(REGISTRIES, console)

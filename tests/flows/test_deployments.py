@@ -1,0 +1,528 @@
+"""prefect.yaml against a real `prefect server start` (SQLite, 127.0.0.1): `make deploy`'s script creates the
+pools, limits and deployments; a process worker runs the manual deployment; a Docker worker runs a model
+in its own job container; the Kubernetes GPU job template passes Prefect's checks.
+
+One server for the module. Parts that need Docker skip without it, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vlmhyperbench.testing.support import REPO, require
+
+MODEL = "rapidocr-1.4"
+K8S_TEMPLATE = REPO / "deployments" / "k8s-gpu-job-template.yaml"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _docker_problem() -> str | None:
+    try:
+        import docker
+        import prefect_docker  # noqa: F401
+    except ImportError as exc:
+        return f"{exc.name} is not installed (pip install 'vlmhyperbench[docker]')"
+    try:
+        client = docker.from_env()
+        client.ping()
+        from environments.docker import BASE_IMAGE
+
+        client.images.get(BASE_IMAGE)
+        client.close()
+    except docker.errors.ImageNotFound:
+        return "the base image is missing (deployments/build_base_image.sh)"
+    except docker.errors.DockerException as exc:
+        return f"no Docker engine answers ({exc})"
+    return None
+
+
+class Stand:
+    """The module's Prefect server and the environment its CLI processes run with."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.results = tmp / "results"
+        self.results.mkdir()
+        self.env = {
+            **os.environ,
+            "PREFECT_HOME": str(tmp / "prefect-home"),
+            "PREFECT_API_URL": self.url,
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp / 'prefect.db'}",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_UI_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "VLMHB_RESULTS_DIR": str(self.results),
+            "VLMHB_GPU_HOSTS": socket.gethostname(),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.env.pop("PREFECT_API_KEY", None)
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], log: str) -> subprocess.Popen:
+        out = open(self.tmp / log, "w")
+        proc = subprocess.Popen(
+            argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def deploy(self) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "deployments/deploy.py"],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
+
+    def log(self, name: str) -> str:
+        path = self.tmp / name
+        return path.read_text(errors="replace")[-6000:] if path.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def stand(tmp_path_factory):
+    stand = Stand(tmp_path_factory.mktemp("prefect-stand"))
+    server = stand.start(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(stand.port),
+        ],
+        "server.log",
+    )  # its services record task runs
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(stand.url + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"prefect server did not start:\n{stand.log('server.log')}")
+        time.sleep(0.5)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    try:
+        with temporary_settings({PREFECT_API_URL: stand.url}):
+            yield stand
+    finally:
+        for proc in reversed(stand.processes):
+            stand.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def deployed(stand):
+    started = time.perf_counter()
+    proc = stand.deploy()
+    stand.deploy_s = time.perf_counter() - started
+    assert proc.returncode == 0, f"deploy failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    return proc
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _deployments() -> dict:
+    from prefect import get_client
+
+    async with get_client() as client:
+        found = [await client.read_deployment(d.id) for d in await client.read_deployments()]
+        flows = {f.id: f.name for f in await client.read_flows()}
+    return {f"{flows[d.flow_id]}/{d.name}": d for d in found}
+
+
+def _concurrency(deployment) -> tuple[int, str] | None:
+    limit = deployment.global_concurrency_limit
+    if limit is None:
+        return None
+    strategy = getattr(limit, "collision_strategy", None) or getattr(
+        deployment.concurrency_options, "collision_strategy", None
+    )
+    return limit.limit, getattr(strategy, "value", strategy)
+
+
+def _snapshot(deployments: dict) -> dict:
+    return {
+        name: {
+            "parameters": d.parameters,
+            "job_variables": d.job_variables,
+            "pool": d.work_pool_name,
+            "entrypoint": d.entrypoint,
+            "pull_steps": d.pull_steps,
+            "schema": d.parameter_openapi_schema,
+            "concurrency": _concurrency(d),
+            "schedules": [(s.schedule.model_dump(mode="json"), s.active) for s in d.schedules],
+        }
+        for name, d in deployments.items()
+    }
+
+
+async def _wait_final(flow_run_id, timeout_s: float):
+    from prefect import get_client
+
+    deadline = time.monotonic() + timeout_s
+    async with get_client() as client:
+        while True:
+            run = await client.read_flow_run(flow_run_id)
+            if run.state and run.state.is_final():
+                return run
+            if time.monotonic() > deadline:
+                return run
+            await asyncio.sleep(1)
+
+
+async def _create_run(deployment: str, parameters: dict, job_variables: dict | None = None):
+    from prefect import get_client
+
+    deployments = await _deployments()
+    async with get_client() as client:
+        return await client.create_flow_run_from_deployment(
+            deployments[deployment].id, parameters=parameters, job_variables=job_variables
+        )
+
+
+def _manifest(results: Path, before: set[str]) -> dict:
+    new = [p for p in results.iterdir() if p.is_dir() and p.name not in before]
+    assert len(new) == 1, f"expected one new run folder in {results}, found {new}"
+    return json.loads((new[0] / "manifest.json").read_text(encoding="utf-8")) | {"_dir": str(new[0])}
+
+
+# ------------------------------------------------------------------------------------------- tests
+
+
+def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deployed):
+    from prefect import get_client
+
+    from environments.job_images import source_digest
+
+    async def state():
+        async with get_client() as client:
+            pools = {p.name: p.type for p in await client.read_work_pools()}
+            limit = await client.read_global_concurrency_limit_by_name(f"gpu:{socket.gethostname()}")
+        return pools, limit, await _deployments()
+
+    pools, limit, deployments = _run(state())
+    assert pools == {"vlmhb-process": "process", "vlmhb-docker": "docker", "vlmhb-models": "docker"}
+    assert limit.limit == 1
+
+    manual = deployments["benchmark/manual"]
+    assert manual.work_pool_name == "vlmhb-process" and manual.enforce_parameter_schema
+    props = manual.parameter_openapi_schema["properties"]
+    assert {"config", "models", "datasets", "max_samples"} <= set(props)
+    assert props["config"]["default"] == "configs/default"
+    assert manual.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+    ]
+    models = deployments["evaluate-model-job/models"]
+    assert models.work_pool_name == "vlmhb-models" and models.entrypoint == "flows/dispatch.py:model_job"
+    assert models.job_variables["network_mode"] == "host"
+
+    docker_problem = _docker_problem()
+    if docker_problem is None:
+        nightly = deployments["benchmark/nightly"]
+        assert nightly.work_pool_name == "vlmhb-docker"
+        [schedule] = nightly.schedules
+        assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
+            "0 2 * * *",
+            "UTC",
+            True,
+        )
+        assert _concurrency(nightly) == (1, "CANCEL_NEW")
+        image = nightly.job_variables["image"]
+        assert image.startswith("vlmhyperbench-orchestrator:")
+        assert nightly.job_variables["env"]["VLMHB_DISPATCH"] == "pool"
+        import docker
+
+        client = docker.from_env()
+        assert client.images.get(image).labels["vlmhyperbench.orchestrator"] == image
+        client.close()
+
+    before = _snapshot(deployments)
+    started = time.perf_counter()
+    again = stand.deploy()
+    second_s = time.perf_counter() - started
+    assert again.returncode == 0, again.stderr[-4000:]
+    after = _snapshot(_run(_deployments()))
+    first_digest = deployments["evaluate-model-job/models"].job_variables["image"].rsplit(":", 1)[1]
+    if source_digest() != first_digest:  # the checkout was edited in between: so were the image tags
+        for name in after:
+            after[name]["job_variables"].pop("image", None)
+            before[name]["job_variables"].pop("image", None)
+    assert after == before
+    assert _run(state())[:2] == (pools, limit)
+    print(f"deploy: first {stand.deploy_s:.1f} s, second {second_s:.1f} s")
+    require(docker_problem is None, f"the nightly deployment needs Docker: {docker_problem}")
+
+
+def test_gpu_slot_holds_the_hosts_limit(stand, deployed):
+    from prefect import get_client
+
+    from flows.dispatch import gpu_slot
+
+    async def held() -> tuple[int, int]:
+        name = f"gpu:{socket.gethostname()}"
+        async with get_client() as client:
+            async with gpu_slot(1):
+                inside = (await client.read_global_concurrency_limit_by_name(name)).active_slots
+            after = (await client.read_global_concurrency_limit_by_name(name)).active_slots
+        return inside, after
+
+    assert _run(held()) == (1, 0)
+
+
+def test_process_worker_runs_the_manual_deployment(stand, deployed):
+    before = {p.name for p in stand.results.iterdir()}
+    run = _run(
+        _create_run("benchmark/manual", {"models": [MODEL], "max_samples": 2, "output": str(stand.results)})
+    )
+    started = time.perf_counter()
+    worker = stand.start(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-process", "--run-once"],
+        "process-worker.log",
+    )
+    worker.wait(900)
+    run = _run(_wait_final(run.id, 60))
+    print(f"manual deployment via the process worker: {time.perf_counter() - started:.1f} s")
+    assert run.state.is_completed(), f"{run.state}\n{stand.log('process-worker.log')}"
+    manifest = _manifest(stand.results, before)
+    assert manifest["status"] == "completed"
+    assert {p["model"] for p in manifest["pairs"]} == {MODEL}
+    assert all(p["status"] == "completed" for p in manifest["pairs"])
+    assert (Path(manifest["_dir"]) / "report.html").is_file()
+
+    # What the UI shows: the DAG's task runs, the subflow, logs and artifacts of this run.
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    async def ui():
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            ids = [r.id for r in runs if r.id == run.id or r.parent_task_run_id is not None]
+            tasks = {t.name.split("-")[0] for t in await client.read_task_runs()}
+            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+            )
+        return {r.name for r in runs}, tasks, logs, artifacts
+
+    names, tasks, logs, artifacts = _run(ui())
+    assert f"evaluate-{MODEL}" in names
+    assert {"plan", "build_env", "serve", "inference", "scoring", "report"} <= tasks
+    assert logs and artifacts
+
+
+def test_docker_worker_runs_a_model_in_its_job_container(stand, deployed):
+    require(_docker_problem() is None, f"pool dispatch needs Docker: {_docker_problem()}")
+    stand.start(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-models", "--type", "docker"],
+        "docker-worker.log",
+    )
+    before = {p.name for p in stand.results.iterdir()}
+    run = _run(
+        _create_run(
+            "benchmark/manual",
+            {"models": [MODEL], "max_samples": 2, "output": str(stand.results)},
+            {"env": {"VLMHB_DISPATCH": "pool", "VLMHB_RESULTS_DIR": str(stand.results)}},
+        )
+    )
+    started = time.perf_counter()
+    worker = stand.start(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-process", "--run-once"],
+        "process-worker-pool.log",
+    )
+    worker.wait(1500)
+    run = _run(_wait_final(run.id, 60))
+    print(f"manual deployment, model dispatched to the Docker pool: {time.perf_counter() - started:.1f} s")
+    assert run.state.is_completed(), (
+        f"{run.state}\n{stand.log('process-worker-pool.log')}\n{stand.log('docker-worker.log')}"
+    )
+    manifest = _manifest(stand.results, before)
+    assert manifest["status"] == "completed", json.dumps(manifest["pairs"], indent=1)[-3000:]
+    run_dir = Path(manifest["_dir"])
+    outcome = json.loads((run_dir / "pairs" / MODEL / "job-outcome.json").read_text(encoding="utf-8"))
+    assert outcome["environment"]["job_image"].startswith("vlmhyperbench-job:")
+    assert outcome["environment"]["provider"] == "venv" and outcome["environment"]["cached"] is True
+    assert list((run_dir / "predictions" / MODEL).glob("*.parquet"))
+
+    from prefect import get_client
+
+    async def child():
+        async with get_client() as client:
+            deployments = await _deployments()
+            runs = await client.read_flow_runs()
+        return [r for r in runs if r.deployment_id == deployments["evaluate-model-job/models"].id]
+
+    [job] = _run(child())
+    assert job.state.is_completed() and job.name == f"job-{MODEL}"
+    assert job.job_variables["image"] == outcome["environment"]["job_image"]
+    assert job.infrastructure_pid  # the container the Docker worker started
+
+
+def test_k8s_gpu_job_template_is_a_valid_base_job_template(stand):
+    """The template against Prefect's own rules: its variables are a JSON schema, the server accepts it as
+    a kubernetes pool's base job template (every placeholder names a variable), and a worker's rendering
+    (BaseJobConfiguration.from_template_and_values) yields the GPU job manifest."""
+    import jsonschema
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.workers.base import BaseJobConfiguration
+
+    template = yaml.safe_load(K8S_TEMPLATE.read_text(encoding="utf-8"))
+    assert set(template) == {"job_configuration", "variables"}
+    jsonschema.Draft202012Validator.check_schema(template["variables"])
+    defaults = {k: v["default"] for k, v in template["variables"]["properties"].items() if "default" in v}
+    jsonschema.validate(defaults, template["variables"])
+
+    async def check():
+        async with get_client() as client:
+            name = "vlmhb-test-k8s"
+            await client.create_work_pool(
+                WorkPoolCreate(name=name, type="kubernetes", base_job_template=template)
+            )
+            pool = await client.read_work_pool(name)
+            await client.delete_work_pool(name)
+        return pool
+
+    assert _run(check()).base_job_template == template
+
+    class GpuJobConfiguration(BaseJobConfiguration):  # the part of the Kubernetes worker's class used here
+        job_manifest: dict
+        namespace: str = "default"
+
+    config = _run(GpuJobConfiguration.from_template_and_values(template, {"image": "job:1", "gpus": 2}))
+    manifest = config.job_manifest
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "prefect-job" and container["image"] == "job:1"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 2
+    pod = manifest["spec"]["template"]["spec"]
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "vlmhb-results"
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+def test_a_job_image_on_another_interpreter_gets_its_own_orchestrator_venv(tmp_path):
+    """A model row's `image` (vLLM's, say) need not have the orchestrator image's Python where that image has
+    it: here a base whose only python3.11 lives in /usr/local/bin. Copying the orchestrator's venv (which
+    points at /usr/bin/python3.11) would not run; the job image makes its venv with the image's own."""
+    require(_docker_problem() is None, f"job images need Docker: {_docker_problem()}")
+    import io
+    import uuid
+
+    import docker
+
+    from environments.docker import BASE_IMAGE, DockerProvider
+    from environments.job_images import _probe, ensure_job_image
+    from environments.spec import EnvSpec
+
+    client = docker.from_env()
+    run = uuid.uuid4().hex[:8]
+    custom = f"vlmhb-test-custom-base:{run}"
+    made: list[str] = []
+    try:
+        client.images.build(
+            fileobj=io.BytesIO(
+                f"FROM {BASE_IMAGE}\nRUN mv /usr/bin/python3.11 /usr/local/bin/python3.11 "
+                "&& rm -f /usr/bin/python3 && ln -s python3.11 /usr/local/bin/python3\n".encode()
+            ),
+            tag=custom,
+            network_mode="none",
+            rm=True,
+        )
+        made.append(custom)
+        provider = DockerProvider(tmp_path / "cache")
+
+        def env_on(base: str | None):
+            spec = EnvSpec(
+                backend="rapidocr",
+                provider="docker",
+                python="3.11",
+                packages=(),
+                base_image=base,
+                env_vars=(("VLMHB_TEST_RUN", run),),
+            )
+            env = provider.ensure(spec)
+            made.append(env.location)
+            return env
+
+        default_env = env_on(None)
+        assert _probe(client, default_env.location) == _probe(client, BASE_IMAGE), (
+            "an env image on the default base has the orchestrator's interpreter: its venv is copied as it is"
+        )
+        env = env_on(custom)
+        assert _probe(client, env.location).executable == "/usr/local/bin/python3.11"
+        venv_spec = EnvSpec(backend="rapidocr", provider="venv", python="3.11", packages=())
+        log: list[str] = []
+        job = ensure_job_image(env, venv_spec, log)
+        made.append(job)
+        assert any("its own orchestrator venv" in line for line in log), "".join(log)[-3000:]
+        out = (
+            client.containers.run(
+                job,
+                [
+                    "python",
+                    "-c",
+                    "import os, sys, prefect, flows.dispatch; "
+                    "print(os.path.realpath(sys.executable), sys.prefix)",
+                ],
+                network_mode="none",
+                remove=True,
+            )
+            .decode()
+            .split()
+        )
+        assert out == ["/usr/local/bin/python3.11", "/opt/orchestrator"], out
+        assert ensure_job_image(env, venv_spec) == job, "built once"
+        assert not client.images.list(
+            filters={"dangling": True, "label": f"vlmhyperbench.build=job-{venv_spec.key}"}
+        ), "the stage with the wheels is not left behind"
+    finally:
+        for ref in reversed(made):
+            try:
+                client.images.remove(ref, force=True)
+            except docker.errors.APIError:
+                pass
+        client.close()

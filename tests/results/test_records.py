@@ -1,0 +1,85 @@
+"""The run's typed records: PairKey names files, manifest.json round-trips with its schema_version, and a
+run folder written by the first build (tests/data/run-v1: no schema_version) is still read by rescore,
+the history and the report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from vlmhyperbench.results import SCHEMA_VERSION, Manifest, PairKey, PairOutcome, RunFolder
+
+OLD_RUNS = Path(__file__).resolve().parents[1] / "data" / "run-v1"
+OLD_RUN_ID = "20261130-120000-old1"
+
+
+def test_pair_key_names_the_pairs_files():
+    key = PairKey(model="qwen", dataset="docs-vqa", perturbation="blur:2+jpeg:40")
+    assert key.stem == "docs-vqa~blur-2-jpeg-40"
+    assert PairKey(model="qwen", dataset="docs-vqa", perturbation="").perturbation is None
+    run = RunFolder(Path("/results/r1"))
+    assert run.predictions(key) == Path("/results/r1/predictions/qwen/docs-vqa~blur-2-jpeg-40.parquet")
+    assert run.pair_files(key).scores.name == "docs-vqa~blur-2-jpeg-40.scores.parquet"
+    assert (
+        key.as_tuple() == ("qwen", "docs-vqa", "blur:2+jpeg:40")
+        and key.label == "qwen/docs-vqa ~blur:2+jpeg:40"
+    )
+
+
+def test_manifest_round_trips_with_its_schema_version(tmp_path):
+    keys = [PairKey(model="a", dataset="d"), PairKey(model="b", dataset="d", perturbation="blur:2")]
+    manifest = Manifest.start(
+        "r1", config_dir=tmp_path, keys=keys, parameters={"max_samples": 3}, git_commit=None, versions={}
+    )
+    manifest.record(PairOutcome.failed(keys[1], "ServerError: did not start"))
+    manifest.record(PairOutcome.completed(keys[0], requests=3, errors=0))
+    assert manifest.finish() == "partial"
+    run = RunFolder(tmp_path / "r1")
+    run.save_manifest(manifest)
+    raw = json.loads(run.manifest_path.read_text())
+    assert raw["schema_version"] == SCHEMA_VERSION
+    assert [set(p) >= {"model", "dataset", "perturbation", "status", "error"} for p in raw["pairs"]] == [
+        True
+    ] * 2
+    back = run.read_manifest()
+    assert back == manifest and back.completed_keys() == {keys[0]}
+
+
+def test_a_first_build_run_folder_is_read_by_rescore_history_and_the_report(prefect_harness, tmp_path):
+    from flows.rescore import rescore
+    from vlmhyperbench.history import list_runs, trend
+
+    results = tmp_path / "results"
+    shutil.copytree(OLD_RUNS, results)
+    run = RunFolder(results / OLD_RUN_ID)
+    assert "schema_version" not in json.loads(run.manifest_path.read_text())
+    manifest = run.read_manifest()
+    assert manifest.schema_version == 1
+    assert {p.key.label: p.status for p in manifest.pairs} == {
+        "alpha/docs-ocr": "completed",
+        "alpha/docs-vqa": "completed",
+        "alpha/docs-vqa ~blur:2": "completed",
+        "beta/docs-ocr": "completed",
+        "beta/docs-vqa": "completed",
+        "dead/docs-ocr": "failed",
+        "dead/docs-vqa": "failed",
+    }
+    before = pl.read_parquet(run.table("summary")).sort(
+        "model", "dataset", "perturbation", "metric", "aggregator", "group"
+    )
+
+    result = rescore(str(run.root))
+
+    assert result["rescored"] == 5
+    after = pl.read_parquet(run.table("summary")).sort(
+        "model", "dataset", "perturbation", "metric", "aggregator", "group"
+    )
+    assert after.select(before.columns).equals(before), "the same predictions score the same"
+    html = (run.root / "report.html").read_text(encoding="utf-8")
+    assert "alpha" in html and "ServerError" in html
+    assert [r.run_id for r in list_runs(results)] == [OLD_RUN_ID]
+    table, regressions = trend(results)
+    assert set(table["model"]) == {"alpha", "beta"} and regressions.height == 0

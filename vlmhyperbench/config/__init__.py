@@ -1,0 +1,39 @@
+"""The configuration as code: one folder of CSV files, read, typed and checked before anything runs.
+
+    catalog, pairs = plan_pairs("configs/default", models=["qwen"])
+
+Modules: csv_rows (reading `;`/`,` CSV with line numbers), rows (typed rows), catalog (load_catalog:
+every file checked against the registries), plan (Pair, expand_plan), task_kinds (the TASKS registry:
+built-in prompt, default metrics), prompts (prompts.csv lookup and rendering), gates and thresholds
+(the optional gates.csv and thresholds.csv).
+"""
+
+from vlmhyperbench.config.catalog import Catalog, PluginRowError, load_catalog
+from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
+from vlmhyperbench.config.gates import GateRow
+from vlmhyperbench.config.plan import Pair, expand_plan, plan_pairs
+from vlmhyperbench.config.prompts import pick_template, render_prompt
+from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow, PromptRow
+from vlmhyperbench.config.task_kinds import TASKS, TaskKind, default_aggregators, default_metrics
+
+__all__ = [
+    "TASKS",
+    "Catalog",
+    "CsvRow",
+    "DatasetRow",
+    "GateRow",
+    "ModelRow",
+    "Pair",
+    "PlanRow",
+    "PluginRowError",
+    "PromptRow",
+    "TaskKind",
+    "default_aggregators",
+    "default_metrics",
+    "expand_plan",
+    "load_catalog",
+    "pick_template",
+    "plan_pairs",
+    "read_csv_rows",
+    "render_prompt",
+]

@@ -1,0 +1,140 @@
+"""The plan: plan.csv's rows expanded into the run's pairs, each (model, dataset, perturbation) with the
+plan's overrides applied and its backend resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from environments.backends import Backend
+from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow
+from vlmhyperbench.config.task_kinds import TASKS
+from vlmhyperbench.errors import BenchError, ConfigError, ConfigErrors
+from vlmhyperbench.results.records import PairKey
+
+if TYPE_CHECKING:
+    from vlmhyperbench.config.catalog import Catalog
+
+FALLBACK_AGGREGATORS = ("general", "by_doc_class")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One (model, dataset, perturbation) unit of work of a run, with the plan's overrides applied."""
+
+    model: ModelRow
+    dataset: DatasetRow
+    max_samples: int | None
+    concurrency: int
+    filter_doc_class: tuple[str, ...]
+    filter_question_type: tuple[str, ...]
+    perturbation: str | None
+    metrics: tuple[str, ...]
+    """The plan's or the dataset's metrics; empty: the task's defaults (see metric_names)."""
+    aggregators: tuple[str, ...]
+    backend: Backend | None = None
+    """The model's backend, resolved once by the catalog (None: a plugin that cannot be used)."""
+
+    @property
+    def key(self) -> PairKey:
+        return PairKey(model=self.model.name, dataset=self.dataset.name, perturbation=self.perturbation)
+
+    def metric_names(self) -> list[str]:
+        """The metrics the pair is scored with (PluginError when its plugin task cannot be used)."""
+        return list(self.metrics) or list(TASKS.get(self.dataset.task).metrics)
+
+
+def expand_plan(
+    catalog: Catalog,
+    *,
+    models: list[str] | None = None,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+) -> list[Pair]:
+    """The run's pairs: plan.csv rows with `*` expanded (or every compatible pair without a plan),
+    restricted to MODELS and DATASETS when given. An explicit pair that the backend cannot answer,
+    or a pair planned twice, is a ConfigError; a wildcard silently skips incompatible pairs."""
+    for label, wanted, known in (
+        ("--models", models, catalog.models),
+        ("--datasets", datasets, catalog.datasets),
+    ):
+        unknown = [n for n in wanted or [] if n not in known]
+        if unknown:
+            raise ConfigError(f"{label}: unknown name(s) {', '.join(unknown)}", allowed=sorted(known))
+    plan = catalog.plan or [PlanRow()]
+    plan_file = catalog.root / "plan.csv"
+    pairs: dict[tuple[str, str, str | None], tuple[Pair, int]] = {}
+    errors: list[ConfigError] = []
+    for row in plan:
+        for m in catalog.models.values() if row.model == "*" else [catalog.models[row.model]]:
+            for d in catalog.datasets.values() if row.dataset == "*" else [catalog.datasets[row.dataset]]:
+                backend = catalog.backends.get(m.name)  # None: a plugin that cannot be used
+                tasks = backend.tasks if backend is not None else None
+                if tasks is not None and d.task not in tasks:
+                    if row.model != "*" and row.dataset != "*":
+                        errors.append(
+                            ConfigError(
+                                f"model {m.name!r} (backend {m.backend}) cannot answer task {d.task!r} "
+                                f"of dataset {d.name!r}",
+                                file=plan_file,
+                                line=row.line,
+                                column="dataset",
+                                allowed=sorted(tasks),
+                            )
+                        )
+                    continue
+                key = (m.name, d.name, row.perturbation)
+                if key in pairs:
+                    if row.model != "*" and row.dataset != "*":
+                        errors.append(
+                            ConfigError(
+                                f"pair ({m.name}, {d.name}) is planned twice (also at line {pairs[key][1]})",
+                                file=plan_file,
+                                line=row.line,
+                                column="dataset",
+                            )
+                        )
+                    continue
+                pairs[key] = (
+                    Pair(
+                        model=m,
+                        dataset=d,
+                        max_samples=max_samples or row.max_samples,
+                        concurrency=row.concurrency or m.concurrency,
+                        filter_doc_class=row.filter_doc_class,
+                        filter_question_type=row.filter_question_type,
+                        perturbation=row.perturbation,
+                        metrics=row.metrics or d.metrics,
+                        aggregators=row.aggregators or _default_aggregators(d.task),
+                        backend=backend,
+                    ),
+                    row.line,
+                )
+    if errors:
+        raise ConfigErrors(errors)
+    return [
+        p
+        for p, _ in pairs.values()
+        if (not models or p.model.name in models) and (not datasets or p.dataset.name in datasets)
+    ]
+
+
+def _default_aggregators(task: str) -> tuple[str, ...]:
+    try:
+        return TASKS.get(task).aggregators
+    except BenchError:  # a plugin task that cannot be used: its pairs fail anyway
+        return FALLBACK_AGGREGATORS
+
+
+def plan_pairs(
+    config: str | Path,
+    models: list[str] | None = None,
+    datasets: list[str] | None = None,
+    max_samples: int | None = None,
+) -> tuple[Catalog, list[Pair]]:
+    """Reads and checks the config folder CONFIG, then expands its plan; ConfigError before anything runs."""
+    from vlmhyperbench.config.catalog import load_catalog
+
+    catalog = load_catalog(config)
+    return catalog, expand_plan(catalog, models=models, datasets=datasets, max_samples=max_samples)

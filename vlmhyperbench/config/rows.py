@@ -1,0 +1,200 @@
+"""The rows of the config files, as typed records: models.csv, datasets.csv, prompts.csv, plan.csv.
+
+A row is built from its CSV cells by `build_row`, which parses list, JSON and KEY=VALUE cells and turns
+every validation problem into `FILE:LINE: column 'NAME': what is wrong (allowed: ...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from vlmhyperbench.config.csv_rows import CsvRow
+from vlmhyperbench.errors import ConfigError
+
+ENV_KINDS = ["none", "venv", "docker"]
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TEMPLATE_FIELDS = {"question", "doc_class", "question_type", "classes", "fields"}
+
+MODEL_COLUMNS = [
+    "name",
+    "backend",
+    "model",
+    "base_url",
+    "api_key_env",
+    "env",
+    "image",
+    "packages",
+    "args",
+    "concurrency",
+    "max_tokens",
+    "temperature",
+    "gpus",
+    "python",
+    "served_model_name",
+    "headers",
+    "extra_body",
+    "env_vars",
+    "timeout_s",
+    "memory_limit",
+]
+DATASET_COLUMNS = ["name", "task", "format", "path", "split", "prompts", "metrics"]
+PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
+PLAN_COLUMNS = [
+    "model",
+    "dataset",
+    "max_samples",
+    "concurrency",
+    "filter_doc_class",
+    "filter_question_type",
+    "perturbation",
+    "metrics",
+    "aggregators",
+]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    line: int = 0
+
+
+class ModelRow(_Row):
+    """One model to benchmark: which backend serves it, in which environment, with which settings."""
+
+    name: str
+    backend: str
+    model: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = None
+    env: Literal["none", "venv", "docker"] | None = None
+    """None: `none` for external backends, else the --env flag or VLMHB_ENV_PROVIDER."""
+    image: str | None = None
+    packages: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    concurrency: int = 8
+    max_tokens: int = 512
+    temperature: float = 0.0
+    gpus: int = 0
+    python: str | None = None
+    served_model_name: str | None = None
+    headers: dict[str, str] = {}
+    extra_body: dict[str, Any] = {}
+    env_vars: dict[str, str] = {}
+    timeout_s: float | None = None
+    memory_limit: str | None = None
+
+    def api_key(self) -> SecretStr | None:
+        """The key named by api_key_env, read now from the environment; never stored or logged."""
+        if not self.api_key_env:
+            return None
+        value = os.environ.get(self.api_key_env)
+        return SecretStr(value) if value else None
+
+
+class DatasetRow(_Row):
+    """One dataset: which task it is, how to read it and how to score it."""
+
+    name: str
+    task: str
+    format: str = "vlmhyperbench"
+    path: Path
+    split: str | None = None
+    prompts: str | None = None
+    metrics: tuple[str, ...] = ()
+
+
+class PromptRow(_Row):
+    collection: str
+    doc_class: str | None = None
+    question_type: str | None = None
+    template: str
+
+
+class PlanRow(_Row):
+    model: str = "*"
+    dataset: str = "*"
+    max_samples: int | None = None
+    concurrency: int | None = None
+    filter_doc_class: tuple[str, ...] = ()
+    filter_question_type: tuple[str, ...] = ()
+    perturbation: str | None = None
+    metrics: tuple[str, ...] = ()
+    aggregators: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- cell parsers
+
+
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(shlex.split(value))
+
+
+def _json_object(value: str) -> dict:
+    parsed = json.loads(value)
+    if not isinstance(parsed, dict):
+        raise ValueError('must be a JSON object, e.g. {"top_p": 0.9}')
+    return parsed
+
+
+def _pairs(value: str, sep: str) -> dict[str, str]:
+    """`K=V K2=V2` (env_vars) or `Name: value; Name2: value` (headers)."""
+    out: dict[str, str] = {}
+    items = shlex.split(value) if sep == "=" else [p for p in value.split("|") if p.strip()]
+    for item in items:
+        key, found, val = item.partition(sep)
+        if not found or not key.strip():
+            raise ValueError(f"expected KEY{sep}VALUE items, got {item!r}")
+        out[key.strip()] = val.strip()
+    return out
+
+
+CELL_PARSERS: dict[str, Callable[[str], Any]] = {
+    "packages": _words,
+    "args": _words,
+    "metrics": _words,
+    "aggregators": _words,
+    "filter_doc_class": _words,
+    "filter_question_type": _words,
+    "extra_body": _json_object,
+    "headers": lambda v: _pairs(v, ":"),
+    "env_vars": lambda v: _pairs(v, "="),
+}
+
+
+def build_row(model: type[_Row], row: CsvRow, errors: list[ConfigError]) -> Any | None:
+    """The typed row of ROW's cells, or None with its problems appended to ERRORS."""
+    values: dict[str, Any] = {"line": row.line}
+    for name, text in row.cells.items():
+        parser = CELL_PARSERS.get(name)
+        try:
+            values[name] = parser(text) if parser else text
+        except (ValueError, json.JSONDecodeError) as exc:
+            errors.append(row.error(name, f"cannot parse {text!r}: {exc}"))
+            return None
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        for err in exc.errors():
+            column = str(err["loc"][0]) if err["loc"] else None
+            found = row.cells.get(column or "", "")
+            allowed = None
+            if err["type"] == "literal_error":
+                allowed = [
+                    str(v) for v in err.get("ctx", {}).get("expected", "").replace("'", "").split(" or ")
+                ]
+                allowed = [a.strip() for part in allowed for a in part.split(",") if a.strip()]
+            message = (
+                "required value is empty"
+                if err["type"] == "missing"
+                else (f"{found!r} is not valid: {err['msg'].lower()}")
+            )
+            errors.append(row.error(column, message, allowed))
+        return None

@@ -1,0 +1,85 @@
+"""Dataset formats: the FORMATS registry of readers, keyed by the name datasets.csv uses; `read_dataset`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from vlmhyperbench.datasets._sample import Sample
+from vlmhyperbench.errors import DatasetError, UnknownNameError
+from vlmhyperbench.registry import Registry
+
+Reader = Callable[[Path], list[Sample]]
+"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot."""
+
+FORMATS: Registry[Reader] = Registry(
+    "dataset_formats",
+    kind="dataset format",
+    expects="point the entry point at a reader: fn(path) -> list[Sample]",
+    accept=lambda obj: obj if callable(obj) else None,
+)
+FORMATS.add_lazy("vlmhyperbench", "vlmhyperbench.datasets._csv:read_vlmhyperbench")
+FORMATS.add_lazy("docvqa", "vlmhyperbench.datasets._json:read_docvqa")
+FORMATS.add_lazy("jsonl", "vlmhyperbench.datasets._json:read_jsonl")
+FORMATS.add_lazy("parquet", "vlmhyperbench.datasets._parquet:read_parquet")
+
+
+def register_reader(name: str) -> Callable[[Reader], Reader]:
+    """Decorator: `@register_reader("myformat")` makes `format=myformat` usable in datasets.csv."""
+    return FORMATS.register(name)
+
+
+def dataset_formats() -> list[str]:
+    """The format names `read_dataset` accepts (built-in and from entry points, not yet imported)."""
+    return FORMATS.names()
+
+
+def get_reader(fmt: str) -> Reader:
+    """The reader of FMT; a plugin's is imported now (PluginError, naming its package, if it cannot be)."""
+    try:
+        return FORMATS.get(fmt)
+    except UnknownNameError:
+        raise DatasetError(
+            f"unknown dataset format '{fmt}' (allowed: {', '.join(dataset_formats())})"
+        ) from None
+
+
+def stable_rank(sample_id: str) -> int:
+    """A hash of the id that is the same in every process and on every machine."""
+    return int.from_bytes(hashlib.blake2b(sample_id.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def read_dataset(
+    fmt: str,
+    path: Path,
+    *,
+    split: str | None = None,
+    doc_classes: list[str] | None = None,
+    question_types: list[str] | None = None,
+    max_samples: int | None = None,
+) -> list[Sample]:
+    """The dataset's samples in file order, filtered, then cut to `max_samples`.
+
+    Filters (None or empty = keep all): `split` equal, `doc_class` in `doc_classes`, `question_type`
+    in `question_types`. `max_samples` keeps the N samples whose ids have the lowest stable hash
+    (a spread over the whole file, the same on every run), in file order.
+    """
+    if max_samples is not None and max_samples < 0:
+        raise ValueError(f"max_samples must be >= 0, got {max_samples}")
+    from vlmhyperbench.datasets._paths import _real_dir
+
+    _real_dir.cache_clear()  # folders may have moved since the last read
+    samples = get_reader(fmt)(Path(path))
+    if split:
+        samples = [s for s in samples if s.split == split]
+    if doc_classes:
+        wanted = set(doc_classes)
+        samples = [s for s in samples if s.doc_class in wanted]
+    if question_types:
+        wanted = set(question_types)
+        samples = [s for s in samples if s.question_type in wanted]
+    if max_samples is not None and max_samples < len(samples):
+        keep = set(sorted(range(len(samples)), key=lambda i: (stable_rank(samples[i].id), i))[:max_samples])
+        samples = [s for i, s in enumerate(samples) if i in keep]
+    return samples

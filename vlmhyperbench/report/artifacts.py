@@ -1,0 +1,94 @@
+"""The run as Prefect artifacts: the leaderboard table, a markdown summary (best model per dataset,
+regressions, failures), and a link to report.html."""
+
+from __future__ import annotations
+
+from vlmhyperbench.report.leaderboard import metric_cell
+from vlmhyperbench.report.write import _md
+from vlmhyperbench.results.records import Manifest
+from vlmhyperbench.results.run_folder import REPORT, RunFolder
+
+
+def summary_markdown(rows: list[dict], run: RunFolder, manifest: Manifest | None = None) -> str:
+    """The run in a few lines: best model per dataset, regressions, failures, where the report is."""
+    status = manifest.status if manifest is not None else ""
+    lines = [f"# VLMHyperBench run {run.run_id}" + (f" ({status})" if status else ""), ""]
+    completed = [r for r in rows if r["status"] == "completed"]
+    lines += ["## Best model per dataset", ""]
+    best_lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in completed if not r["perturbation"]):
+        group = [r for r in completed if r["dataset"] == dataset and not r["perturbation"] and r["metrics"]]
+        names = list(dict.fromkeys(m for r in group for m in r["metrics"]))
+        main = group[0].get("main_metric") if group else None
+        if main in names:  # the dataset's main metric first
+            names.remove(main)
+            names.insert(0, main)
+        for metric in names[:3]:
+            have = [r for r in group if metric in r["metrics"] and r["metrics"][metric]["value"] is not None]
+            if not have:
+                continue
+            hib = bool(have[0]["metrics"][metric]["higher_is_better"])
+            best = (max if hib else min)(have, key=lambda r: r["metrics"][metric]["value"])
+            fast = [r for r in group if r["perf"].get("latency_p50_s") is not None]
+            fastest = min(fast, key=lambda r: r["perf"]["latency_p50_s"]) if fast else None
+            best_lines.append(
+                f"- **{_md(dataset)}** · {_md(metric)} {'↑' if hib else '↓'}: **{_md(best['model'])}** "
+                f"{metric_cell(best['metrics'][metric])}"
+                + (
+                    f"; fastest {_md(fastest['model'])} ({fastest['perf']['latency_p50_s']:.3f} s p50)"
+                    if fastest and metric == names[0]
+                    else ""
+                )
+            )
+    lines += best_lines or ["- no completed pair"]
+    found = [g for r in rows for g in r.get("regressions", [])]
+    lines += ["", f"## Regressions ({len(found)})", ""]
+    lines += [f"- ▼ {_md(g.describe())}" for g in found] or ["- none against the previous run"]
+    failed = [r for r in rows if r["status"] != "completed"]
+    lines += ["", f"## Failures ({len(failed)})", ""]
+    for r in failed:
+        reason = (r["error"] or "").strip().splitlines()
+        pert = f" ~{r['perturbation']}" if r["perturbation"] else ""
+        why = _md(reason[0][:300]) if reason else r["status"]
+        lines.append(f"- {_md(r['model'])} / {_md(r['dataset'])}{_md(pert)}: {why}")
+    if not failed:
+        lines.append("- none: every pair completed")
+    lines += ["", f"Report: `{(run.root / 'report.html').resolve()}`"]
+    return "\n".join(lines) + "\n"
+
+
+def publish_artifacts(rows: list[dict], run: RunFolder, manifest: Manifest | None = None) -> None:
+    """The leaderboard as a Prefect table artifact, a markdown summary (best model per dataset, regressions,
+    failures), and a link to the report."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+    table = []
+    for r in rows:
+        entry = {
+            "dataset": r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else ""),
+            "model": r["model"],
+            "status": r["status"],
+        }
+        entry.update({m: metric_cell(rec) for m, rec in r["metrics"].items()})
+        for col in ("ttft_p50_s", "latency_p50_s", "requests_per_s", "peak_rss_mb"):
+            value = r["perf"].get(col)
+            entry[col] = round(value, 4) if isinstance(value, float) else value
+        if r.get("regressions"):
+            entry["regressions"] = ", ".join(f"{g.metric} -{g.drop:.4f}" for g in r["regressions"])
+        if r["status"] != "completed":
+            entry["error"] = (r["error"] or "")[:300]
+        table.append(entry)
+    create_table_artifact(
+        table=table, key="leaderboard", description=f"VLMHyperBench leaderboard, run {run.run_id}"
+    )
+    create_markdown_artifact(
+        markdown=summary_markdown(rows, run, manifest),
+        key="summary",
+        description=f"VLMHyperBench run {run.run_id}: best models, regressions, failures",
+    )
+    create_link_artifact(
+        link=run.file(REPORT).resolve().as_uri(),
+        link_text=f"report of {run.run_id}",
+        key="report",
+        description="The run's self-contained HTML report",
+    )

@@ -1,0 +1,326 @@
+"""What report.html shows, gathered from a run folder: primary metrics, Pareto points, breakdowns, latency
+distributions, perturbation drops, worst samples (with thumbnails when the dataset can still be read)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import polars as pl
+
+from vlmhyperbench.config.csv_rows import read_csv_rows
+from vlmhyperbench.config.task_kinds import default_metrics
+from vlmhyperbench.results.records import Manifest, PairKey
+
+WORST_PER_DATASET = 10
+MAX_THUMBNAILS = 16
+THUMB_PX = 180
+N_QUANTILES = 101
+
+
+def dataset_rows(run) -> dict[str, dict]:
+    """datasets.csv of the run's config copy: name -> cells (empty when unreadable)."""
+    path = Path(run.config_dir) / "datasets.csv"
+    try:
+        return {r.cells["name"]: r.cells for r in read_csv_rows(path, required=["name"]) if "name" in r.cells}
+    except Exception:  # an old or hand-edited copy: the report goes on without it
+        return {}
+
+
+def primary_metrics(summary: pl.DataFrame, datasets: dict[str, dict]) -> dict[str, tuple[str, bool]]:
+    """dataset -> (its headline metric, higher_is_better): the first of the dataset's metrics (config,
+    else the task's defaults) that the summary has, else the first metric in the summary."""
+    out: dict[str, tuple[str, bool]] = {}
+    if not summary.height:
+        return out
+    general = summary.filter(pl.col("aggregator") == "general")
+    for (dataset,), g in general.group_by(["dataset"], maintain_order=True):
+        present = list(dict.fromkeys(g["metric"].to_list()))
+        cells = datasets.get(dataset, {})
+        wanted = cells.get("metrics", "").split()
+        if not wanted and cells.get("task"):
+            try:
+                wanted = default_metrics(cells["task"])
+            except Exception:
+                wanted = []
+        name = next((m for m in wanted if m in present), present[0])
+        hib = g.filter(pl.col("metric") == name)["higher_is_better"][0]
+        out[dataset] = (name, bool(hib))
+    return out
+
+
+def _prediction_files(run, pairs: list[dict]):
+    """(pair, its predictions parquet) for the pairs that have one."""
+    for p in pairs:
+        key = PairKey(model=p["model"], dataset=p["dataset"], perturbation=p.get("perturbation"))
+        path = run.predictions(key)
+        if path.is_file():
+            yield p, path
+
+
+def latency_quantiles(run, pairs: list[dict]) -> dict[tuple[str, str, str], dict[str, list[float]]]:
+    """(model, dataset, perturbation) -> quantiles of ttft_s and latency_s of answered requests."""
+    probs = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
+    out = {}
+    for p, path in _prediction_files(run, pairs):
+        try:
+            lf = pl.scan_parquet(path)
+            names = lf.collect_schema().names()
+            cols = [c for c in ("ttft_s", "latency_s") if c in names]
+            if not cols:
+                continue
+            if "error" in names:
+                lf = lf.filter(pl.col("error").is_null())
+            q = lf.select(
+                [
+                    pl.col(c).cast(pl.Float64).quantile(pr, "linear").alias(f"{c}_{i}")
+                    for c in cols
+                    for i, pr in enumerate(probs)
+                ]
+            ).collect()
+        except (pl.exceptions.PolarsError, OSError):
+            continue
+        row = q.row(0, named=True) if q.height else {}
+        out[(p["model"], p["dataset"], p.get("perturbation") or "")] = {
+            c: ([row[f"{c}_{i}"] for i in range(N_QUANTILES)] if row.get(f"{c}_0") is not None else [])
+            for c in ("ttft_s", "latency_s")
+            if c in cols
+        }
+    return out
+
+
+def _per_sample(scores: pl.DataFrame, metric: str) -> pl.DataFrame:
+    keep = pl.col("metric") == metric
+    if "field" in scores.columns:
+        keep &= pl.col("field").is_null()
+    out = scores.filter(keep)
+    if "perturbation" not in out.columns:
+        out = out.with_columns(pl.lit("", pl.String).alias("perturbation"))
+    return out.with_columns(pl.col("perturbation").fill_null(""))
+
+
+def perturbation_drops(scores: pl.DataFrame, primary: dict[str, tuple[str, bool]]) -> list[dict]:
+    """For each perturbed pair with a clean counterpart: its primary metric's drop (towards worse) from clean,
+    with a paired bootstrap CI over the samples both scored."""
+    from metrics import MetricError, paired_difference
+
+    out = []
+    if not scores.height:
+        return out
+    for dataset, (metric, hib) in primary.items():
+        rows = _per_sample(scores, metric).filter(pl.col("dataset") == dataset)
+        for (model, pert), g in rows.group_by(["model", "perturbation"], maintain_order=True):
+            if not pert:
+                continue
+            clean = rows.filter((pl.col("model") == model) & (pl.col("perturbation") == ""))
+            if not clean.height:
+                continue
+            cols = [c for c in g.columns if c in clean.columns and c != "perturbation"]
+            try:
+                d = paired_difference(clean.select(cols), g.select(cols), metric)  # clean - perturbed
+            except (MetricError, ValueError, pl.exceptions.PolarsError):
+                continue
+            sign = 1 if hib else -1
+            low, high = (
+                (d.ci_low, d.ci_high)
+                if hib
+                else (None if d.ci_high is None else -d.ci_high, None if d.ci_low is None else -d.ci_low)
+            )
+            out.append(
+                {
+                    "model": model,
+                    "dataset": dataset,
+                    "perturbation": pert,
+                    "metric": metric,
+                    "clean": d.value_a,
+                    "perturbed": d.value_b,
+                    "drop": sign * d.value,
+                    "low": low,
+                    "high": high,
+                    "n": d.n,
+                    "significant": low is not None and low > 0,
+                }
+            )
+    return sorted(out, key=lambda r: (r["dataset"], r["perturbation"], r["model"]))
+
+
+def worst_samples(
+    run, scores: pl.DataFrame, primary: dict[str, tuple[str, bool]], per_dataset: int = WORST_PER_DATASET
+) -> list[dict]:
+    """The worst-scored samples of each (dataset, perturbation) on its primary metric, across models, with the
+    stored question prompt, answer, references and error."""
+    out = []
+    if not scores.height:
+        return out
+    for dataset, (metric, hib) in primary.items():
+        rows = _per_sample(scores, metric).filter(
+            (pl.col("dataset") == dataset) & pl.col("value").is_not_null()
+        )
+        for (pert,), g in rows.group_by(["perturbation"], maintain_order=True):
+            best = g["value"].max() if hib else g["value"].min()
+            worst = (
+                g.filter(pl.col("value") != best)  # a perfect answer is nobody's worst
+                .sort(["value", "model", "sample_id"], descending=[not hib, False, False])
+                .head(per_dataset)
+            )
+            for rec in worst.iter_rows(named=True):
+                out.append(
+                    {
+                        "dataset": dataset,
+                        "perturbation": pert,
+                        "model": rec["model"],
+                        "sample_id": str(rec["sample_id"]),
+                        "metric": metric,
+                        "value": rec["value"],
+                        "higher_is_better": hib,
+                    }
+                )
+    _attach_predictions(run, out)
+    return sorted(
+        out,
+        key=lambda r: (
+            r["dataset"],
+            r["perturbation"] != "",
+            r["perturbation"],
+            r["value"] if r["higher_is_better"] else -r["value"],
+            r["model"],
+            r["sample_id"],
+        ),
+    )
+
+
+def _attach_predictions(run, items: list[dict]) -> None:
+    by_file: dict[tuple[str, str, str], list[dict]] = {}
+    for it in items:
+        by_file.setdefault((it["model"], it["dataset"], it["perturbation"]), []).append(it)
+    for (model, dataset, pert), group in by_file.items():
+        path = run.predictions(PairKey(model=model, dataset=dataset, perturbation=pert))
+        found = {}
+        if path.is_file():
+            try:
+                lf = pl.scan_parquet(path)
+                names = lf.collect_schema().names()
+                cols = [
+                    c
+                    for c in (
+                        "sample_id",
+                        "doc_class",
+                        "question_type",
+                        "prompt",
+                        "prediction",
+                        "references",
+                        "error",
+                        "latency_s",
+                    )
+                    if c in names
+                ]
+                ids = [it["sample_id"] for it in group]
+                df = lf.select(cols).filter(pl.col("sample_id").cast(pl.String).is_in(ids)).collect()
+                found = {str(r["sample_id"]): r for r in df.iter_rows(named=True)}
+            except (pl.exceptions.PolarsError, OSError):
+                found = {}
+        for it in group:
+            rec = found.get(it["sample_id"], {})
+            it.update(
+                doc_class=rec.get("doc_class"),
+                question_type=rec.get("question_type"),
+                prompt=rec.get("prompt"),
+                prediction=rec.get("prediction"),
+                references=list(rec.get("references") or []),
+                error=rec.get("error"),
+                latency_s=rec.get("latency_s"),
+                question=None,
+                thumbnail=None,
+            )
+
+
+def attach_thumbnails(
+    items: list[dict], manifest: Manifest, datasets: dict[str, dict], limit: int = MAX_THUMBNAILS
+) -> None:
+    """Adds `question` and a small JPEG data URI `thumbnail` (first page, perturbed as the model saw it) to
+    the first LIMIT distinct images of ITEMS, when the dataset can still be read; otherwise leaves None."""
+    config = manifest.config
+    wanted: dict[str, set[str]] = {}
+    for it in items:
+        wanted.setdefault(it["dataset"], set()).add(it["sample_id"])
+    samples: dict[tuple[str, str], object] = {}
+    for name, ids in wanted.items():
+        cells = datasets.get(name)
+        if not cells or not cells.get("path"):
+            continue
+        path = Path(cells["path"])
+        if not path.is_absolute() and config:
+            path = Path(config) / path
+        try:
+            from vlmhyperbench.datasets import read_dataset
+
+            for s in read_dataset(cells.get("format", "vlmhyperbench"), path, split=cells.get("split")):
+                if s.id in ids:
+                    samples[(name, s.id)] = s
+        except Exception:  # the dataset moved or changed: no thumbnails, the rest of the report stands
+            continue
+    made: dict[tuple[str, str, str], str | None] = {}
+    for it in items:
+        sample = samples.get((it["dataset"], it["sample_id"]))
+        if sample is None:
+            continue
+        it["question"] = getattr(sample, "question", None)
+        key = (it["dataset"], it["sample_id"], it["perturbation"])
+        if key not in made:
+            made[key] = _thumbnail(sample, it["perturbation"]) if len(made) < limit else None
+        it["thumbnail"] = made[key]
+
+
+def _thumbnail(sample, perturbation: str) -> str | None:
+    from PIL import Image
+
+    try:
+        images = getattr(sample, "images", ()) or ()
+        if not images:
+            return None
+        data = images[0].read_bytes()
+        if perturbation:
+            from vlmhyperbench.datasets.perturbations import perturb
+
+            data = perturb(data, perturbation, f"{sample.id}:0")
+        with Image.open(io.BytesIO(data)) as img:
+            img = img.convert("RGB")
+            img.thumbnail((THUMB_PX, THUMB_PX))
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=60, optimize=True)
+    except Exception:  # PDF pages, unreadable or missing images: no thumbnail
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def sample_errors(run, pairs: list[dict], top: int = 3) -> list[dict]:
+    """The most frequent per-sample error messages of each pair (failed requests of a completed pair)."""
+    out = []
+    for p, path in _prediction_files(run, pairs):
+        try:
+            lf = pl.scan_parquet(path)
+            if "error" not in lf.collect_schema().names():
+                continue
+            df = (
+                lf.filter(pl.col("error").is_not_null())
+                .select(pl.col("error").cast(pl.String).str.slice(0, 300).alias("error"))
+                .group_by("error")
+                .len()
+                .sort(["len", "error"], descending=[True, False])
+                .head(top)
+                .collect()
+            )
+        except (pl.exceptions.PolarsError, OSError):
+            continue
+        for rec in df.iter_rows(named=True):
+            out.append(
+                {
+                    "model": p["model"],
+                    "dataset": p["dataset"],
+                    "perturbation": p.get("perturbation") or "",
+                    "error": rec["error"],
+                    "count": rec["len"],
+                }
+            )
+    return out

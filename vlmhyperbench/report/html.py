@@ -1,0 +1,354 @@
+"""report.html: one self-contained page per run (no external script, style, font or image: it opens offline
+and can be mailed). Every text from the run (model output, errors, names) goes through Jinja's autoescape;
+the only markup inserted as is are the SVG plots, which matplotlib writes with their text escaped. A
+Content-Security-Policy without any script source keeps even a missed escape inert.
+
+Sections: summary, leaderboard (quality and speed side by side), quality vs latency with the Pareto front,
+regressions against the previous run, breakdowns by doc_class and question_type, TTFT and latency
+distributions, perturbation drops, worst samples (thumbnail, question, answer, reference), failures.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from vlmhyperbench.report import data, plots
+from vlmhyperbench.results.records import Manifest
+
+PERF = [
+    ("ttft_p50_s", "TTFT p50 s", True),
+    ("latency_p50_s", "latency p50 s", True),
+    ("latency_p90_s", "latency p90 s", True),
+    ("requests_per_s", "req/s", False),
+    ("output_tokens_per_s", "tok/s", False),
+    ("peak_rss_mb", "peak RSS MB", True),
+]
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pair_label(model: str, perturbation: str) -> str:
+    return model + (f" ~{perturbation}" if perturbation else "")
+
+
+def _best(values: list[tuple[int, float]], higher: bool) -> set[int]:
+    if len(values) < 2:
+        return set()  # alone: nothing to compare with
+    if len({v for _, v in values}) == 1 and len(values) > 1:
+        return set()  # all equal: nobody stands out
+    target = max(v for _, v in values) if higher else min(v for _, v in values)
+    return {i for i, v in values if v == target}
+
+
+def render_report(
+    run,
+    manifest: Manifest,
+    rows: list[dict],
+    summary: pl.DataFrame,
+    performance: pl.DataFrame,
+    *,
+    scores: pl.DataFrame | None = None,
+    regressions: list | None = None,
+    thumbnails: bool = True,
+) -> str:
+    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS to none."""
+    if scores is None:
+        path = Path(run.root) / "scores.parquet"
+        scores = pl.read_parquet(path) if path.is_file() else pl.DataFrame()
+    regressions = list(regressions or [])
+    datasets_cfg = data.dataset_rows(run)
+    primary = data.primary_metrics(summary, datasets_cfg)
+    completed = [r for r in rows if r["status"] == "completed"]
+    colors = plots.model_colors([r["model"] for r in rows])
+    counter = iter(range(1, 10_000))
+
+    def salt(kind: str) -> str:
+        return f"{kind}-{next(counter)}"
+
+    previous = _previous(run, manifest)
+    regressed = {(g.model, g.dataset, g.perturbation, g.metric) for g in regressions}
+
+    # ---- leaderboard tables and quality-vs-latency points
+    boards = []
+    by_key: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        by_key.setdefault((r["dataset"], r["perturbation"]), []).append(r)
+    for (dataset, pert), group in by_key.items():
+        metrics = list(dict.fromkeys(m for r in group for m in r["metrics"]))
+        main = primary.get(dataset, (None, True))[0]
+        if main in metrics:
+            metrics.remove(main)
+            metrics.insert(0, main)
+        best_metric = {}
+        for m in metrics:
+            vals = [
+                (i, r["metrics"][m]["value"])
+                for i, r in enumerate(group)
+                if m in r["metrics"] and r["metrics"][m]["value"] is not None
+            ]
+            hib = next((r["metrics"][m]["higher_is_better"] for r in group if m in r["metrics"]), True)
+            best_metric[m] = _best(vals, bool(hib))
+        best_perf = {}
+        for col, _, lower in PERF:
+            vals = [
+                (i, r["perf"].get(col))
+                for i, r in enumerate(group)
+                if r["status"] == "completed"
+                and isinstance(r["perf"].get(col), (int, float))
+                and r["perf"].get(col) is not None
+            ]
+            best_perf[col] = _best(vals, not lower) if len(vals) > 1 else set()
+        points, front = _points(group, main, primary.get(dataset, (None, True))[1])
+        table = []
+        for i, r in enumerate(group):
+            cells = []
+            for m in metrics:
+                rec = r["metrics"].get(m)
+                prev = previous.get((r["model"], dataset, pert, m))
+                delta = None
+                if rec is not None and prev is not None and rec["value"] is not None:
+                    delta = rec["value"] - prev["value"]
+                cells.append(
+                    {
+                        "value": _fmt(rec["value"]) if rec else "–",
+                        "arrow": ("↑" if rec["higher_is_better"] else "↓") if rec else "",
+                        "ci": f"[{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
+                        if rec and rec.get("ci_low") is not None
+                        else "",
+                        "best": i in best_metric[m],
+                        "delta": delta,
+                        "better": None
+                        if delta is None or delta == 0
+                        else (delta > 0) == bool(rec["higher_is_better"]),
+                        "regressed": (r["model"], dataset, pert, m) in regressed,
+                        "prev_run": prev["run_id"] if prev else None,
+                    }
+                )
+            perf = [{"text": _fmt(r["perf"].get(c)), "best": i in best_perf[c]} for c, _, _ in PERF]
+            errors = r["perf"].get("errors")
+            requests = r["perf"].get("requests")
+            table.append(
+                {
+                    "model": r["model"],
+                    "status": r["status"],
+                    "error": r["error"],
+                    "cells": cells,
+                    "perf": perf,
+                    "pareto": r["model"] in front,
+                    "errors": f"{_fmt(errors, 0)} / {_fmt(requests, 0)}" if requests is not None else "–",
+                }
+            )
+        plot = None
+        if len(points) >= 1 and main:
+            plot = plots.quality_latency(points, main, primary[dataset][1], colors, salt("quality-latency"))
+        boards.append(
+            {
+                "dataset": dataset,
+                "perturbation": pert,
+                "metrics": metrics,
+                "rows": table,
+                "main": main,
+                "plot": plot,
+                "front": sorted(front),
+            }
+        )
+
+    # ---- breakdowns by doc_class and question_type (primary metric)
+    breakdowns = []
+    for aggregator, title in (("by_doc_class", "document class"), ("by_question_type", "question type")):
+        if not summary.height:
+            break
+        part = summary.filter(pl.col("aggregator") == aggregator)
+        for dataset, (metric, hib) in primary.items():
+            sel = part.filter((pl.col("dataset") == dataset) & (pl.col("metric") == metric))
+            if "perturbation" in sel.columns:
+                sel = sel.filter(pl.col("perturbation").fill_null("") == "")
+            if not sel.height:
+                continue
+            groups = (
+                sel.group_by("group")
+                .agg(pl.col("n").max())
+                .sort(["n", "group"], descending=[True, False])
+                .head(25)["group"]
+                .sort()
+                .to_list()
+            )
+            models = sorted(sel["model"].unique().to_list())
+            series = {}
+            for m in models:
+                recs = {r["group"]: r for r in sel.filter(pl.col("model") == m).iter_rows(named=True)}
+                series[m] = [
+                    (recs[g]["value"], recs[g]["ci_low"], recs[g]["ci_high"])
+                    if g in recs
+                    else (None, None, None)
+                    for g in groups
+                ]
+            table = sel.sort(["group", "model"]).to_dicts()
+            breakdowns.append(
+                {
+                    "title": title,
+                    "dataset": dataset,
+                    "metric": metric,
+                    "hib": hib,
+                    "rows": table,
+                    "plot": plots.grouped_bars(
+                        [g or "(none)" for g in groups], series, metric, colors, salt(aggregator)
+                    ),
+                }
+            )
+
+    # ---- latency distributions, per dataset
+    quantiles = data.latency_quantiles(run, [r for r in completed])
+    dists = []
+    for dataset in dict.fromkeys(r["dataset"] for r in completed):
+        curves = {}
+        for (model, ds, pert), q in quantiles.items():
+            if ds == dataset and any(q.get(c) for c in ("ttft_s", "latency_s")):
+                curves[_pair_label(model, pert)] = {**q, "model": model, "perturbed": bool(pert)}
+        if curves:
+            dists.append({"dataset": dataset, "plot": plots.distributions(curves, colors, salt("latency"))})
+
+    # ---- perturbation drops
+    drops = data.perturbation_drops(scores, primary) if scores.height else []
+    drop_plot = None
+    if drops:
+        drop_plot = plots.drop_bars(
+            [{**d, "label": f"{d['model']} · {d['dataset']} ~{d['perturbation']}"} for d in drops],
+            colors,
+            salt("perturbation"),
+        )
+
+    # ---- worst samples, failures
+    worst = data.worst_samples(run, scores, primary) if scores.height else []
+    if thumbnails and worst:
+        data.attach_thumbnails(worst, manifest, datasets_cfg)
+    worst_groups: dict[tuple[str, str], list[dict]] = {}
+    for w in worst:
+        worst_groups.setdefault((w["dataset"], w["perturbation"]), []).append(w)
+    failed = [r for r in rows if r["status"] != "completed"]
+    sample_errors = data.sample_errors(run, completed)
+
+    # ---- the headline
+    headline = []
+    for b in boards:
+        if b["perturbation"] or not b["main"]:
+            continue
+        done = [
+            r for r in by_key[(b["dataset"], "")] if r["status"] == "completed" and b["main"] in r["metrics"]
+        ]
+        if not done:
+            continue
+        hib = bool(done[0]["metrics"][b["main"]]["higher_is_better"])
+        best = (max if hib else min)(done, key=lambda r: r["metrics"][b["main"]]["value"])
+        timed = [r for r in done if r["perf"].get("latency_p50_s") is not None]
+        fastest = min(timed, key=lambda r: r["perf"]["latency_p50_s"]) if timed else None
+        headline.append(
+            {
+                "dataset": b["dataset"],
+                "metric": b["main"],
+                "best": best["model"],
+                "value": best["metrics"][b["main"]]["value"],
+                "fastest": fastest["model"] if fastest else None,
+                "latency": fastest["perf"]["latency_p50_s"] if fastest else None,
+                "front": b["front"],
+            }
+        )
+
+    template = _templates().get_template("report.html.j2")
+    return template.render(
+        run_id=run.run_id,
+        manifest=manifest,
+        status=manifest.status,
+        started=manifest.started_at,
+        finished=manifest.finished_at,
+        commit=(manifest.git_commit or "")[:12],
+        boards=boards,
+        perf_labels=[label for _, label, _ in PERF],
+        headline=headline,
+        regressions=regressions,
+        breakdowns=breakdowns,
+        dists=dists,
+        drops=drops,
+        drop_plot=drop_plot,
+        worst_groups=list(worst_groups.items()),
+        failed=failed,
+        sample_errors=sample_errors,
+        n_pairs=len(rows),
+        n_completed=len(completed),
+        environments={name: e.model_dump() for name, e in manifest.environments.items()},
+        versions=manifest.versions,
+        parameters=manifest.parameters,
+        config=manifest.config,
+        fmt=_fmt,
+        colors=colors,
+    )
+
+
+def _points(group: list[dict], metric: str | None, hib: bool) -> tuple[list[dict], set[str]]:
+    pts = []
+    for r in group:
+        rec = r["metrics"].get(metric) if metric else None
+        x = r["perf"].get("latency_p50_s")
+        if r["status"] != "completed" or rec is None or rec["value"] is None or x is None:
+            continue
+        pts.append(
+            {
+                "label": r["model"],
+                "model": r["model"],
+                "x": float(x),
+                "y": float(rec["value"]),
+                "low": rec.get("ci_low"),
+                "high": rec.get("ci_high"),
+            }
+        )
+    idx = plots.pareto_front([(p["x"], p["y"]) for p in pts], hib)
+    for i, p in enumerate(pts):
+        p["front"] = i in idx
+    return pts, {pts[i]["model"] for i in idx}
+
+
+def _previous(run, manifest: Manifest) -> dict[tuple[str, str, str, str], dict]:
+    """The previous run's general values of every key (for the leaderboard's change column)."""
+    try:
+        from vlmhyperbench.history.regressions import previous_values
+
+        prev = previous_values(Path(run.root).parent, run.run_id, manifest.started_at)
+    except Exception:  # an unreadable older run must not cost this run its report
+        return {}
+    return {(r["model"], r["dataset"], r["perturbation"], r["metric"]): r for r in prev.iter_rows(named=True)}
+
+
+def render_fallback(run, manifest: Manifest, leaderboard_md: str, error: BaseException) -> str:
+    """A plain page (the leaderboard as text and the error) for when the full report cannot be drawn."""
+    return (
+        _templates()
+        .get_template("fallback.html.j2")
+        .render(
+            run_id=run.run_id,
+            status=manifest.status,
+            text=leaderboard_md,
+            error=f"{type(error).__name__}: {error}",
+        )
+    )
+
+
+def _templates() -> Environment:
+    """The package's templates (templates/*.html.j2), every value autoescaped."""
+    return Environment(
+        loader=PackageLoader("vlmhyperbench.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,219 @@
+"""The run's typed records: the key of a pair, what became of it, and manifest.json.
+
+    key = PairKey(model="qwen", dataset="docs-vqa", perturbation="blur:2")
+    key.stem                      -> "docs-vqa~blur-2"   (the pair's file stem in the run folder)
+    PairOutcome.completed(key, requests=36, errors=0)
+    manifest = Manifest.load(path)  # any schema version this code has written, oldest included
+
+manifest.json carries `schema_version`. Version 1 (the first build) had none; it reads as version 1 and
+is written back as the current version, which adds fields and never removes one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 2
+"""1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments."""
+
+PairStatus = Literal["pending", "completed", "failed"]
+PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED = "pending", "completed", "failed"
+RunStatus = Literal["running", "completed", "partial", "failed"]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class PairKey(BaseModel):
+    """What names one unit of work of a run: a model, a dataset and the perturbation of its images."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    dataset: str
+    perturbation: str | None = None
+    """None (or "" in tables) for the images as they are."""
+
+    @field_validator("perturbation")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def stem(self) -> str:
+        """The pair's file stem under its model's folder: DATASET, or DATASET~PERTURBATION with unsafe
+        characters as '-'."""
+        return stem(self.dataset, self.perturbation)
+
+    @property
+    def label(self) -> str:
+        """`model/dataset` or `model/dataset ~perturbation`, for people."""
+        return f"{self.model}/{self.dataset}" + (f" ~{self.perturbation}" if self.perturbation else "")
+
+    def as_tuple(self) -> tuple[str, str, str]:
+        """(model, dataset, perturbation) with "" for none: the key columns of every table."""
+        return self.model, self.dataset, self.perturbation or ""
+
+
+def stem(dataset: str, perturbation: str | None) -> str:
+    """A pair's file stem: DATASET, or DATASET~PERTURBATION with unsafe characters as '-'."""
+    if not perturbation:
+        return dataset
+    return f"{dataset}~{re.sub(r'[^A-Za-z0-9._-]+', '-', perturbation)}"
+
+
+class PairOutcome(BaseModel):
+    """What became of one pair: its status and, when it failed, why."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    dataset: str
+    perturbation: str | None = None
+    status: PairStatus = PAIR_PENDING
+    error: str | None = None
+    requests: int | None = None
+    errors: int | None = None
+    updated_at: str | None = None
+
+    @property
+    def key(self) -> PairKey:
+        return PairKey(model=self.model, dataset=self.dataset, perturbation=self.perturbation)
+
+    @classmethod
+    def of(cls, key: PairKey, status: PairStatus, error: str | None = None, **extra: Any) -> PairOutcome:
+        return cls(**key.model_dump(), status=status, error=error, updated_at=now_iso(), **extra)
+
+    @classmethod
+    def completed(cls, key: PairKey, **extra: Any) -> PairOutcome:
+        return cls.of(key, PAIR_COMPLETED, **extra)
+
+    @classmethod
+    def failed(cls, key: PairKey, error: str, **extra: Any) -> PairOutcome:
+        return cls.of(key, PAIR_FAILED, error, **extra)
+
+
+class EnvironmentRecord(BaseModel):
+    """A model's environment as this run used it (more fields for pool runs: job_image, host...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    key: str
+    provider: str
+    location: str = ""
+    cached: bool = False
+    build_s: float | None = None
+    ready_s: float | None = None
+    freeze: list[str] = Field(default_factory=list)
+
+
+class ModelResult(BaseModel):
+    """What one model's subflow returns (and a pool job writes to pairs/MODEL/job-outcome.json)."""
+
+    environment: EnvironmentRecord | None = None
+    pairs: list[PairOutcome] = Field(default_factory=list)
+
+    @property
+    def failed(self) -> list[PairOutcome]:
+        return [p for p in self.pairs if p.status != PAIR_COMPLETED]
+
+
+class Manifest(BaseModel):
+    """manifest.json: the run's identity, provenance, parameters, environments, and every pair's outcome."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = 1
+    run_id: str
+    status: RunStatus = "running"
+    started_at: str | None = None
+    finished_at: str | None = None
+    git_commit: str | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    config: str | None = None
+    """The config folder the run started with (absolute): a resume reads it again."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    argv: list[str] = Field(default_factory=list)
+    environments: dict[str, EnvironmentRecord] = Field(default_factory=dict)
+    pairs: list[PairOutcome] = Field(default_factory=list)
+    resumed_at: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        run_id: str,
+        *,
+        config_dir: Path,
+        keys: list[PairKey],
+        parameters: dict[str, Any],
+        git_commit: str | None,
+        versions: dict[str, str],
+    ) -> Manifest:
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            run_id=run_id,
+            started_at=now_iso(),
+            git_commit=git_commit,
+            versions=versions,
+            config=str(config_dir),
+            parameters=parameters,
+            argv=list(sys.argv),
+            pairs=[PairOutcome(**k.model_dump()) for k in keys],
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        return cls.model_validate_json(Path(path).read_bytes())
+
+    def to_json(self) -> str:
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["schema_version"] = SCHEMA_VERSION
+        for name in ("finished_at", "git_commit", "config"):
+            data.setdefault(name, None)
+        for pair in data["pairs"]:  # the contract's keys, even when empty
+            pair.setdefault("perturbation", None)
+            pair.setdefault("error", None)
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+    # ---------------------------------------------------------------- changing it
+
+    def resume(self, keys: list[PairKey]) -> None:
+        """A resumed run: pairs planned now but not before are added; the run is running again."""
+        known = {p.key for p in self.pairs}
+        self.pairs.extend(PairOutcome(**k.model_dump()) for k in keys if k not in known)
+        self.resumed_at.append(now_iso())
+        self.status, self.finished_at = "running", None
+
+    def outcome(self, key: PairKey) -> PairOutcome | None:
+        return next((p for p in self.pairs if p.key == key), None)
+
+    def record(self, outcome: PairOutcome) -> None:
+        for i, pair in enumerate(self.pairs):
+            if pair.key == outcome.key:
+                self.pairs[i] = outcome
+                return
+        self.pairs.append(outcome)
+
+    def finish(self) -> RunStatus:
+        statuses = {p.status for p in self.pairs}
+        if statuses <= {PAIR_COMPLETED}:
+            self.status = "completed"
+        else:
+            self.status = "failed" if PAIR_COMPLETED not in statuses else "partial"
+        self.finished_at = now_iso()
+        return self.status
+
+    def completed_keys(self) -> set[PairKey]:
+        return {p.key for p in self.pairs if p.status == PAIR_COMPLETED}
+
+    @property
+    def failed_pairs(self) -> list[PairOutcome]:
+        return [p for p in self.pairs if p.status != PAIR_COMPLETED]

@@ -1,0 +1,170 @@
+"""A run folder, `OUTPUT/RUN_ID/`: every file name in it, and the copy of its config.
+
+    manifest.json                          the run's record (results.records.Manifest)
+    config/                                a copy of the config files the run started with
+    predictions/MODEL/STEM.journal.jsonl   every answer as it arrived (append-only)
+    predictions/MODEL/STEM.parquet         the answers, one row per sample, built from the journal
+    pairs/MODEL/STEM.{scores,summary}.parquet, STEM.performance.json   one completed pair's results
+    pairs/MODEL/job-outcome.json           a pool job's result (flows/dispatch.py)
+    logs/MODEL.build.log, MODEL.server.log
+    scores.parquet, summary.{parquet,csv}, performance.{parquet,csv}, regressions.csv, gates.json,
+    leaderboard.md, report.html            the whole run's, written by the report
+
+STEM is the pair's dataset, plus `~PERTURBATION` when there is one (PairKey.stem). Every file is written
+atomically (results.atomic). Only this module knows these names.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from vlmhyperbench.errors import ConfigError
+from vlmhyperbench.results.atomic import atomic_write, atomic_write_json, write_parquet_atomic
+from vlmhyperbench.results.records import Manifest, ModelResult, PairKey
+from vlmhyperbench.results.tables import write_table
+
+MANIFEST = "manifest.json"
+LEADERBOARD = "leaderboard.md"
+REPORT = "report.html"
+REGRESSIONS = "regressions.csv"
+GATES = "gates.json"
+SCORES, SUMMARY, PERFORMANCE = "scores", "summary", "performance"
+"""The whole run's tables: STEM.parquet (and STEM.csv for summary and performance)."""
+
+
+@dataclass(frozen=True)
+class PairFiles:
+    """One completed pair's results, written by its subflow and read back by the report."""
+
+    scores: Path
+    summary: Path
+    performance: Path
+
+    def all_exist(self) -> bool:
+        return self.scores.exists() and self.summary.exists() and self.performance.exists()
+
+
+@dataclass
+class RunFolder:
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+
+    @property
+    def run_id(self) -> str:
+        return self.root.name
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def file(self, name: str) -> Path:
+        """One of the whole run's files (MANIFEST, LEADERBOARD, REPORT, REGRESSIONS, GATES...)."""
+        return self.root / name
+
+    def table(self, stem: str) -> Path:
+        """The whole run's table STEM (SCORES, SUMMARY, PERFORMANCE) as Parquet."""
+        return self.root / f"{stem}.parquet"
+
+    def predictions(self, key: PairKey) -> Path:
+        return self.root / "predictions" / key.model / f"{key.stem}.parquet"
+
+    def journal(self, key: PairKey) -> Path:
+        return self.root / "predictions" / key.model / f"{key.stem}.journal.jsonl"
+
+    def log(self, name: str) -> Path:
+        return self.root / "logs" / name
+
+    def pair_files(self, key: PairKey) -> PairFiles:
+        base = self.root / "pairs" / key.model
+        return PairFiles(
+            scores=base / f"{key.stem}.scores.parquet",
+            summary=base / f"{key.stem}.summary.parquet",
+            performance=base / f"{key.stem}.performance.json",
+        )
+
+    def job_outcome(self, model: str) -> Path:
+        return self.root / "pairs" / model / "job-outcome.json"
+
+    # ---------------------------------------------------------------- creation
+
+    @classmethod
+    def create(cls, output: Path, run_id: str, config_files: list[Path]) -> RunFolder:
+        root = Path(output) / run_id
+        if root.exists():
+            raise ConfigError(
+                f"run folder {root} already exists: use --resume {run_id} to continue it, or another --run-id"
+            )
+        run = cls(root)
+        run.config_dir.mkdir(parents=True)
+        for path in config_files:
+            if path.exists():
+                shutil.copy2(path, run.config_dir / path.name)
+        return run
+
+    @classmethod
+    def open(cls, output: Path, run_id: str) -> RunFolder:
+        root = Path(output) / run_id
+        if not (root / MANIFEST).is_file():
+            raise ConfigError(f"cannot resume {run_id}: {root}/{MANIFEST} does not exist")
+        return cls(root)
+
+    # ---------------------------------------------------------------- the manifest
+
+    def read_manifest(self) -> Manifest:
+        return Manifest.load(self.manifest_path)
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        atomic_write(self.manifest_path, manifest.to_json())
+
+    # ---------------------------------------------------------------- one pair's results
+
+    def save_scored(
+        self, key: PairKey, scores: pl.DataFrame, summary: pl.DataFrame, performance: dict | None
+    ) -> None:
+        files = self.pair_files(key)
+        write_parquet_atomic(scores, files.scores, fsync=False)
+        write_parquet_atomic(summary, files.summary, fsync=False)
+        if performance is not None:
+            atomic_write(files.performance, json.dumps(performance, default=str))
+
+    def pair_results(self, keys: list[PairKey]) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[dict]]:
+        """(scores, summaries, performance rows) of the pairs in KEYS whose files exist."""
+        scores, summaries, performance = [], [], []
+        for key in keys:
+            files = self.pair_files(key)
+            if not files.scores.exists():
+                continue
+            scores.append(pl.read_parquet(files.scores))
+            summaries.append(pl.read_parquet(files.summary))
+            if files.performance.exists():
+                performance.append(json.loads(files.performance.read_text(encoding="utf-8")))
+        return scores, summaries, performance
+
+    def save_job_outcome(self, model: str, result: ModelResult) -> None:
+        atomic_write(self.job_outcome(model), result.model_dump_json())
+
+    def read_job_outcome(self, model: str) -> ModelResult | None:
+        path = self.job_outcome(model)
+        return ModelResult.model_validate_json(path.read_bytes()) if path.is_file() else None
+
+    # ---------------------------------------------------------------- the whole run's files
+
+    def write_table(self, df: pl.DataFrame, stem: str, *, csv: bool) -> None:
+        write_table(df, self.root, stem, csv=csv)
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write(self.root / name, text)
+
+    def write_json(self, name: str, data) -> None:
+        atomic_write_json(self.root / name, data)

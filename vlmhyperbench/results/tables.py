@@ -1,0 +1,81 @@
+"""The run's tables (CONTRACT.md "Results"): their columns and types, and how they are written.
+
+scores.parquet, summary.parquet + .csv, performance.parquet + .csv are the whole run's, assembled from
+every completed pair's files; a CSV copy flattens list columns to text and uses `;`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from vlmhyperbench.results.atomic import atomic_write, write_parquet_atomic
+
+KEY_COLUMNS = ["model", "dataset", "perturbation"]
+
+PERFORMANCE_COLUMNS = [
+    *KEY_COLUMNS,
+    "requests",
+    "errors",
+    "concurrency",
+    "ttft_p50_s",
+    "ttft_p90_s",
+    "ttft_p99_s",
+    "tpot_p50_s",
+    "itl_p50_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "requests_per_s",
+    "output_tokens_per_s",
+    "peak_rss_mb",
+    "peak_gpu_mb",
+    "env_build_s",
+    "server_start_s",
+]
+PERFORMANCE_SCHEMA = {c: (pl.String if c in KEY_COLUMNS else pl.Float64) for c in PERFORMANCE_COLUMNS}
+SUMMARY_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "perturbation": pl.String,
+    "metric": pl.String,
+    "aggregator": pl.String,
+    "group": pl.String,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n": pl.Int64,
+    "higher_is_better": pl.Boolean,
+}
+SUMMARY_COLUMNS = list(SUMMARY_SCHEMA)
+SCORES_SCHEMA = {
+    "model": pl.String,
+    "dataset": pl.String,
+    "perturbation": pl.String,
+    "sample_id": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+}
+SCORE_COLUMNS = list(SCORES_SCHEMA)
+
+
+def frame(parts: list[pl.DataFrame], columns: list[str], schema: dict | None = None) -> pl.DataFrame:
+    """PARTS stacked (columns matched by name), the contract's COLUMNS first; an empty SCHEMA'd frame
+    when there is nothing."""
+    parts = [p for p in parts if p is not None and p.height]
+    if not parts:
+        return pl.DataFrame(schema=schema or {c: pl.String for c in columns})
+    df = pl.concat(parts, how="diagonal_relaxed")
+    front = [c for c in columns if c in df.columns]
+    return df.select(*front, pl.exclude(front))
+
+
+def write_table(df: pl.DataFrame, folder: Path, stem: str, *, csv: bool) -> None:
+    """FOLDER/STEM.parquet, and FOLDER/STEM.csv (`;`, list columns as text) when CSV."""
+    write_parquet_atomic(df, Path(folder) / f"{stem}.parquet", fsync=False)
+    if csv:
+        flat = df.select(
+            [pl.col(c).cast(pl.String) if df.schema[c] == pl.List else pl.col(c) for c in df.columns]
+        )
+        atomic_write(Path(folder) / f"{stem}.csv", flat.write_csv(separator=";"))
