@@ -13,8 +13,8 @@ from prefect.cache_policies import NO_CACHE
 
 from environments.launch import served_name
 from tasks.progress import PairProgress
-from vlmhyperbench.config import Catalog, Pair, pick_template, render_prompt
-from vlmhyperbench.datasets import PerturbedImage, Sample, read_dataset
+from vlmhyperbench.config import TASKS, Catalog, Pair, pick_template, render_prompt
+from vlmhyperbench.datasets import PerturbedImage, Sample, read_dataset, unknown_fields
 from vlmhyperbench.errors import DatasetError
 from vlmhyperbench.inference import Endpoint, PredictionJournal, RequestItem, run_requests
 from vlmhyperbench.results import RunFolder
@@ -39,6 +39,7 @@ def already_complete(run: RunFolder, pair: Pair) -> bool:
 
 
 def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
+    """The pair's samples, each checked to give what its task needs (DatasetError naming FILE:LINE)."""
     d = pair.dataset
     return read_dataset(
         d.format,
@@ -47,6 +48,7 @@ def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
         doc_classes=list(pair.filter_doc_class) or None,
         question_types=list(pair.filter_question_type) or None,
         max_samples=pair.max_samples,
+        requires=TASKS.get(d.task).requires,
     )
 
 
@@ -89,6 +91,9 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
             f"{catalog.dataset_path(pair.dataset)}: no samples"
             + (" after the split and filters" if filtered else "")
         )
+    ignored = unknown_fields(samples)
+    if ignored:
+        logger.warning("%s", ignored)
     journal_file = PredictionJournal(journal)
     done = journal_file.done_ids()
     prompts = catalog.prompts.get(pair.dataset.prompts or "", None)

@@ -10,12 +10,15 @@ from prefect.cache_policies import NO_CACHE
 
 import metrics
 from vlmhyperbench.config import Pair
+from vlmhyperbench.inference import left_out_mask
 
 TASK_COLUMNS = ("label", "classes", "fields", "order")
 
 
 def score_predictions(predictions: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """Long per-sample scores of PREDICTIONS; a failed sample scores as an empty answer."""
+    """Long per-sample scores of PREDICTIONS. A request that failed scores as an empty answer (the model's
+    failure); a sample never sent for a data reason (a missing or broken image) is left out."""
+    predictions = predictions.filter(~left_out_mask(predictions))
     cols = ["sample_id", "references", *[c for c in TASK_COLUMNS if c in predictions.columns]]
     table = predictions.select(*cols, pl.col("prediction").fill_null(""))
     return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")

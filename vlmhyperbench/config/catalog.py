@@ -347,3 +347,25 @@ def _load_plugin(registry: Registry, name: str, row: CsvRow, column: str, errors
 def _ok(errors: list[ConfigError], before: int) -> bool:
     """No error since BEFORE other than plugin problems (the row is kept: its pairs fail when run)."""
     return not any(not isinstance(e, PluginRowError) for e in errors[before:])
+
+
+def check_api_keys(catalog: Catalog, models: list[str]) -> None:
+    """ConfigErrors for the MODELS whose api_key_env names a variable that is not set: their requests
+    would go out without a key. A row whose endpoint needs no key leaves the column empty."""
+    import os
+
+    errors = []
+    for name in dict.fromkeys(models):
+        row = catalog.models[name]
+        if row.api_key_env and not os.environ.get(row.api_key_env):
+            errors.append(
+                ConfigError(
+                    f"the variable {row.api_key_env} is not set: export it with the endpoint's key "
+                    "(or leave api_key_env empty if the endpoint needs no key)",
+                    file=catalog.root / "models.csv",
+                    line=row.line,
+                    column="api_key_env",
+                )
+            )
+    if errors:
+        raise ConfigErrors(errors)

@@ -13,11 +13,13 @@ whole raises `DatasetError` with `FILE:LINE: field 'NAME': what is wrong`.
 from vlmhyperbench.datasets._formats import (
     FORMATS,
     Reader,
+    check_fields,
     dataset_formats,
     get_reader,
     read_dataset,
     register_reader,
     stable_rank,
+    unknown_fields,
 )
 from vlmhyperbench.datasets._sample import ImageRef, Sample, SampleError, sniff_mime
 from vlmhyperbench.datasets.perturbations import (
@@ -47,8 +49,10 @@ __all__ = [
     "SampleError",
     "dataset_formats",
     "get_reader",
+    "check_fields",
     "read_dataset",
     "register_reader",
+    "unknown_fields",
     "sniff_mime",
     "stable_rank",
 ]

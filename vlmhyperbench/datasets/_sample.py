@@ -99,6 +99,12 @@ class Sample:
     fields: dict[str, Any] | None = None
     order: tuple[int, ...] | None = None
     error: str | None = None
+    where: str = ""
+    """Where the sample is written: `FILE:LINE`, `FILE: data[N]` or `FILE: row N` (for error messages)."""
+    keys: tuple[str, ...] = ()
+    """The fields its row gives (with a value; for a CSV file, the header's columns)."""
+    unknown: tuple[str, ...] = ()
+    """Fields of its row that the format does not know: ignored, and reported once per dataset."""
 
 
 @lru_cache(maxsize=4)

@@ -26,7 +26,7 @@ retry succeeds however the retries interleave with other requests; ``N`` = 1 hit
 ``--hang-after N`` never
 answers any request after the first N (until the client goes away); ``--exit-after N`` makes the
 process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
-answers 401 to a request without ``Authorization: Bearer KEY``.
+answers 401 to a request (chat or model list) without ``Authorization: Bearer KEY``.
 
 ``GET /stats`` returns what the server saw: requests, client connections, and the median
 server-side TTFT and latency (handler entry to the first / last chunk written), the truth the
@@ -230,6 +230,8 @@ class Synthetic:
         return True
 
     async def models(self, request: web.Request) -> web.Response:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "invalid API key")  # as OpenAI and vLLM's --api-key: the list is guarded too
         return web.json_response(
             {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "synthetic"}]}
         )
