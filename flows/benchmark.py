@@ -24,7 +24,7 @@ from prefect.states import Completed, Failed, State
 
 from flows.dispatch import run_model
 from tasks.gates import quality_gates
-from tasks.plan import plan
+from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
 from vlmhyperbench.config import plan_pairs
@@ -90,6 +90,7 @@ async def benchmark(
             git_commit=git_commit(),
             versions=versions(),
         )
+    manifest.benchmarks.update(record_data(catalog, pairs))
     run.save_manifest(manifest)
     logger.info(
         "run %s: %d pairs of %d models -> %s",

@@ -13,8 +13,9 @@ from prefect.cache_policies import NO_CACHE
 
 from environments.launch import served_name
 from tasks.progress import PairProgress
+from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config import Catalog, Pair, pick_template, render_prompt
-from vlmhyperbench.datasets import PerturbedImage, Sample, read_dataset
+from vlmhyperbench.datasets import PerturbedImage, Sample, read_dataset, select_samples
 from vlmhyperbench.errors import DatasetError
 from vlmhyperbench.inference import Endpoint, PredictionJournal, RequestItem, run_requests
 from vlmhyperbench.results import RunFolder
@@ -40,14 +41,15 @@ def already_complete(run: RunFolder, pair: Pair) -> bool:
 
 def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
     d = pair.dataset
-    return read_dataset(
-        d.format,
-        catalog.dataset_path(d),
-        split=d.split,
-        doc_classes=list(pair.filter_doc_class) or None,
-        question_types=list(pair.filter_question_type) or None,
-        max_samples=pair.max_samples,
-    )
+    filters = {
+        "doc_classes": list(pair.filter_doc_class) or None,
+        "question_types": list(pair.filter_question_type) or None,
+        "max_samples": pair.max_samples,
+    }
+    if d.benchmark and d.format is None:  # the benchmark's own reader, over its published layout
+        samples = BENCHMARKS.get(d.benchmark).read(catalog.dataset_path(d), d.split)
+        return select_samples(samples, **filters)
+    return read_dataset(d.reader_format, catalog.dataset_path(d), split=d.split, **filters)
 
 
 def sample_fields(sample: Sample, prompt: str) -> dict:
@@ -105,7 +107,13 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
     def items() -> Iterator[RequestItem]:
         # Lazily, one at a time: request bodies and images are never all in memory.
         for sample in todo:
-            template = pick_template(pair.dataset.task, prompts, sample.doc_class, sample.question_type)
+            template = pick_template(
+                pair.dataset.task,
+                prompts,
+                sample.doc_class,
+                sample.question_type,
+                pair.dataset.prompt_template,
+            )
             prompt = render_prompt(
                 template,
                 question=sample.question,

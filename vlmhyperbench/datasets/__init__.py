@@ -17,6 +17,7 @@ from vlmhyperbench.datasets._formats import (
     get_reader,
     read_dataset,
     register_reader,
+    select_samples,
     stable_rank,
 )
 from vlmhyperbench.datasets._sample import ImageRef, Sample, SampleError, sniff_mime
@@ -49,6 +50,7 @@ __all__ = [
     "get_reader",
     "read_dataset",
     "register_reader",
+    "select_samples",
     "sniff_mime",
     "stable_rank",
 ]

@@ -6,6 +6,7 @@ import sys
 
 import polars as pl
 
+from vlmhyperbench.report.official import official_figures
 from vlmhyperbench.results.records import PairOutcome
 
 PERF_COLUMNS = [
@@ -28,7 +29,8 @@ def leaderboard_rows(
     summary: pl.DataFrame, performance: pl.DataFrame, pairs: list[PairOutcome]
 ) -> list[dict]:
     """One row per (dataset, perturbation, model): each metric's general value with its 95 % CI, the
-    main speed figures, and the pair's status. Failed pairs are listed with their reason."""
+    official headline of a standard benchmark (`official`, see report.official), the main speed figures,
+    and the pair's status. Failed pairs are listed with their reason."""
     metrics: dict[tuple[str, str, str], dict[str, dict]] = {}
     if summary.height:
         for rec in summary.filter(pl.col("aggregator") == "general").iter_rows(named=True):
@@ -37,6 +39,7 @@ def leaderboard_rows(
     perf: dict[tuple[str, str, str], dict] = {}
     for rec in performance.iter_rows(named=True):
         perf.setdefault((rec["model"], rec["dataset"], rec["perturbation"] or ""), rec)
+    official = official_figures(summary)
     rows: list[dict] = []
     for pair in pairs:
         key = pair.key.as_tuple()
@@ -48,6 +51,7 @@ def leaderboard_rows(
                 "status": pair.status,
                 "error": pair.error,
                 "metrics": metrics.get(key, {}),
+                "official": official.get(key),
                 "perf": perf.get(key, {}),
             }
         )
@@ -72,19 +76,37 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
     for (dataset, perturbation), group in by_dataset.items():
         names = sorted({m for r in group for m in r["metrics"]})
         title = f"## {dataset}" + (f" (perturbation {perturbation})" if perturbation else "")
-        header = ["model", *names, *[label for _, label in PERF_COLUMNS], "status"]
+        official = any(r.get("official") for r in group)
+        header = ["model", *(["official"] if official else []), *names]
+        header += [*[label for _, label in PERF_COLUMNS], "status"]
         lines += [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in group:
             cells = [
                 r["model"],
+                *([(r.get("official") or {}).get("text", "–")] if official else []),
                 *[metric_cell(r["metrics"].get(n)) for n in names],
                 *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
                 r["status"] if r["status"] == "completed" else f"{r['status']}: {_md_escape(r['error'])}",
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _official_notes(group)
     lines.append("Values are fractions with 95 % bootstrap intervals; ↑ higher is better, ↓ lower is better.")
     return "\n".join(lines) + "\n"
+
+
+def _official_notes(group: list[dict]) -> list[str]:
+    """Below a standard benchmark's table: its scorer, and each model's sub-splits in the official scale."""
+    figures = [(r["model"], r["official"]) for r in group if r.get("official")]
+    if not figures:
+        return []
+    first = figures[0][1]
+    lines = [f"Official figure: {first['label']} by {first['scorer']} (version {first['scorer_version']})."]
+    for model, f in figures:
+        if f["subsplits"]:
+            parts = " · ".join(f"{g} {v}" for g, v in f["subsplits"])
+            lines.append(f"- {model}: {_md_escape(parts)}")
+    return [*lines, ""]
 
 
 def _md_escape(text: str | None) -> str:
@@ -101,14 +123,17 @@ def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
     # In a log (no terminal) rich would wrap at 80 columns; a wide table reads better there.
     console = console or Console(width=None if sys.stdout.isatty() else 200)
     names = sorted({m for r in rows for m in r["metrics"]})
+    official = any(r.get("official") for r in rows)
     table = Table(title=f"VLMHyperBench — run {run_id}", show_lines=False)
-    for col in ["dataset", "model", *names, *[label for _, label in PERF_COLUMNS], "status"]:
+    columns = ["dataset", "model", *(["official"] if official else []), *names]
+    for col in [*columns, *[label for _, label in PERF_COLUMNS], "status"]:
         table.add_column(col, overflow="fold")
     for r in rows:
         status = "[green]completed[/]" if r["status"] == "completed" else f"[red]{r['status']}[/]"
         table.add_row(
             escape(r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else "")),
             escape(r["model"]),
+            *([escape((r.get("official") or {}).get("text", "–"))] if official else []),
             *[metric_cell(r["metrics"].get(n), with_ci=False) for n in names],
             *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
             status,
