@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if bundle.is_file() and is_tarball(bundle):
         with tempfile.TemporaryDirectory() as tmp:
             unpack(bundle, Path(tmp))
-            verify_bundle(Path(tmp))
+            verify_bundle(Path(tmp), shown=str(bundle))
             print(f"{bundle}: every hash matches ({_describe(Path(tmp))})")
         return EXIT_OK
     verify_bundle(bundle)

@@ -93,29 +93,34 @@ def _files(folder: Path) -> list[str]:
     return sorted(out)
 
 
-def verify_bundle(folder: Path) -> BundleManifest:
+def verify_bundle(folder: Path, shown: str | None = None) -> BundleManifest:
     """Checks every file of the bundle FOLDER against its manifest; BundleError names the first missing,
-    changed or unexpected file (and how many more there are)."""
+    changed or unexpected file (and how many more there are). SHOWN names the bundle in messages when
+    FOLDER is where it was unpacked (a tarball's members are shown as `TARBALL:MEMBER`)."""
     manifest = read_manifest(folder)
+
+    def name(rel: str) -> str:
+        return f"{shown}:{rel}" if shown else str(folder / rel)
+
     problems: list[str] = []
     for rel, meta in sorted(manifest.files.items()):
         path = folder / rel
         if not path.is_file():
-            problems.append(f"{path}: missing (the bundle manifest lists it)")
+            problems.append(f"{name(rel)}: missing (the bundle manifest lists it)")
         elif path.stat().st_size != meta.get("size"):
             problems.append(
-                f"{path}: changed: {path.stat().st_size} bytes, the manifest says {meta.get('size')}"
+                f"{name(rel)}: changed: {path.stat().st_size} bytes, the manifest says {meta.get('size')}"
             )
-        elif sha256_file(path) != meta.get("sha256"):
+        elif (digest := sha256_file(path)) != meta.get("sha256"):
             problems.append(
-                f"{path}: changed: its sha256 is {sha256_file(path)}, the manifest says {meta.get('sha256')}"
+                f"{name(rel)}: changed: its sha256 is {digest}, the manifest says {meta.get('sha256')}"
             )
     for rel in _files(folder):
         if rel not in manifest.files:
-            problems.append(f"{folder / rel}: unexpected file (not in the bundle manifest)")
+            problems.append(f"{name(rel)}: unexpected file (not in the bundle manifest)")
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise BundleError(f"bundle {folder} is corrupt: {problems[0]}{more}; nothing was run on it")
+        raise BundleError(f"bundle {shown or folder} is corrupt: {problems[0]}{more}; nothing was run on it")
     return manifest
 
 
@@ -178,11 +183,12 @@ def import_bundle(bundle: Path, dest: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
         staged = Path(tmp) / "bundle"
         if bundle.is_dir():
-            read_manifest(bundle)
+            verify_bundle(bundle)
             shutil.copytree(bundle, staged)
+            verify_bundle(staged, shown=f"{bundle} (copied to {dest})")
         else:
             unpack(bundle, staged)
-        verify_bundle(staged)
+            verify_bundle(staged, shown=str(bundle))
         os.replace(staged, dest)
     return dest
 

@@ -1,7 +1,8 @@
 """Standard benchmarks in their exact published Hugging Face layouts, written by the tests (and bench/)
 with synthetic images: the parquet shards, columns and types of each dataset on the hub.
 
-    folder = write_benchmark(tmp_path / "ChartQA", "chartqa", [{"question": "q", "answer": "12", "type": "human_test"}])
+    rows = [{"question": "Max?", "answer": "12", "type": "human_test"}]
+    folder = write_benchmark(tmp_path / "ChartQA", "chartqa", rows)
 
 A row gives the fields that matter to the reader (question, answers or answer, and per benchmark:
 question_types, answer_type, type, dataset, question_type, id); every other published column gets a
