@@ -23,7 +23,7 @@ from prefect.states import Completed, Failed, State
 from flows.dispatch import run_model
 from flows.lifecycle import command_lifecycle, stop_everything
 from tasks.gates import quality_gates
-from tasks.plan import plan
+from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
 from vlmhyperbench.config import check_api_keys, dropped_datasets, plan_pairs
@@ -89,6 +89,7 @@ async def benchmark(
             git_commit=git_commit(),
             versions=versions(),
         )
+    manifest.benchmarks.update(record_data(catalog, pairs))
     run.save_manifest(manifest)
     logger.info(
         "run %s: %d pairs of %d models -> %s",

@@ -29,6 +29,10 @@ class MetricSpec:
     fn: Callable[[pl.DataFrame], pl.DataFrame]
     columns: tuple[str, ...] = ("prediction", "references")
     description: str = ""
+    scorer: str = ""
+    """For a benchmark's official metric: the official scorer it follows (what summary rows name)."""
+    version: str = ""
+    """The version of this implementation of the scorer; it changes whenever a value could change."""
 
 
 METRICS: Registry[MetricSpec] = Registry(
@@ -47,15 +51,29 @@ def metric(
     aggregation: str = "mean",
     tasks: tuple[str, ...],
     columns: tuple[str, ...] = ("prediction", "references"),
+    scorer: str = "",
+    version: str = "",
 ):
-    """Registers the decorated `fn(table) -> rows` as metric `name`."""
+    """Registers the decorated `fn(table) -> rows` as metric `name` (SCORER and VERSION: the official
+    scorer a benchmark metric follows, and the version of this implementation of it)."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation '{aggregation}' of metric '{name}' is not one of {AGGREGATIONS}")
 
     def register(fn: Callable[[pl.DataFrame], pl.DataFrame]):
         doc = (fn.__doc__ or "").strip().splitlines()
         METRICS.add(
-            name, MetricSpec(name, higher_is_better, aggregation, tasks, fn, columns, doc[0] if doc else "")
+            name,
+            MetricSpec(
+                name,
+                higher_is_better,
+                aggregation,
+                tasks,
+                fn,
+                columns,
+                doc[0] if doc else "",
+                scorer,
+                version,
+            ),
         )
         return fn
 

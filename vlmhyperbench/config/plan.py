@@ -106,7 +106,7 @@ def expand_plan(
                         filter_question_type=row.filter_question_type,
                         perturbation=row.perturbation,
                         metrics=row.metrics or d.metrics,
-                        aggregators=row.aggregators or _default_aggregators(d.task),
+                        aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
                         backend=backend,
                     ),
                     row.line,

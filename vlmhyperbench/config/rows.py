@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 from vlmhyperbench.config.csv_rows import CsvRow
 from vlmhyperbench.errors import ConfigError
@@ -46,7 +46,7 @@ MODEL_COLUMNS = [
     "timeout_s",
     "memory_limit",
 ]
-DATASET_COLUMNS = ["name", "task", "format", "path", "split", "prompts", "metrics"]
+DATASET_COLUMNS = ["name", "task", "format", "path", "split", "prompts", "metrics", "benchmark"]
 PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
 PLAN_COLUMNS = [
     "model",
@@ -100,15 +100,35 @@ class ModelRow(_Row):
 
 
 class DatasetRow(_Row):
-    """One dataset: which task it is, how to read it and how to score it."""
+    """One dataset: which task it is, how to read it and how to score it. A row that names a `benchmark`
+    (vlmhyperbench.benchmarks) gets its task, reader, prompt, metrics and aggregators from it, unless the
+    row sets them; the catalog fills them in (`with_benchmark`)."""
 
     name: str
-    task: str
-    format: str = "vlmhyperbench"
-    path: Path
+    task: str = ""
+    format: str | None = None
+    """None: the benchmark's own reader, else `vlmhyperbench`."""
+    path: str
+    """A path (relative to the config folder), `hf://ORG/NAME[@REVISION]`, or an offline bundle."""
     split: str | None = None
     prompts: str | None = None
     metrics: tuple[str, ...] = ()
+    benchmark: str | None = None
+    # Filled in from the benchmark by the catalog; not columns of datasets.csv.
+    prompt_template: str | None = None
+    """The prompt used when the row names no prompt collection (None: the task's built-in one)."""
+    aggregators: tuple[str, ...] = ()
+    """The aggregators a plan row gets when it names none (empty: the task's defaults)."""
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def reader_format(self) -> str:
+        """The dataset format to read it with when no benchmark reads it."""
+        return self.format or "vlmhyperbench"
 
 
 class PromptRow(_Row):

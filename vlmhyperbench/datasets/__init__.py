@@ -18,6 +18,7 @@ from vlmhyperbench.datasets._formats import (
     get_reader,
     read_dataset,
     register_reader,
+    select_samples,
     stable_rank,
     unknown_fields,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "check_fields",
     "read_dataset",
     "register_reader",
+    "select_samples",
     "unknown_fields",
     "sniff_mime",
     "stable_rank",

@@ -78,6 +78,22 @@ def read_dataset(
     _real_dir.cache_clear()  # folders may have moved since the last read
     samples = get_reader(fmt)(Path(path))
     check_fields(samples, requires)
+    return select_samples(
+        samples, split=split, doc_classes=doc_classes, question_types=question_types, max_samples=max_samples
+    )
+
+
+def select_samples(
+    samples: list[Sample],
+    *,
+    split: str | None = None,
+    doc_classes: list[str] | None = None,
+    question_types: list[str] | None = None,
+    max_samples: int | None = None,
+) -> list[Sample]:
+    """SAMPLES filtered and cut as `read_dataset` does (any reader's output: a benchmark's too)."""
+    if max_samples is not None and max_samples < 0:
+        raise ValueError(f"max_samples must be >= 0, got {max_samples}")
     if split:
         samples = [s for s in samples if s.split == split]
     if doc_classes:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from vlmhyperbench.benchmarks import BENCHMARKS, resolve_source
 from vlmhyperbench.config.csv_rows import read_csv_rows
 from vlmhyperbench.config.task_kinds import default_metrics
 from vlmhyperbench.results.records import Manifest, PairKey
@@ -39,6 +40,8 @@ def primary_metrics(summary: pl.DataFrame, datasets: dict[str, dict]) -> dict[st
         present = list(dict.fromkeys(g["metric"].to_list()))
         cells = datasets.get(dataset, {})
         wanted = cells.get("metrics", "").split()
+        if not wanted and cells.get("benchmark") in BENCHMARKS:
+            wanted = list(BENCHMARKS.get(cells["benchmark"]).metrics)
         if not wanted and cells.get("task"):
             try:
                 wanted = default_metrics(cells["task"])
@@ -255,7 +258,13 @@ def attach_thumbnails(
         try:
             from vlmhyperbench.datasets import read_dataset
 
-            for s in read_dataset(cells.get("format", "vlmhyperbench"), path, split=cells.get("split")):
+            if cells.get("benchmark") and not cells.get("format"):
+                benchmark = BENCHMARKS.get(cells["benchmark"])
+                source = resolve_source(cells["path"], Path(config) if config else None, benchmark)
+                found = benchmark.read(source.path, cells.get("split"))
+            else:
+                found = read_dataset(cells.get("format", "vlmhyperbench"), path, split=cells.get("split"))
+            for s in found:
                 if s.id in ids:
                     samples[(name, s.id)] = s
         except Exception:  # the dataset moved or changed: no thumbnails, the rest of the report stands

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from vlmhyperbench.console import print_table
+from vlmhyperbench.report.official import official_figures
 from vlmhyperbench.results.records import PairOutcome
 
 PERF_COLUMNS = [
@@ -27,7 +28,8 @@ def leaderboard_rows(
     summary: pl.DataFrame, performance: pl.DataFrame, pairs: list[PairOutcome]
 ) -> list[dict]:
     """One row per (dataset, perturbation, model): each metric's general value with its 95 % CI, the
-    main speed figures, and the pair's status. Failed pairs are listed with their reason."""
+    official headline of a standard benchmark (`official`, see report.official), the main speed figures,
+    and the pair's status. Failed pairs are listed with their reason."""
     metrics: dict[tuple[str, str, str], dict[str, dict]] = {}
     if summary.height:
         for rec in summary.filter(pl.col("aggregator") == "general").iter_rows(named=True):
@@ -36,6 +38,7 @@ def leaderboard_rows(
     perf: dict[tuple[str, str, str], dict] = {}
     for rec in performance.iter_rows(named=True):
         perf.setdefault((rec["model"], rec["dataset"], rec["perturbation"] or ""), rec)
+    official = official_figures(summary)
     rows: list[dict] = []
     for pair in pairs:
         key = pair.key.as_tuple()
@@ -47,6 +50,7 @@ def leaderboard_rows(
                 "status": pair.status,
                 "error": pair.error,
                 "metrics": metrics.get(key, {}),
+                "official": official.get(key),
                 "perf": perf.get(key, {}),
             }
         )
@@ -71,13 +75,15 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
     for (dataset, perturbation), group in by_dataset.items():
         names = sorted({m for r in group for m in r["metrics"]})
         title = f"## {dataset}" + (f" (perturbation {perturbation})" if perturbation else "")
+        official = any(r.get("official") for r in group)
         left_out = any(r["perf"].get("left_out") for r in group)
-        header = ["model", *names, *[label for _, label in PERF_COLUMNS], *(["left out"] if left_out else [])]
-        header.append("status")
+        header = ["model", *(["official"] if official else []), *names]
+        header += [*[label for _, label in PERF_COLUMNS], *(["left out"] if left_out else []), "status"]
         lines += [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in group:
             cells = [
                 r["model"],
+                *([(r.get("official") or {}).get("text", "–")] if official else []),
                 *[metric_cell(r["metrics"].get(n)) for n in names],
                 *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
                 *([_fmt(r["perf"].get("left_out"))] if left_out else []),
@@ -85,6 +91,7 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _official_notes(group)
     lines.append("Values are fractions with 95 % bootstrap intervals; ↑ higher is better, ↓ lower is better.")
     if any(r["perf"].get("left_out") for r in rows):
         lines.append(
@@ -92,6 +99,20 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
             "the scores or the requests."
         )
     return "\n".join(lines) + "\n"
+
+
+def _official_notes(group: list[dict]) -> list[str]:
+    """Below a standard benchmark's table: its scorer, and each model's sub-splits in the official scale."""
+    figures = [(r["model"], r["official"]) for r in group if r.get("official")]
+    if not figures:
+        return []
+    first = figures[0][1]
+    lines = [f"Official figure: {first['label']} by {first['scorer']} (version {first['scorer_version']})."]
+    for model, f in figures:
+        if f["subsplits"]:
+            parts = " · ".join(f"{g} {v}" for g, v in f["subsplits"])
+            lines.append(f"- {model}: {_md_escape(parts)}")
+    return [*lines, ""]
 
 
 def _md_escape(text: str | None) -> str:
@@ -112,12 +133,19 @@ def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
         groups.setdefault((row["dataset"], row["perturbation"]), []).append(row)
     for (dataset, perturbation), group in groups.items():
         names = sorted({m for r in group for m in r["metrics"]})
+        official = any(r.get("official") for r in group)
         left_out = any(r["perf"].get("left_out") for r in group)
-        headers = ["model", *names, *[label for _, label in PERF_COLUMNS]]
+        headers = [
+            "model",
+            *(["official"] if official else []),
+            *names,
+            *[label for _, label in PERF_COLUMNS],
+        ]
         headers += ["left out", "status"] if left_out else ["status"]
         table = []
         for r in group:
-            cells = [r["model"], *[metric_cell(r["metrics"].get(n), with_ci=False) for n in names]]
+            cells = [r["model"], *([(r.get("official") or {}).get("text", "–")] if official else [])]
+            cells += [metric_cell(r["metrics"].get(n), with_ci=False) for n in names]
             cells += [_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS]
             cells += [_fmt(r["perf"].get("left_out"))] if left_out else []
             table.append([*cells, r["status"]])

@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 2
-"""1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments."""
+SCHEMA_VERSION = 3
+"""1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
+3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256)."""
 
 PairStatus = Literal["pending", "completed", "failed"]
 PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED = "pending", "completed", "failed"
@@ -115,6 +116,26 @@ class EnvironmentRecord(BaseModel):
     freeze: list[str] = Field(default_factory=list)
 
 
+class BenchmarkData(BaseModel):
+    """The data of one standard benchmark dataset as the run read it (vlmhyperbench.benchmarks)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    benchmark: str
+    source: str
+    """The path as datasets.csv wrote it: a folder, `hf://ORG/NAME[@REVISION]`, or a bundle."""
+    kind: str = "folder"
+    """folder, hub or bundle."""
+    path: str = ""
+    split: str | None = None
+    revision: str | None = None
+    """The hub commit of the files, when known."""
+    sha256: str | None = None
+    """sha256 over the sorted sha256s of the files the split's questions were read from."""
+    files: int | None = None
+    samples: int | None = None
+
+
 class ModelResult(BaseModel):
     """What one model's subflow returns (and a pool job writes to pairs/MODEL/job-outcome.json)."""
 
@@ -143,6 +164,8 @@ class Manifest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     argv: list[str] = Field(default_factory=list)
     environments: dict[str, EnvironmentRecord] = Field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkData] = Field(default_factory=dict)
+    """Dataset name -> the data of the standard benchmark it is (absent in older manifests)."""
     pairs: list[PairOutcome] = Field(default_factory=list)
     resumed_at: list[str] = Field(default_factory=list)
 
