@@ -105,6 +105,8 @@ def write_report(
             found = compare_with_history(run, manifest, summary_df, scores_df, results_dir)
         except Exception as exc:  # a broken older run must not cost this run its report
             get_logger().warning("comparison with earlier runs failed: %s: %s", type(exc).__name__, exc)
+    elif compare:  # the first run of its results folder: nothing to compare with, an empty file says so
+        run.write_text(REGRESSIONS, regressions_frame([]).write_csv(separator=";"))
     main = primary_metrics(summary_df, dataset_rows(run))
     for row in rows:
         row["regressions"] = [
