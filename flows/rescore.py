@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 
 from flows.lifecycle import command_lifecycle
 from tasks.report import report
-from tasks.scoring import scoring
+from tasks.scoring import score_pair
 from vlmhyperbench.config import expand_plan, load_catalog
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
@@ -39,13 +39,13 @@ def rescore(run_dir: str) -> dict:
     )
     completed = manifest.completed_keys()
     rescored = 0
-    for pair in pairs:
+    for pair in pairs:  # plain calls, not a task per pair: a rescore of hundreds of pairs costs no API calls
         journal, predictions = run.journal(pair.key), run.predictions(pair.key)
         if journal.exists():
             PredictionJournal(journal).to_parquet(predictions)
         if not predictions.exists() or pair.key not in completed:
             continue
-        scores, summary = scoring(pair, predictions)
+        scores, summary = score_pair(pair, predictions)
         run.save_scored(pair.key, scores, summary, None)
         rescored += 1
     logger.info("re-scored %d pairs of run %s", rescored, run.run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -70,8 +71,14 @@ def score_pair_file(
 
 
 @task(name="scoring", task_run_name="scoring-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
-def scoring(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Scores one pair; returns (scores, summary) with model, dataset and perturbation columns."""
+async def scoring(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scores one pair (in a thread: other models' requests in flight keep their event loop, and so their
+    timings); returns (scores, summary) with model, dataset and perturbation columns."""
+    return await asyncio.to_thread(score_pair, pair, predictions)
+
+
+def score_pair(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """scoring's work, without a Prefect task (flows.rescore scores every pair of a run with it)."""
     keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
     return score_pair_file(
         predictions, keys, pair.metric_names(), list(pair.aggregators), pair.dataset.benchmark

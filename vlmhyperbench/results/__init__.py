@@ -5,6 +5,7 @@ from vlmhyperbench.results.atomic import atomic_folder, atomic_write, atomic_wri
 from vlmhyperbench.results.provenance import git_commit, new_run_id, versions
 from vlmhyperbench.results.records import (
     PAIR_COMPLETED,
+    PAIR_ERRORED,
     PAIR_FAILED,
     PAIR_PENDING,
     SCHEMA_VERSION,
@@ -36,6 +37,7 @@ __all__ = [
     "MANIFEST",
     "PERFORMANCE",
     "PAIR_COMPLETED",
+    "PAIR_ERRORED",
     "PAIR_FAILED",
     "PAIR_PENDING",
     "REGRESSIONS",

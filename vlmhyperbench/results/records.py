@@ -24,8 +24,10 @@ SCHEMA_VERSION = 3
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
 3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256)."""
 
-PairStatus = Literal["pending", "completed", "failed"]
-PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED = "pending", "completed", "failed"
+PairStatus = Literal["pending", "completed", "failed", "errored"]
+PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED, PAIR_ERRORED = "pending", "completed", "failed", "errored"
+"""`failed`: the model's or the data's fault. `errored`: the harness's (the Prefect API overloaded or
+unreachable): not held against the model; `--resume` runs the pair again."""
 RunStatus = Literal["running", "completed", "partial", "failed"]
 
 
@@ -101,6 +103,11 @@ class PairOutcome(BaseModel):
     def failed(cls, key: PairKey, error: str, **extra: Any) -> PairOutcome:
         return cls.of(key, PAIR_FAILED, error, **extra)
 
+    @classmethod
+    def errored(cls, key: PairKey, error: str, **extra: Any) -> PairOutcome:
+        """The harness failed this pair (not the model): ERROR says how."""
+        return cls.of(key, PAIR_ERRORED, error, **extra)
+
 
 class EnvironmentRecord(BaseModel):
     """A model's environment as this run used it (more fields for pool runs: job_image, host...)."""
@@ -144,7 +151,12 @@ class ModelResult(BaseModel):
 
     @property
     def failed(self) -> list[PairOutcome]:
+        """The pairs that did not complete, whoever's fault (failed or errored)."""
         return [p for p in self.pairs if p.status != PAIR_COMPLETED]
+
+    @property
+    def errored(self) -> list[PairOutcome]:
+        return [p for p in self.pairs if p.status == PAIR_ERRORED]
 
 
 class Manifest(BaseModel):
@@ -168,6 +180,8 @@ class Manifest(BaseModel):
     """Dataset name -> the data of the standard benchmark it is (absent in older manifests)."""
     pairs: list[PairOutcome] = Field(default_factory=list)
     resumed_at: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds spent in each stage: plan_s, models_s (every model's subflow), report_s, gates_s."""
 
     @classmethod
     def start(
@@ -239,4 +253,10 @@ class Manifest(BaseModel):
 
     @property
     def failed_pairs(self) -> list[PairOutcome]:
+        """The pairs that did not complete (failed, errored, or never run)."""
         return [p for p in self.pairs if p.status != PAIR_COMPLETED]
+
+    @property
+    def errored_pairs(self) -> list[PairOutcome]:
+        """The pairs the harness failed (not the model): `--resume` runs them again."""
+        return [p for p in self.pairs if p.status == PAIR_ERRORED]

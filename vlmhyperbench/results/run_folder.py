@@ -139,17 +139,13 @@ class RunFolder:
             atomic_write(files.performance, json.dumps(performance, default=str))
 
     def pair_results(self, keys: list[PairKey]) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[dict]]:
-        """(scores, summaries, performance rows) of the pairs in KEYS whose files exist."""
-        scores, summaries, performance = [], [], []
-        for key in keys:
-            files = self.pair_files(key)
-            if not files.scores.exists():
-                continue
-            scores.append(pl.read_parquet(files.scores))
-            summaries.append(pl.read_parquet(files.summary))
-            if files.performance.exists():
-                performance.append(json.loads(files.performance.read_text(encoding="utf-8")))
-        return scores, summaries, performance
+        """(scores, summaries, performance rows) of the pairs in KEYS whose files exist. The scores and the
+        summaries come as one frame each, read in one lazy scan over all the pairs' files."""
+        done = [files for files in map(self.pair_files, keys) if files.scores.exists()]
+        performance = [
+            json.loads(f.performance.read_text(encoding="utf-8")) for f in done if f.performance.exists()
+        ]
+        return _scan_all([f.scores for f in done]), _scan_all([f.summary for f in done]), performance
 
     def save_job_outcome(self, model: str, result: ModelResult) -> None:
         atomic_write(self.job_outcome(model), result.model_dump_json())
@@ -168,3 +164,10 @@ class RunFolder:
 
     def write_json(self, name: str, data) -> None:
         atomic_write_json(self.root / name, data)
+
+
+def _scan_all(paths: list[Path]) -> list[pl.DataFrame]:
+    """The parquet files at PATHS stacked (columns matched by name) in one frame: [] when there is none."""
+    if not paths:
+        return []
+    return [pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed").collect()]
