@@ -154,4 +154,6 @@ async def _evaluate_pair(
             f"log tail:\n{server.log_tail()}",
         )
     logger.info("%s: %d requests, %d errors", key.label, result.requests, result.errors)
-    return PairOutcome.completed(key, requests=result.requests, errors=result.errors)
+    return PairOutcome.completed(
+        key, requests=result.requests, errors=result.errors, pages=result.pages, dpi=result.dpi
+    )

@@ -7,7 +7,7 @@ metrics belong to its task kind (vlmhyperbench.config.task_kinds). Definitions f
 package and jiwer 4.
 """
 
-from metrics import _classification, _kie, _ordering, _text  # noqa: F401  (they register the metrics)
+from metrics import _classification, _kie, _ordering, _parse, _text  # noqa: F401  (they register the metrics)
 from metrics._aggregate import PairedDifference, aggregator_names, paired_difference, summarize
 from metrics._errors import MetricError, UnknownNameError
 from metrics._registry import METRICS, MetricSpec, get_metric, metric, metric_names

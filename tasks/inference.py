@@ -28,6 +28,10 @@ class InferenceResult:
     skipped: int
     window_s: float | None
     stopped_early: str | None
+    pages: int = 0
+    """Page images of the pair's samples (asked now or before): what the manifest records."""
+    dpi: int | None = None
+    """The resolution PDF pages were rendered at (None: the dataset's images are files)."""
 
 
 def already_complete(run: RunFolder, pair: Pair) -> bool:
@@ -47,6 +51,7 @@ def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
         doc_classes=list(pair.filter_doc_class) or None,
         question_types=list(pair.filter_question_type) or None,
         max_samples=pair.max_samples,
+        options=d.page_options(),
     )
 
 
@@ -61,6 +66,11 @@ def sample_fields(sample: Sample, prompt: str) -> dict:
         "classes": list(sample.classes),
         "fields": json.dumps(sample.fields, ensure_ascii=False) if sample.fields is not None else None,
         "order": list(sample.order) if sample.order is not None else None,
+        "pages": len(sample.images),
+        "dpi": sample.dpi,
+        "annotation": (
+            json.dumps(sample.annotation, ensure_ascii=False) if sample.annotation is not None else None
+        ),
     }
 
 
@@ -155,4 +165,6 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
         skipped=len(samples) - len(todo),
         window_s=stats.window_s,
         stopped_early=stats.stopped_early,
+        pages=sum(len(s.images) for s in samples),
+        dpi=next((s.dpi for s in samples if s.dpi is not None), None),
     )

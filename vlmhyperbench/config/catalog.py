@@ -24,6 +24,7 @@ from vlmhyperbench.config.rows import (
     ENV_VAR_RE,
     MODEL_COLUMNS,
     NAME_RE,
+    PAGE_COLUMNS,
     PLAN_COLUMNS,
     PROMPT_COLUMNS,
     TEMPLATE_FIELDS,
@@ -36,7 +37,7 @@ from vlmhyperbench.config.rows import (
 )
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
-from vlmhyperbench.datasets import FORMATS, parse_perturbation
+from vlmhyperbench.datasets import FORMATS, PageOptions, parse_perturbation, takes_page_options
 from vlmhyperbench.errors import ConfigError, ConfigErrors, PluginError
 from vlmhyperbench.registry import Registry
 
@@ -253,8 +254,8 @@ def _check_dataset(
         _load_plugin(TASKS, d.task, row, "task", errors)
     if d.format not in FORMATS:
         errors.append(row.error("format", f"unknown format {d.format!r}", FORMATS.names()))
-    else:
-        _load_plugin(FORMATS, d.format, row, "format", errors)
+    elif _load_plugin(FORMATS, d.format, row, "format", errors):
+        _check_page_columns(d, row, errors)
     path = d.path if d.path.is_absolute() or root is None else root / d.path
     if root is not None and not path.exists():
         errors.append(row.error("path", f"{str(d.path)!r} does not exist (looked for {path})"))
@@ -266,6 +267,35 @@ def _check_dataset(
         )
     _check_names(row, "metrics", d.metrics, METRICS.names(), errors, METRICS)
     return _ok(errors, before)
+
+
+def _check_page_columns(d: DatasetRow, row: CsvRow, errors: list[ConfigError]) -> None:
+    """dpi, pages, max_pages and reference: valid values, and only for a format that reads PDFs."""
+    given = [c for c in PAGE_COLUMNS if getattr(d, c) is not None]
+    if not given:
+        return
+    if not takes_page_options(FORMATS.get(d.format)):
+        pdf_formats = [n for n in FORMATS.registered() if _reads_pdfs(n)]
+        errors.append(
+            row.error(
+                given[0],
+                f"format {d.format!r} reads images, not PDFs: the column does not apply",
+                pdf_formats,
+            )
+        )
+        return
+    for column in given:
+        try:
+            PageOptions.of(**{column: getattr(d, column)})
+        except ValueError as exc:
+            errors.append(row.error(column, str(exc)))
+
+
+def _reads_pdfs(fmt: str) -> bool:
+    try:
+        return takes_page_options(FORMATS.get(fmt))
+    except Exception:  # a plugin format that cannot load: not one to suggest
+        return False
 
 
 def _check_prompt(p: PromptRow, row: CsvRow, errors: list[ConfigError]) -> bool:

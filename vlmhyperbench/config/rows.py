@@ -46,7 +46,21 @@ MODEL_COLUMNS = [
     "timeout_s",
     "memory_limit",
 ]
-DATASET_COLUMNS = ["name", "task", "format", "path", "split", "prompts", "metrics"]
+DATASET_COLUMNS = [
+    "name",
+    "task",
+    "format",
+    "path",
+    "split",
+    "prompts",
+    "metrics",
+    "dpi",
+    "pages",
+    "max_pages",
+    "reference",
+]
+PAGE_COLUMNS = ("dpi", "pages", "max_pages", "reference")
+"""datasets.csv columns of the PDF formats (vlmhyperbench.datasets.PageOptions)."""
 PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
 PLAN_COLUMNS = [
     "model",
@@ -109,6 +123,22 @@ class DatasetRow(_Row):
     split: str | None = None
     prompts: str | None = None
     metrics: tuple[str, ...] = ()
+    dpi: int | None = None
+    """PDF formats: the resolution pages are rendered at (default 144)."""
+    pages: str | None = None
+    """PDF formats: all (a document is one sample), each (a page is one sample), N or N-M."""
+    max_pages: int | None = None
+    """PDF formats: at most this many pages of each document."""
+    reference: str | None = None
+    """PDF formats: annotation (default) or text_layer (the PDF's own text is the reference)."""
+
+    def page_options(self):
+        """The row's PageOptions (ValueError naming a bad value; the catalog has checked them)."""
+        from vlmhyperbench.datasets import PageOptions
+
+        return PageOptions.of(
+            dpi=self.dpi, pages=self.pages, max_pages=self.max_pages, reference=self.reference
+        )
 
 
 class PromptRow(_Row):

@@ -83,6 +83,14 @@ for _kind in (
         "page ordering",
         reference="order",
     ),
+    TaskKind(
+        "parse",
+        "Convert this document page to Markdown, in reading order. Write headings with #, tables as HTML "
+        "(<table>...</table>) and formulas in LaTeX ($...$ inline, $$...$$ displayed). Skip pictures. "
+        "Output only the Markdown.{% if question %}\n{{ question }}{% endif %}",
+        ("parse_edit", "teds", "teds_s", "reading_order"),
+        "document parsing: page to Markdown with tables",
+    ),
 ):
     TASKS.add(_kind.name, _kind)
 

@@ -6,12 +6,14 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from vlmhyperbench.datasets._options import PageOptions, takes_page_options
 from vlmhyperbench.datasets._sample import Sample
 from vlmhyperbench.errors import DatasetError, UnknownNameError
 from vlmhyperbench.registry import Registry
 
 Reader = Callable[[Path], list[Sample]]
-"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot."""
+"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot. A reader of
+PDFs also takes `options=PageOptions(...)` (dpi, pages, max_pages, reference: see _options.py)."""
 
 FORMATS: Registry[Reader] = Registry(
     "dataset_formats",
@@ -23,6 +25,9 @@ FORMATS.add_lazy("vlmhyperbench", "vlmhyperbench.datasets._csv:read_vlmhyperbenc
 FORMATS.add_lazy("docvqa", "vlmhyperbench.datasets._json:read_docvqa")
 FORMATS.add_lazy("jsonl", "vlmhyperbench.datasets._json:read_jsonl")
 FORMATS.add_lazy("parquet", "vlmhyperbench.datasets._parquet:read_parquet")
+FORMATS.add_lazy("pdf", "vlmhyperbench.datasets._pdf:read_pdf")
+FORMATS.add_lazy("omnidocbench", "vlmhyperbench.datasets._benchmarks:read_omnidocbench")
+FORMATS.add_lazy("olmocr_bench", "vlmhyperbench.datasets._benchmarks:read_olmocr_bench")
 
 
 def register_reader(name: str) -> Callable[[Reader], Reader]:
@@ -58,19 +63,29 @@ def read_dataset(
     doc_classes: list[str] | None = None,
     question_types: list[str] | None = None,
     max_samples: int | None = None,
+    options: PageOptions | None = None,
 ) -> list[Sample]:
     """The dataset's samples in file order, filtered, then cut to `max_samples`.
 
     Filters (None or empty = keep all): `split` equal, `doc_class` in `doc_classes`, `question_type`
     in `question_types`. `max_samples` keeps the N samples whose ids have the lowest stable hash
-    (a spread over the whole file, the same on every run), in file order.
+    (a spread over the whole file, the same on every run), in file order. OPTIONS go to a reader of
+    PDFs; other readers take none (DatasetError when options other than the defaults are given).
     """
     if max_samples is not None and max_samples < 0:
         raise ValueError(f"max_samples must be >= 0, got {max_samples}")
     from vlmhyperbench.datasets._paths import _real_dir
 
     _real_dir.cache_clear()  # folders may have moved since the last read
-    samples = get_reader(fmt)(Path(path))
+    reader = get_reader(fmt)
+    if takes_page_options(reader):
+        samples = reader(Path(path), options=options or PageOptions())
+    elif options is not None and not options.is_default():
+        raise DatasetError(
+            f"format '{fmt}' reads images, not PDFs: dpi, pages, max_pages and reference do not apply to it"
+        )
+    else:
+        samples = reader(Path(path))
     if split:
         samples = [s for s in samples if s.split == split]
     if doc_classes:

@@ -253,9 +253,10 @@ def attach_thumbnails(
         if not path.is_absolute() and config:
             path = Path(config) / path
         try:
-            from vlmhyperbench.datasets import read_dataset
+            from vlmhyperbench.datasets import PageOptions, read_dataset
 
-            for s in read_dataset(cells.get("format", "vlmhyperbench"), path, split=cells.get("split")):
+            fmt, options = cells.get("format") or "vlmhyperbench", PageOptions.from_cells(cells)
+            for s in read_dataset(fmt, path, split=cells.get("split"), options=options):
                 if s.id in ids:
                     samples[(name, s.id)] = s
         except Exception:  # the dataset moved or changed: no thumbnails, the rest of the report stands
@@ -289,7 +290,7 @@ def _thumbnail(sample, perturbation: str) -> str | None:
             img.thumbnail((THUMB_PX, THUMB_PX))
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=60, optimize=True)
-    except Exception:  # PDF pages, unreadable or missing images: no thumbnail
+    except Exception:  # unreadable or missing images: no thumbnail
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 

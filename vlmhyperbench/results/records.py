@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 2
-"""1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments."""
+SCHEMA_VERSION = 3
+"""1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
+3: a pair records the page images it sent (`pages`) and the DPI of rendered PDF pages (`dpi`)."""
 
 PairStatus = Literal["pending", "completed", "failed"]
 PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED = "pending", "completed", "failed"
@@ -82,6 +83,10 @@ class PairOutcome(BaseModel):
     error: str | None = None
     requests: int | None = None
     errors: int | None = None
+    pages: int | None = None
+    """Page images of the pair's samples (schema 3; None in older manifests)."""
+    dpi: int | None = None
+    """The resolution PDF pages were rendered at (schema 3; None: image files, or an older manifest)."""
     updated_at: str | None = None
 
     @property
