@@ -1,8 +1,9 @@
 """python -m environments build|list|prune [--config DIR] [--models A,B] [--env venv|docker]
 
-build   pre-builds the environments of a config's models (for CI/CD, or to bake images)
+build   pre-builds the environments of a config's models and of the scorers its datasets use
 list    shows every cached environment with its spec, size and last use
-prune   removes cached environments that no model of the config uses (or unused for --older-than days);
+prune   removes cached environments that no model or scorer of the config uses (or unused for
+        --older-than days);
         with --images, the orchestrator and job images of other code than this checkout's instead
 """
 
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in wanted
         if catalog.backends[name] is not None
     }
+    specs.update(_scorer_specs(catalog, args.env, args.models is None))
     if args.command == "build":
         failed = 0
         for name, spec in specs.items():
@@ -91,6 +93,35 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.dry_run:
                     manager.provider(kind).remove(info.key)
     return 0
+
+
+def _scorer_specs(catalog, env: str | None, every_pair: bool) -> dict:
+    """The environments of the scorers the config's pairs use, named `scorer:NAME` (none when --models
+    picks models: their scorers are built on first use)."""
+    from vlmhyperbench.config import expand_plan
+    from vlmhyperbench.errors import BenchError
+    from vlmhyperbench.scorers import SCORERS, provider_for, scorer_spec
+
+    if not every_pair:
+        return {}
+    names: set[str] = set()
+    for pair in expand_plan(catalog):
+        try:
+            names |= {s for m in pair.metric_names() if (s := _scorer_of(m))}
+        except BenchError:  # a plugin that cannot be used: its pairs fail when run
+            continue
+    out = {}
+    for name in sorted(names):
+        scorer = SCORERS.get(name)
+        out[f"scorer:{name}"] = scorer_spec(scorer, provider_for(scorer, env))
+    return out
+
+
+def _scorer_of(metric: str) -> str | None:
+    from metrics import METRICS
+
+    spec = METRICS.find(metric)
+    return spec.scorer if spec is not None else None
 
 
 def _prune_images(older_than: float | None, dry_run: bool) -> int:

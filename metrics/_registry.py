@@ -9,7 +9,7 @@ import polars as pl
 
 from vlmhyperbench.registry import Registry
 
-AGGREGATIONS = ("mean", "ratio", "f1_macro", "corpus_bleu")
+AGGREGATIONS = ("mean", "ratio", "f1_macro", "corpus_bleu", "category_mean", "parts")
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,14 @@ class MetricSpec:
 
     fn(table) returns one row per sample (columns sample_id, value and the extras the aggregation
     needs), and for some metrics extra rows with a `field`. `aggregation` is how `summarize`
-    pools them: `mean` of value, `ratio` (sum num / sum den), `f1_macro`, `corpus_bleu`.
-    `columns` are the input columns fn needs besides sample_id.
+    pools them: `mean` of value, `ratio` (sum num / sum den), `f1_macro`, `corpus_bleu`,
+    `category_mean` (the mean over the `category` column's values of each one's sum num / sum den:
+    olmOCR-bench's figure), `parts` (`finish` of the column sums of the rows' `parts` lists: a formula
+    over pooled parts, such as OmniDocBench's overall). `columns` are the input columns fn needs
+    besides sample_id.
+
+    `scorer` names the scorer (vlmhyperbench.scorers) that computes the metric out of process, in its
+    own environment; such a metric has no `fn` of its own here.
     """
 
     name: str
@@ -29,6 +35,10 @@ class MetricSpec:
     fn: Callable[[pl.DataFrame], pl.DataFrame]
     columns: tuple[str, ...] = ("prediction", "references")
     description: str = ""
+    scorer: str | None = None
+    """The scorer whose environment computes this metric (None: computed here, by fn)."""
+    finish: Callable | None = None
+    """aggregation `parts`: column sums (resamples x parts) -> the figure of each resample."""
 
 
 METRICS: Registry[MetricSpec] = Registry(

@@ -40,6 +40,7 @@ from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
 from vlmhyperbench.datasets import FORMATS, PageOptions, parse_perturbation, takes_page_options
 from vlmhyperbench.errors import ConfigError, ConfigErrors, PluginError
 from vlmhyperbench.registry import Registry
+from vlmhyperbench.scorers import SCORERS
 
 
 @dataclass
@@ -265,8 +266,20 @@ def _check_dataset(
                 "prompts", f"no prompt collection {d.prompts!r} in prompts.csv", sorted(prompts) or None
             )
         )
-    _check_names(row, "metrics", d.metrics, METRICS.names(), errors, METRICS)
+    _check_metric_names(row, d.metrics, errors)
     return _ok(errors, before)
+
+
+def _check_metric_names(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
+    """Metric names, or a scorer's name (all of its metrics)."""
+    allowed = sorted(set(METRICS.names()) | set(SCORERS.names()))
+    for name in names:
+        if name not in allowed:
+            errors.append(row.error("metrics", f"unknown name {name!r}", allowed))
+        elif name in METRICS:
+            _load_plugin(METRICS, name, row, "metrics", errors)
+        else:
+            _load_plugin(SCORERS, name, row, "metrics", errors)
 
 
 def _check_page_columns(d: DatasetRow, row: CsvRow, errors: list[ConfigError]) -> None:
@@ -325,7 +338,7 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
     for column, value in (("max_samples", p.max_samples), ("concurrency", p.concurrency)):
         if value is not None and value < 1:
             errors.append(row.error(column, f"{value} is below the minimum 1"))
-    _check_names(row, "metrics", p.metrics, METRICS.names(), errors, METRICS)
+    _check_metric_names(row, p.metrics, errors)
     _check_names(row, "aggregators", p.aggregators, aggregator_names(), errors)
     if p.perturbation:
         try:
