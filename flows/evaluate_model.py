@@ -108,14 +108,14 @@ async def _evaluate(
         return ModelResult(environment=record, pairs=outcomes + failed)
     try:
         for pair in todo:
-            outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s))
+            outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s, env))
     finally:
         await stop(server, model)
     return ModelResult(environment=record, pairs=outcomes)
 
 
 async def _evaluate_pair(
-    catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float
+    catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float, env: str | None = None
 ) -> PairOutcome:
     logger = get_run_logger()
     key = pair.key
@@ -140,8 +140,8 @@ async def _evaluate_pair(
             env_build_s=round(environment.build_s, 3),
             server_start_s=round(start_s, 3),
         )
-        scores, summary = scoring(pair, predictions)
-        run.save_scored(key, scores, summary, performance)
+        scored = scoring(pair, predictions, run, env)
+        run.save_scored(key, scored.scores, scored.summary, performance)
     except Exception as exc:
         logger.error("%s failed: %s", key.label, exc)
         return PairOutcome.failed(key, failure_reason(exc))
@@ -155,5 +155,10 @@ async def _evaluate_pair(
         )
     logger.info("%s: %d requests, %d errors", key.label, result.requests, result.errors)
     return PairOutcome.completed(
-        key, requests=result.requests, errors=result.errors, pages=result.pages, dpi=result.dpi
+        key,
+        requests=result.requests,
+        errors=result.errors,
+        pages=result.pages,
+        dpi=result.dpi,
+        scorers=scored.scorers or None,
     )

@@ -44,8 +44,8 @@ def rescore(run_dir: str) -> dict:
             PredictionJournal(journal).to_parquet(predictions)
         if not predictions.exists() or pair.key not in completed:
             continue
-        scores, summary = scoring(pair, predictions)
-        run.save_scored(pair.key, scores, summary, None)
+        scored = scoring(pair, predictions, run, params.get("env"))
+        run.save_scored(pair.key, scored.scores, scored.summary, None)
         rescored += 1
     logger.info("re-scored %d pairs of run %s", rescored, run.run_id)
     scores, summaries, performance = run.pair_results([p.key for p in pairs if p.key in completed])

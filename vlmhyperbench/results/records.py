@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = 3
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
-3: a pair records the page images it sent (`pages`) and the DPI of rendered PDF pages (`dpi`)."""
+3: a pair records the page images it sent (`pages`), the DPI of rendered PDF pages (`dpi`) and the
+scorers run out of process on it (`scorers`)."""
 
 PairStatus = Literal["pending", "completed", "failed"]
 PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED = "pending", "completed", "failed"
@@ -87,6 +88,9 @@ class PairOutcome(BaseModel):
     """Page images of the pair's samples (schema 3; None in older manifests)."""
     dpi: int | None = None
     """The resolution PDF pages were rendered at (schema 3; None: image files, or an older manifest)."""
+    scorers: list[dict[str, Any]] | None = None
+    """Scorers run out of process on this pair (schema 3): environment key, provider, cache hit, build and
+    job seconds, the environment's freeze, and what it could not score."""
     updated_at: str | None = None
 
     @property
