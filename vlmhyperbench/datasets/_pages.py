@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -64,14 +65,24 @@ def _digest(path: str, size: int, mtime_ns: int) -> str:
     return h.hexdigest()
 
 
-def _why(exc: Exception) -> str:
+def _why(exc: Exception, path: Path) -> str:
     """PDFium's reason in words a user acts on (pypdfium2 says 'Failed to load document (PDFium: ...)')."""
     text = str(exc)
     if "password" in text.lower():
         return "the PDF is encrypted (password-protected); decrypt it first (e.g. qpdf --decrypt)"
     if "format" in text.lower() or "file" in text.lower():
+        if _empty_page_tree(path):  # PDFium refuses a document without pages as a format error
+            return "the PDF has no pages"
         return f"not a readable PDF (corrupt or truncated): {text}"
     return text
+
+
+def _empty_page_tree(path: Path) -> bool:
+    try:
+        data = path.read_bytes()[: 1 << 20]
+    except OSError:
+        return False
+    return bool(re.search(rb"/Count\s+0\b", data)) and not re.search(rb"/Type\s*/Page(?![s\w])", data)
 
 
 def open_pdf(path: Path) -> PdfInfo:
@@ -86,7 +97,7 @@ def open_pdf(path: Path) -> PdfInfo:
         try:
             pdf = pdfium.PdfDocument(str(path))
         except pdfium.PdfiumError as e:
-            raise SampleError(f"{path}: {_why(e)}") from None
+            raise SampleError(f"{path}: {_why(e, path)}") from None
         try:
             n = len(pdf)
             sizes = tuple(tuple(pdf.get_page_size(i)) for i in range(n))
@@ -118,7 +129,7 @@ def page_text(path: Path, indices: list[int]) -> list[str]:
         try:
             pdf = pdfium.PdfDocument(str(path))
         except pdfium.PdfiumError as e:
-            raise SampleError(f"{path}: {_why(e)}") from None
+            raise SampleError(f"{path}: {_why(e, path)}") from None
         try:
             for i in indices:
                 page = pdf[i]
@@ -178,7 +189,7 @@ def _render(path: Path, index: int, dpi: int) -> bytes:
         try:
             pdf = pdfium.PdfDocument(str(path))
         except pdfium.PdfiumError as e:
-            raise SampleError(f"{path}: {_why(e)}") from None
+            raise SampleError(f"{path}: {_why(e, path)}") from None
         try:
             if not 0 <= index < len(pdf):
                 raise SampleError(f"{path}: page {index + 1} does not exist (the PDF has {len(pdf)})")
