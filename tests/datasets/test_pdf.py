@@ -42,7 +42,9 @@ def test_text_layer_turns_a_folder_of_pdfs_into_an_ocr_benchmark(tmp_path):
     assert [(s.id, len(s.images), s.dpi) for s in docs] == [("report.pdf", 3, 144), ("sub/memo.pdf", 1, 144)]
     assert docs[0].references == ("First page words\nSecond page words\nThird page words",)
 
-    each = read_dataset("pdf", root, options=PageOptions.of(reference="text_layer", pages="each", max_pages=2))
+    each = read_dataset(
+        "pdf", root, options=PageOptions.of(reference="text_layer", pages="each", max_pages=2)
+    )
     assert [(s.id, s.references) for s in each] == [
         ("report.pdf#p1", ("First page words",)),
         ("report.pdf#p2", ("Second page words",)),
@@ -59,7 +61,10 @@ def test_a_page_is_rendered_once_at_its_dpi_and_cached_by_content(tmp_path):
     before = pages.RENDERS["count"]
     png = sample.images[0].read_bytes()
     with Image.open(io.BytesIO(png)) as img:
-        assert img.format == "PNG" and img.size == (827, 1170)  # A4 (595.28 x 841.89 pt) at 100 dpi, rounded up
+        assert img.format == "PNG" and img.size == (
+            827,
+            1170,
+        )  # A4 (595.28 x 841.89 pt) at 100 dpi, rounded up
     again = read_dataset("pdf", root, options=PageOptions.of(reference="text_layer", dpi=100))[0]
     assert again.images[0].read_bytes() == png  # memory
     pages.clear_memory()
@@ -94,7 +99,10 @@ def test_broken_pdfs_fail_their_own_samples_with_the_reason(tmp_path):
     assert "corrupt or truncated" in samples["corrupt.pdf"].error
     assert "has no pages" in samples["empty.pdf"].error
     assert "no text layer" in samples["scan.pdf"].error
-    assert "megapixels, over the limit" in samples["poster.pdf"].error and "lower dpi" in samples["poster.pdf"].error
+    assert (
+        "megapixels, over the limit" in samples["poster.pdf"].error
+        and "lower dpi" in samples["poster.pdf"].error
+    )
     assert all(s.images == () for sid, s in samples.items() if sid != "good.pdf")
 
 
