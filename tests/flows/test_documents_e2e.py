@@ -1,0 +1,138 @@
+"""PDFs in, pages parsed, official scorers in their own environments: one real benchmark run.
+
+`python -m flows.benchmark` on real Prefect with tesseract (a real OCR server in its venv) over
+- a `pdf` dataset of PDFs written here, their own text layer as the reference (`reference=text_layer`,
+  `pages=each`): a two-column page, a two-page document and an encrypted PDF that fails alone;
+- an olmOCR-bench folder (`format=olmocr_bench`) scored by the `olmocr_bench` scorer in its own venv.
+Then `python -m flows.rescore` scores the stored predictions again, scorer included, without a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from vlmhyperbench.testing.documents import PROSE, olmocr_bench_folder, text_pdf, two_column_pdf
+from vlmhyperbench.testing.support import REPO, built_env_python, require
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=1500
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    require(
+        shutil.which("tesseract") is not None, "tesseract is not installed (apt-get install tesseract-ocr)"
+    )
+    built_env_python("tesseract")
+    tmp = tmp_path_factory.mktemp("documents")
+    config = tmp / "config"
+    docs = config / "docs"
+    two_column_pdf(docs / "guideline.pdf", PROSE[:3], PROSE[3:])
+    text_pdf(docs / "memo.pdf", ["Please file the signed forms by Friday.", "Thank you for your patience."])
+    text_pdf(docs / "locked.pdf", ["Confidential"], encrypt="secret")
+    olmocr_bench_folder(
+        config / "bench",
+        {
+            "multi_column": [
+                (
+                    "cols",
+                    ["Alpha beta gamma delta. Epsilon zeta eta theta."],
+                    [
+                        {"type": "present", "text": "Alpha beta gamma delta"},
+                        {"type": "order", "before": "Alpha beta", "after": "Epsilon zeta"},
+                        {"type": "absent", "text": "Lorem ipsum"},
+                    ],
+                )
+            ],
+            "long_tiny_text": [
+                ("tiny", ["Small print matters here."], [{"type": "present", "text": "Small print matters"}])
+            ],
+        },
+    )
+    (config / "models.csv").write_text("name;backend;env;args\ntess;tesseract;venv;--engine-arg lang=eng\n")
+    (config / "datasets.csv").write_text(
+        "name;task;format;path;metrics;pages;reference\n"
+        "pdf-ocr;ocr;pdf;docs;cer token_f1 reading_order;each;text_layer\n"
+        "olmocr;parse;olmocr_bench;bench;olmocr_bench;;\n"
+    )
+    proc = cli(
+        "flows.benchmark",
+        "--config",
+        str(config),
+        "--output",
+        str(tmp / "out"),
+        "--run-id",
+        "r1",
+        home=tmp / "ph",
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return tmp / "out" / "r1"
+
+
+def test_pdf_pages_are_sent_and_recorded_with_their_dpi(run_dir: Path):
+    predictions = pl.read_parquet(run_dir / "predictions" / "tess" / "pdf-ocr.parquet")
+    rows = {r["sample_id"]: r for r in predictions.iter_rows(named=True)}
+    assert set(rows) == {"guideline.pdf#p1", "memo.pdf#p1", "memo.pdf#p2", "locked.pdf"}
+    assert {(r["dpi"], r["pages"]) for sid, r in rows.items() if sid != "locked.pdf"} == {(144, 1)}
+    assert "encrypted" in rows["locked.pdf"]["error"] and rows["locked.pdf"]["attempts"] == 0
+    assert "Please file the signed forms" in rows["memo.pdf#p1"]["prediction"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["schema_version"] == 3
+    pair = next(p for p in manifest["pairs"] if p["dataset"] == "pdf-ocr")
+    assert (pair["status"], pair["pages"], pair["dpi"]) == ("completed", 3, 144)
+
+
+def test_the_ocr_of_rendered_pages_is_scored_against_their_text_layer(run_dir: Path):
+    summary = pl.read_parquet(run_dir / "summary.parquet").filter(
+        (pl.col("dataset") == "pdf-ocr") & (pl.col("aggregator") == "general")
+    )
+    value = dict(summary.select("metric", "value").iter_rows())
+    assert value["cer"] < 0.1 and value["token_f1"] > 0.85
+    assert value["reading_order"] > 0.9  # the two-column page is read column by column
+
+
+def test_the_olmocr_bench_scorer_ran_in_its_own_environment(run_dir: Path):
+    summary = pl.read_parquet(run_dir / "summary.parquet").filter(pl.col("dataset") == "olmocr")
+    rows = {(r["aggregator"], r["group"]): r for r in summary.iter_rows(named=True)}
+    assert set(rows) >= {("general", ""), ("by_category", "multi_column"), ("by_category", "baseline")}
+    general = rows[("general", "")]
+    assert 0.5 <= general["value"] <= 1.0 and general["ci_low"] <= general["value"] <= general["ci_high"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    pair = next(p for p in manifest["pairs"] if p["dataset"] == "olmocr")
+    (record,) = pair["scorers"]
+    assert record["scorer"] == "olmocr_bench" and record["provider"] == "venv"
+    assert any(line.startswith("olmocr==") for line in record["freeze"])
+    work = run_dir / "pairs" / "tess" / "olmocr.scorer-olmocr_bench"
+    assert {"request.json", "input.jsonl", "output.jsonl", "details.jsonl"} <= {
+        p.name for p in work.iterdir()
+    }
+    assert "olmocr" not in sys.modules  # the orchestrator never imported the scorer's packages
+    scores = pl.read_parquet(run_dir / "scores.parquet").filter(pl.col("metric") == "olmocr_bench")
+    assert set(scores["category"]) == {"multi_column", "long_tiny_text", "baseline"}
+
+
+def test_rescore_runs_the_scorer_again_from_the_stored_predictions(run_dir: Path, tmp_path: Path):
+    before = pl.read_parquet(run_dir / "summary.parquet").sort("dataset", "metric", "aggregator", "group")
+    proc = cli("flows.rescore", str(run_dir), home=tmp_path / "ph")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = pl.read_parquet(run_dir / "summary.parquet").sort("dataset", "metric", "aggregator", "group")
+    assert after.select("metric", "value").equals(before.select("metric", "value"))
