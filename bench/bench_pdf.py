@@ -69,8 +69,8 @@ def main() -> None:
     cold = [len(s.images[0].read_bytes()) for s in samples]
     cold_s = time.perf_counter() - started
     print(
-        f"cold: {len(samples) / cold_s:.1f} pages/s ({1000 * cold_s / len(samples):.1f} ms a page: render + PNG "
-        f"+ cache write), {sum(cold) / len(cold) / 1e3:.0f} kB a page"
+        f"cold: {len(samples) / cold_s:.1f} pages/s ({1000 * cold_s / len(samples):.1f} ms a page: render, "
+        f"PNG, cache write), {sum(cold) / len(cold) / 1e3:.0f} kB a page"
     )
     for model in ("second model", "third model"):
         pages.clear_memory()
