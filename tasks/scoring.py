@@ -103,7 +103,11 @@ def score_pair(
     )
     scores = scores.with_columns(keys)
     samples = predictions.select("sample_id", "doc_class", "question_type").with_columns(keys)
+    if any(METRICS.get(n).aggregation == "category_mean" for n in names) and "by_category" not in aggregators:
+        aggregators = [*aggregators, "by_category"]  # olmOCR-bench reports each category's pass rate
     summary = metrics.summarize(scores, samples, aggregators)
+    # by_category means something only for rows that have a category
+    summary = summary.filter(~((pl.col("aggregator") == "by_category") & (pl.col("group") == "")))
     summary = _with_notes(summary, scores, names, notes, pair_keys)
     front = list(pair_keys)
     return PairScores(scores.select(*front, pl.exclude(front)), summary, records)
