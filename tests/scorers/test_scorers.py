@@ -339,3 +339,20 @@ def test_a_scorer_environment_can_be_a_docker_image(tmp_path):
     assert [ns.metric for ns in docker.not_scored] == [ns.metric for ns in venv.not_scored]
     with pytest.raises(EnvBuildError, match="not supported in Docker environments"):
         EnvManager().ensure(scorer_spec(SCORERS.get("olmocr_bench"), "docker"))
+
+
+def test_the_environments_command_builds_and_keeps_a_configs_scorers(write_config, capsys):
+    from environments.__main__ import main
+
+    config = write_config(
+        {
+            "models.csv": "name;backend;env\ntess;tesseract;venv\n",
+            "datasets.csv": "name;task;format;path;metrics\nbench;parse;olmocr_bench;bench;olmocr_bench\n",
+        }
+    )
+    (config / "bench").mkdir()
+    key = scorer_spec(SCORERS.get("olmocr_bench"), "venv").key
+    assert main(["build", "--config", str(config), "--env", "venv"]) == 0
+    assert f"scorer:olmocr_bench: venv {key}" in capsys.readouterr().out
+    assert main(["prune", "--config", str(config), "--env", "venv", "--dry-run"]) == 0
+    assert key not in capsys.readouterr().out  # in use by the config: not a candidate for removal
