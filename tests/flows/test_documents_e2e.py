@@ -3,7 +3,9 @@
 `python -m flows.benchmark` on real Prefect with tesseract (a real OCR server in its venv) over
 - a `pdf` dataset of PDFs written here, their own text layer as the reference (`reference=text_layer`,
   `pages=each`): a two-column page, a two-page document and an encrypted PDF that fails alone;
-- an olmOCR-bench folder (`format=olmocr_bench`) scored by the `olmocr_bench` scorer in its own venv.
+- an olmOCR-bench folder (`format=olmocr_bench`) scored by the `olmocr_bench` scorer in its own venv;
+- an OmniDocBench folder (`format=omnidocbench`) scored by the `omnidocbench` scorer in its own venv,
+  with the parse task's own metrics beside it.
 Then `python -m flows.rescore` scores the stored predictions again, scorer included, without a request.
 """
 
@@ -19,7 +21,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.documents import PROSE, olmocr_bench_folder, text_pdf, two_column_pdf
+from vlmhyperbench.testing.documents import (
+    PROSE,
+    olmocr_bench_folder,
+    omnidocbench_folder,
+    omnidocbench_page,
+    text_pdf,
+    two_column_pdf,
+)
 from vlmhyperbench.testing.support import REPO, built_env_python, require
 
 pytestmark = pytest.mark.slow
@@ -68,11 +77,21 @@ def run_dir(tmp_path_factory) -> Path:
             ],
         },
     )
+    omnidocbench_folder(
+        config / "odb",
+        [
+            omnidocbench_page(
+                "p1.png", [("title", "Annual report"), ("text_block", "Revenue grew by ten percent.")]
+            ),
+            omnidocbench_page("p2.png", [("text_block", "Costs fell slightly this year.")]),
+        ],
+    )
     (config / "models.csv").write_text("name;backend;env;args\ntess;tesseract;venv;--engine-arg lang=eng\n")
     (config / "datasets.csv").write_text(
         "name;task;format;path;metrics;pages;reference\n"
         "pdf-ocr;ocr;pdf;docs;cer token_f1 reading_order;each;text_layer\n"
         "olmocr;parse;olmocr_bench;bench;olmocr_bench;;\n"
+        "odb;parse;omnidocbench;odb;omnidocbench parse_edit token_f1;;\n"
     )
     proc = cli(
         "flows.benchmark",
@@ -131,6 +150,20 @@ def test_the_olmocr_bench_scorer_ran_in_its_own_environment(run_dir: Path):
     assert "olmocr" not in sys.modules  # the orchestrator never imported the scorer's packages
     scores = pl.read_parquet(run_dir / "scores.parquet").filter(pl.col("metric") == "olmocr_bench")
     assert set(scores["category"]) == {"multi_column", "long_tiny_text", "baseline"}
+
+
+def test_omnidocbench_is_scored_by_its_package_and_says_what_it_could_not_score(run_dir: Path):
+    summary = pl.read_parquet(run_dir / "summary.parquet").filter(
+        (pl.col("dataset") == "odb") & (pl.col("aggregator") == "general")
+    )
+    rows = {r["metric"]: r for r in summary.iter_rows(named=True)}
+    assert rows["omnidocbench_text_edit"]["value"] < 0.2 and rows["parse_edit"]["value"] < 0.3
+    for metric in ("omnidocbench_formula_cdm", "omnidocbench_overall"):
+        assert rows[metric]["value"] is None and rows[metric]["n"] == 0
+        assert rows[metric]["note"].startswith("not scored:") and "xelatex" in rows[metric]["note"]
+    assert "omnidocbench_table_teds" in rows  # asked for by the scorer's name; no table: not scored either
+    board = (run_dir / "leaderboard.md").read_text()
+    assert "not scored" in board
 
 
 def test_rescore_runs_the_scorer_again_from_the_stored_predictions(run_dir: Path, tmp_path: Path):

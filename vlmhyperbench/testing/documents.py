@@ -122,12 +122,20 @@ def omnidocbench_page(
 
 
 def omnidocbench_folder(root: Path, pages: list[dict]) -> Path:
-    """ROOT/OmniDocBench.json and ROOT/images/ with a white PNG for each page."""
-    from PIL import Image
+    """ROOT/OmniDocBench.json and ROOT/images/ with each page's text blocks drawn on a white page."""
+    from PIL import Image, ImageDraw, ImageFont
 
     (root / "images").mkdir(parents=True, exist_ok=True)
+    font = ImageFont.truetype(str(FONT), 28) if FONT.exists() else ImageFont.load_default()
     for page in pages:
-        Image.new("RGB", (85, 110), "white").save(root / "images" / page["page_info"]["image_path"])
+        image = Image.new("RGB", (1240, 1754), "white")
+        draw = ImageDraw.Draw(image)
+        y = 80
+        for det in page["layout_dets"]:
+            if "text" in det:
+                draw.text((80, y), det["text"], fill="black", font=font)
+                y += 60
+        image.save(root / "images" / page["page_info"]["image_path"])
     (root / "OmniDocBench.json").write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
     return root
 
