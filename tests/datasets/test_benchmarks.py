@@ -33,6 +33,9 @@ def test_omnidocbench_pages_carry_their_annotation_and_a_markdown_reference(tmp_
     assert samples[1].references == ("$$\nx^2\n$$",)
     assert samples[0].annotation == pages[0] and samples[0].images[0].mime == "image/jpeg"
     assert read_dataset("omnidocbench", root / "OmniDocBench.json")[1].id == "p2.jpg"
+    from vlmhyperbench.datasets._benchmarks import read_omnidocbench  # fn(path, split), as the catalog calls
+
+    assert [s.id for s in read_omnidocbench(root, "test")] == ["p1.jpg", "p2.jpg"]
 
 
 @pytest.mark.parametrize(
@@ -84,6 +87,9 @@ def test_olmocr_bench_pages_get_their_tests_and_olmocrs_baseline(tmp_path):
     assert first.doc_class == "headers_footers" and first.dpi == 144 and first.images[0].index == 0
     assert samples["headers_footers/h1.pdf#p2"].images[0].index == 1
     assert "cannot read" in samples["headers_footers/missing.pdf"].error
+    from vlmhyperbench.datasets._benchmarks import read_olmocr_bench
+
+    assert {s.id for s in read_olmocr_bench(root, None)} == set(samples)
     (root / "tables.jsonl").write_text('{"pdf": "tables/t1.pdf", "page": 1}\nnot json\n')
     with pytest.raises(DatasetError, match=r"tables.jsonl:2: bad JSON"):
         read_dataset("olmocr_bench", root)

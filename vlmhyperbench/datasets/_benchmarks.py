@@ -40,8 +40,9 @@ OMNIDOCBENCH_JSON = "OmniDocBench.json"
 _MARKDOWN_CATEGORIES = {"title", "text_block", "code_txt", "reference", "equation_isolated", "table"}
 
 
-def read_omnidocbench(path: Path) -> list[Sample]:
-    """OmniDocBench's pages (see the module docstring)."""
+def read_omnidocbench(path: Path, split: str | None = None) -> list[Sample]:
+    """OmniDocBench's pages (see the module docstring). The published set has one split: SPLIT is taken
+    (the benchmark catalog's readers are fn(path, split)) and any value reads all of it."""
     file = path if path.suffix.lower() == ".json" else path / OMNIDOCBENCH_JSON
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -115,8 +116,10 @@ def page_markdown(page: dict[str, Any]) -> str:
     return "\n\n".join(b for b in blocks if b.strip())
 
 
-def read_olmocr_bench(path: Path, options: PageOptions | None = None) -> list[Sample]:
-    """olmOCR-bench's pages with their unit tests (see the module docstring)."""
+def read_olmocr_bench(
+    path: Path, split: str | None = None, *, options: PageOptions | None = None
+) -> list[Sample]:
+    """olmOCR-bench's pages with their unit tests (see the module docstring). One split, as OmniDocBench."""
     options = options or PageOptions()
     if not path.is_dir():
         raise DatasetError(f"{path}: expected the olmOCR-bench folder (pdfs/ and <category>.jsonl files)")
