@@ -1,10 +1,11 @@
-"""python -m environments build|list|prune [--config DIR] [--models A,B] [--env venv|docker]
+"""python -m environments build|list|prune [--config DIR ...] [--models A,B] [--env venv|docker]
 
 build   pre-builds the environments of a config's models and of the scorers its datasets use
-list    shows every cached environment with its spec, size and last use
-prune   removes cached environments that no model or scorer of the config uses (or unused for
-        --older-than days);
-        with --images, the orchestrator and job images of other code than this checkout's instead
+list    shows every cached environment with its spec, size, last use and the config that used it last
+prune   removes cached environments: those that none of the --config folders uses (for their models and
+        scorers), and/or those unused for --unused-days DAYS. One of the two is required: the cache is shared
+        by every config and checkout on the machine, so prune never guesses which configs still matter.
+        With --images, the orchestrator and job images of other code than this checkout's instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from vlmhyperbench.errors import ConfigError, EnvBuildError
 
@@ -19,15 +21,23 @@ from vlmhyperbench.errors import ConfigError, EnvBuildError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m environments", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["build", "list", "prune"])
-    parser.add_argument("--config", default="configs/default")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="config folder (build: default configs/default; prune: keep what these configs use; repeatable)",
+    )
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     parser.add_argument("--env", choices=["venv", "docker"], default=None)
     parser.add_argument(
+        "--unused-days",
         "--older-than",
+        dest="older_than",
         type=float,
         default=None,
         metavar="DAYS",
-        help="prune: also keep environments of the config, but remove any unused for DAYS",
+        help="prune: remove environments unused for DAYS (with --config: also those of the configs)",
     )
     parser.add_argument("--dry-run", action="store_true", help="prune: only say what would be removed")
     parser.add_argument(
@@ -48,22 +58,31 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [args.env] if args.env else ["venv", "docker"]
     if args.command == "list":
         return _list(manager, kinds)
-    try:
-        catalog = load_catalog(args.config)
-    except ConfigError as exc:
-        print(f"configuration error:\n{exc}", file=sys.stderr)
-        return 2
-    wanted = args.models.split(",") if args.models else list(catalog.models)
-    unknown = [m for m in wanted if m not in catalog.models]
-    if unknown:
-        print(f"unknown model(s): {', '.join(unknown)} (known: {', '.join(catalog.models)})", file=sys.stderr)
-        return 2
-    specs = {
-        name: manager.spec(catalog.models[name], catalog.backends[name], args.env)
-        for name in wanted
-        if catalog.backends[name] is not None
-    }
-    specs.update(_scorer_specs(catalog, args.env, args.models is None))
+    if args.command == "prune" and not args.config and args.older_than is None:
+        parser.error(
+            "prune needs --config DIR (one or more: keep what they use) or --unused-days N: the cache is "
+            "shared by every config and checkout on this machine"
+        )
+    configs = args.config or ["configs/default"]
+    specs = {}
+    for config in configs:
+        try:
+            catalog = load_catalog(config)
+        except ConfigError as exc:
+            print(f"configuration error:\n{exc}", file=sys.stderr)
+            return 2
+        wanted = args.models.split(",") if args.models else list(catalog.models)
+        unknown = [m for m in wanted if m not in catalog.models]
+        if unknown:
+            known = ", ".join(catalog.models)
+            print(f"{config}: unknown model(s): {', '.join(unknown)} (known: {known})", file=sys.stderr)
+            return 2
+        for name in wanted:
+            if catalog.backends[name] is not None:
+                specs[f"{name}" if len(configs) == 1 else f"{config}:{name}"] = manager.spec(
+                    catalog.models[name], catalog.backends[name], args.env
+                )
+        specs.update(_scorer_specs(catalog, args.env, args.models is None))
     if args.command == "build":
         failed = 0
         for name, spec in specs.items():
@@ -71,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: external endpoint, nothing to build")
                 continue
             try:
-                env = manager.ensure(spec)
+                env = manager.ensure(spec, used_by=configs[0])
             except EnvBuildError as exc:
                 failed += 1
                 print(f"{name}: FAILED\n{exc}", file=sys.stderr)
@@ -79,19 +98,29 @@ def main(argv: list[str] | None = None) -> int:
             state = f"cached ({env.ready_s:.2f} s)" if env.cached else f"built in {env.build_s:.1f} s"
             print(f"{name}: {spec.provider} {spec.key} {state} -> {env.location}")
         return 1 if failed else 0
-    keep = {spec.key for spec in specs.values()}
+    keep = {spec.key for spec in specs.values()} if args.config else None
     cutoff = time.time() - args.older_than * 86400 if args.older_than is not None else None
+    judged = []
+    if args.config:
+        judged.append("keeping what these configs use: " + ", ".join(str(Path(c).resolve()) for c in configs))
+    if cutoff is not None:
+        judged.append(f"removing what was unused for {args.older_than:g} days")
+    print("prune: " + "; ".join(judged))
     for kind in kinds:
         for info in _safe_list(manager, kind):
-            unused = info.key not in keep
-            stale = cutoff is not None and (info.last_used or 0) < cutoff
+            usage = manager.usage(kind, info.key) or {}
+            last_used = max(info.last_used or 0, usage.get("used_at") or 0) or None
+            unused = keep is not None and info.key not in keep
+            stale = cutoff is not None and (last_used or 0) < cutoff
             if unused or stale:
+                by = f", last used by {usage['config']}" if usage.get("config") else ""
                 print(
                     f"{'would remove' if args.dry_run else 'removing'} {kind} {info.key} ({info.backend}, "
-                    f"{info.size_mb} MB, last used {info.last_used_text()})"
+                    f"{info.size_mb} MB, last used {_when(last_used)}{by})"
                 )
                 if not args.dry_run:
                     manager.provider(kind).remove(info.key)
+                    manager.forget_use(kind, info.key)
     return 0
 
 
@@ -121,7 +150,11 @@ def _scorer_of(metric: str) -> str | None:
     from metrics import METRICS
 
     spec = METRICS.find(metric)
-    return spec.scorer if spec is not None else None
+    return spec.scorer_env if spec is not None else None
+
+
+def _when(timestamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else "never"
 
 
 def _prune_images(older_than: float | None, dry_run: bool) -> int:
@@ -160,24 +193,21 @@ def _safe_list(manager, kind: str):
 
 
 def _list(manager, kinds: list[str]) -> int:
-    from rich.console import Console
-    from rich.table import Table
+    from vlmhyperbench.console import print_table
 
-    table = Table(title="cached model environments")
-    for col in ("provider", "key", "backend", "packages", "size MB", "last used", "location"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for kind in kinds:
         for info in _safe_list(manager, kind):
-            table.add_row(
-                kind,
-                info.key,
-                info.backend,
-                info.packages,
-                str(info.size_mb),
-                info.last_used_text(),
-                info.location,
-            )
-    Console(width=None if sys.stdout.isatty() else 220).print(table)  # a log or pipe gets whole lines
+            usage = manager.usage(kind, info.key) or {}
+            last_used = max(info.last_used or 0, usage.get("used_at") or 0) or None
+            row = [kind, info.key, info.backend, info.packages, str(info.size_mb), _when(last_used)]
+            rows.append([*row, usage.get("config", ""), info.location])
+    print_table(
+        ["provider", "key", "backend", "packages", "size MB", "last used", "used by", "location"],
+        rows,
+        title="cached model environments",
+        fold=("packages", "used by", "location"),
+    )
     return 0
 
 

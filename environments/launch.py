@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from environments.backends import Backend, Launch
 from environments.environment import Environment
-from environments.process import MemorySampler, ServerProcess, free_port, wait_until_ready
+from environments.process import STOPPING, MemorySampler, ServerProcess, free_port, wait_until_ready
+from vlmhyperbench.errors import ServerError
 
 # Variables that look like credentials are not handed to model servers: a server needs none of the
 # orchestrator's keys, and a crashing server may print its environment.
@@ -102,6 +104,62 @@ def server_environment(env: Environment, extra: dict[str, str]) -> dict[str, str
     return clean
 
 
+def check_endpoint(model_row, base_url: str, headers: dict, model: str, timeout_s: float) -> None:
+    """Waits until a running endpoint answers GET /v1/models (it may be starting, or a gateway may
+    stumble: connection errors and 5xx are waited out for TIMEOUT_S), then checks that it serves MODEL.
+    What retrying cannot change fails at once with what to fix: 401/403 (the key), 404 (the path), a
+    model it does not serve (the models it does)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never via a proxy
+    url = base_url + "/v1/models"
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while True:
+        if STOPPING.is_set():
+            raise ServerError("the run is being interrupted: the endpoint was not waited for")
+        try:
+            with opener.open(urllib.request.Request(url, headers=headers), timeout=10) as resp:
+                body = resp.read()
+            break
+        except urllib.error.HTTPError as e:
+            detail = e.read()[:300].decode("utf-8", "replace").strip()
+            if e.code in (401, 403):
+                key = model_row.api_key_env
+                fix = (
+                    f"check the key in the variable {key} (api_key_env)"
+                    if key
+                    else "the endpoint wants a key: set api_key_env to the NAME of the variable that holds it"
+                )
+                raise ServerError(
+                    f"authentication failed: {url} answered {e.code} ({detail}); {fix}"
+                ) from None
+            if e.code == 404:
+                raise ServerError(
+                    f"{url} answered 404 Not Found: the base_url {model_row.base_url!r} is probably missing "
+                    "/v1 or another part of the endpoint's path (requests go to BASE_URL/chat/completions)"
+                ) from None
+            if e.code < 500 and e.code != 429:
+                raise ServerError(f"{url} answered {e.code}: {detail}") from None
+            last = f"HTTP {e.code}: {detail}"
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+            last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
+        if time.monotonic() > deadline:
+            raise ServerError(f"the endpoint did not answer {url} within {timeout_s:.0f} s (last: {last})")
+        STOPPING.wait(0.5)
+    try:
+        served = [m["id"] for m in json.loads(body).get("data", [])]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        raise ServerError(f"{url} did not answer an OpenAI model list: {body[:200]!r}") from None
+    if model not in served:
+        raise ServerError(
+            f"{base_url} does not serve model {model!r}; it serves: {', '.join(served) or 'none'} "
+            "(set the row's `model` to one of them)"
+        )
+
+
 def launch_for(model_row, backend: Backend, port: int, host: str = "127.0.0.1") -> Launch:
     return Launch(
         model=model_row.model or backend.name,
@@ -155,7 +213,9 @@ def start_server(
             **model_row.headers,
             **({"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}),
         }
-        wait_until_ready(server, "/v1/models", min(timeout_s, 30.0), headers=headers)
+        check_endpoint(
+            model_row, server.base_url, headers, served_name(model_row, backend), min(timeout_s, 30.0)
+        )
         return server
     port = free_port()
     launch = launch_for(model_row, backend, port)

@@ -1,8 +1,12 @@
-"""A model server as a local subprocess (venv environments), watched for health and memory.
+"""Processes the benchmark starts: model servers (venv environments) and installer commands.
 
-Started in its own process group with an argv list (never a shell), its output in a log file in the
-run folder, its process tree's RSS sampled in the background, and always stopped: on `stop()`, at
-interpreter exit, and on SIGTERM/SIGINT through `stop_all()`.
+A model server is started in its own process group with an argv list (never a shell), its output in a
+log file in the run folder, its process tree's RSS sampled in the background, and always stopped: on
+`stop()`, at interpreter exit, and on an interrupt through `stop_all()`. An installer command (pip, uv)
+runs through `run_child`, which gives up as soon as the run is interrupted.
+
+STOPPING is set when the run is interrupted (Ctrl-C, SIGTERM): every wait here gives up at its next check
+instead of running to its timeout, so the process can end within seconds.
 """
 
 from __future__ import annotations
@@ -20,7 +24,57 @@ from pathlib import Path
 import psutil
 
 _RUNNING: set[ServerProcess] = set()
+_CHILDREN: set[subprocess.Popen] = set()
 _LOCK = threading.Lock()
+
+STOPPING = threading.Event()
+"""Set once the run is interrupted: waits give up, and nothing new is started."""
+
+
+def request_stop() -> None:
+    """Marks the run as interrupted (from a signal handler or an except clause: cheap and idempotent)."""
+    STOPPING.set()
+
+
+class Interrupted(Exception):
+    """A wait that gave up because the run is being interrupted."""
+
+
+def run_child(argv: list[str], *, poll_s: float = 0.5, **popen) -> subprocess.CompletedProcess:
+    """Runs ARGV (stdout and stderr together, as text) to its end, unless the run is interrupted: then the
+    command is terminated and Interrupted is raised. stop_all() terminates it too."""
+    if STOPPING.is_set():
+        raise Interrupted(f"not starting {Path(argv[0]).name}: the run is being interrupted")
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, **popen
+    )
+    with _LOCK:
+        _CHILDREN.add(proc)
+    try:
+        while True:
+            try:
+                out, _ = proc.communicate(timeout=poll_s)
+                break
+            except subprocess.TimeoutExpired:
+                if STOPPING.is_set():
+                    _terminate(proc)
+                    raise Interrupted(
+                        f"{Path(argv[0]).name} was stopped: the run is being interrupted"
+                    ) from None
+    finally:
+        with _LOCK:
+            _CHILDREN.discard(proc)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, None)
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -155,9 +209,14 @@ class ServerProcess:
 
 
 def stop_all() -> None:
-    """Stops every server this process started (exit, Ctrl-C, flow cancellation)."""
+    """Stops every server and installer command this process started (exit, Ctrl-C, flow cancellation)."""
     with _LOCK:
-        running = list(_RUNNING)
+        running, children = list(_RUNNING), list(_CHILDREN)
+    for proc in children:
+        try:
+            _terminate(proc)
+        except Exception:
+            pass
     for server in running:
         try:
             server.stop(timeout=5)
@@ -190,6 +249,8 @@ def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | No
     url = server.base_url.rstrip("/") + url_path
     delay = 0.05
     while True:
+        if STOPPING.is_set():
+            raise ServerError("the run is being interrupted: the server was not waited for")
         if not server.is_alive():
             log_tail = server.log_tail()
             raise ServerError(
@@ -207,5 +268,5 @@ def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | No
                 f"the server did not answer {url_path} within {timeout_s:.0f} s; log tail:\n"
                 f"{server.log_tail()}"
             )
-        time.sleep(delay)
+        STOPPING.wait(delay)
         delay = min(delay * 1.5, 1.0)

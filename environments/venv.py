@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from environments.environment import EnvInfo, Environment, build_once
+from environments.process import Interrupted, run_child
 from environments.spec import REPO_ROOT, SERVER_CODE, EnvSpec
 from vlmhyperbench.errors import EnvBuildError
 from vlmhyperbench.results.atomic import atomic_write_json
@@ -147,6 +147,7 @@ class VenvProvider:
             if final.exists():  # a leftover without a marker: never complete, safe to replace
                 shutil.rmtree(final)
             os.replace(tmp, final)
+            _touch(final)  # a build is a use
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if isinstance(exc, EnvBuildError | OSError):
@@ -207,9 +208,10 @@ def run_logged(argv: list[str], output: list[str], label: str | None = None) -> 
         debug_log = Path(name)
         argv = [*argv[:4], "--log", str(debug_log), *argv[4:]]
     try:
-        proc = subprocess.run(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
-        )
+        try:
+            proc = run_child(argv)
+        except Interrupted as exc:
+            raise EnvBuildError(str(exc)) from None
         output.append(proc.stdout)
         if proc.returncode != 0:
             label = label or f"{Path(argv[0]).name} {' '.join(argv[1:3])}"

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -23,11 +21,12 @@ from prefect.exceptions import TerminationSignal
 from prefect.states import Completed, Failed, State
 
 from flows.dispatch import run_model
+from flows.lifecycle import command_lifecycle, stop_everything
 from tasks.gates import quality_gates
-from tasks.plan import plan
+from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
-from vlmhyperbench.config import plan_pairs
+from vlmhyperbench.config import check_api_keys, dropped_datasets, plan_pairs
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.results import (
     Manifest,
@@ -90,6 +89,7 @@ async def benchmark(
             git_commit=git_commit(),
             versions=versions(),
         )
+    manifest.benchmarks.update(record_data(catalog, pairs))
     run.save_manifest(manifest)
     logger.info(
         "run %s: %d pairs of %d models -> %s",
@@ -211,28 +211,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (Prefect cancellation, `kill`) unwinds like Ctrl-C, so servers and containers are stopped."""
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
-        signal.SIG_DFL,
-        None,
-    ):
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _stop_everything() -> None:
-    """Stops every model server process and container this process started."""
-    from environments.process import stop_all
-
-    stop_all()
-    if "environments.docker" in sys.modules:
-        sys.modules["environments.docker"].stop_all()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
@@ -251,13 +229,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
                     f"use --resume {args.run_id}"
                 )
-        catalog, _ = plan_pairs(config, args.models, args.datasets, args.max_samples)
+        catalog, pairs = plan_pairs(config, args.models, args.datasets, args.max_samples)
         for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
             print(f"warning: {warning}", file=sys.stderr)
+        if settings.dispatch == "local":  # on a pool, the per-model job's environment holds the keys
+            check_api_keys(catalog, [p.model.name for p in pairs])
+        for line in dropped_datasets(catalog, pairs, args.datasets):
+            print(f"note: {line}", file=sys.stderr)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _terminate_as_interrupt()
     run_id = args.resume or args.run_id or new_run_id()  # known here, so that any error can name it
 
     async def run_benchmark() -> dict:
@@ -277,20 +258,19 @@ def main(argv: list[str] | None = None) -> int:
             raise value
         return value
 
-    try:
-        result = asyncio.run(run_benchmark())
-    except (KeyboardInterrupt, TerminationSignal):
-        _stop_everything()
-        print(f"interrupted: servers stopped; continue with --resume {run_id}", file=sys.stderr)
-        return 130
-    except OSError as exc:  # e.g. the results disk is full: every stored answer is intact
-        _stop_everything()
-        print(
-            f"error: cannot write results: {exc.strerror or exc}; free space, then continue with "
-            f"--resume {run_id}",
-            file=sys.stderr,
-        )
-        return EXIT_PAIRS_FAILED
+    with command_lifecycle(lambda: f"continue with --resume {run_id}") as life:
+        try:
+            result = asyncio.run(run_benchmark())
+        except (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError):
+            return life.end_interrupted()
+        except OSError as exc:  # e.g. the results disk is full: every stored answer is intact
+            stop_everything()
+            print(
+                f"error: cannot write results: {exc.strerror or exc}; free space, then continue with "
+                f"--resume {run_id}",
+                file=sys.stderr,
+            )
+            return EXIT_PAIRS_FAILED
     print(f"results: {result['run_dir']} ({result['status']})")
     if result.get("failed_gates"):
         print(f"quality gates failed ({len(result['failed_gates'])}): " + "; ".join(result["failed_gates"]))

@@ -31,6 +31,7 @@ from prefect.states import State
 from environments.backends import BACKENDS
 from flows.evaluate_model import evaluate_model, model_state
 from vlmhyperbench.config import plan_pairs
+from vlmhyperbench.errors import BenchError
 from vlmhyperbench.results import ModelResult, PairOutcome, RunFolder
 from vlmhyperbench.settings import Settings
 
@@ -119,7 +120,10 @@ def job_variables(catalog, run_dir: str, gpus: int) -> dict:
     config_root = Path(catalog.root).resolve()
     read_only = {config_root}
     for dataset in catalog.datasets.values():
-        path = dataset.path if dataset.path.is_absolute() else config_root / dataset.path
+        try:  # a local folder, a bundle, or the hub cache's snapshot of an hf:// path
+            path = catalog.dataset_path(dataset)
+        except BenchError:  # not resolvable here: the job resolves it itself, or its pair fails there
+            continue
         folder = path.resolve() if path.is_dir() else path.resolve().parent
         if not folder.is_relative_to(config_root):
             read_only.add(folder)

@@ -22,7 +22,7 @@ from tasks.scoring import scoring
 from tasks.serve import serve, stop
 from vlmhyperbench.config import Catalog, Pair, plan_pairs
 from vlmhyperbench.errors import failure_reason
-from vlmhyperbench.inference import PredictionJournal
+from vlmhyperbench.inference import PredictionJournal, left_out_reasons
 from vlmhyperbench.results import EnvironmentRecord, ModelResult, PairOutcome, RunFolder
 from vlmhyperbench.settings import get_settings
 
@@ -75,7 +75,9 @@ async def _evaluate(
         if backend is None:  # a plugin backend that cannot be used: say why, as the catalog did
             BACKENDS.get(row.backend)
         spec = manager.spec(row, backend, env)
-        environment = await build_env(manager, spec, model, run.log(f"{model}.build.log"))
+        environment = await build_env(
+            manager, spec, model, run.log(f"{model}.build.log"), used_by=str(catalog.root)
+        )
     except Exception as exc:
         logger.error("%s: environment failed: %s", model, exc)
         return ModelResult(pairs=[PairOutcome.failed(p.key, failure_reason(exc)) for p in pairs])
@@ -128,7 +130,7 @@ async def _evaluate_pair(
         for metric in pair.metric_names():  # a metric plugin that cannot load must not cost an inference run
             METRICS.get(metric)
         result = await inference(catalog, pair, server.base_url, run.journal(key))
-        PredictionJournal(run.journal(key)).to_parquet(predictions)
+        answers = PredictionJournal(run.journal(key)).to_parquet(predictions)
         # Only the project's own server has a memory report; an external endpoint is never asked.
         own_server = pair.backend is not None and pair.backend.own_server
         memory = await memory_report(server.base_url) if own_server and server.is_alive() else {}
@@ -153,12 +155,19 @@ async def _evaluate_pair(
             f"ServerError: the server {server.exit_reason()} during inference; "
             f"log tail:\n{server.log_tail()}",
         )
-    logger.info("%s: %d requests, %d errors", key.label, result.requests, result.errors)
+    requests, errors, left_out = (performance[k] for k in ("requests", "errors", "left_out"))
+    line = f"{key.label}: {requests} requests, {errors} errors"
+    reasons = left_out_reasons(answers)
+    if left_out:
+        line += f"; {left_out} sample{'s' if left_out != 1 else ''} left out of the scores ({reasons[0][0]})"
+    logger.info("%s", line)
+    extra = {"left_out": left_out} if left_out else {}
     return PairOutcome.completed(
         key,
-        requests=result.requests,
-        errors=result.errors,
+        requests=requests,
+        errors=errors,
         pages=result.pages,
         dpi=result.dpi,
         scorers=scored.scorers or None,
+        **extra,
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from environments.backends import BACKENDS
 from environments.engines import ENGINES
 from metrics import METRICS
+from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.datasets import FORMATS, PERTURBATIONS
 from vlmhyperbench.registry import Listed, Registry
 from vlmhyperbench.registry import print_registries as _print
 from vlmhyperbench.scorers import SCORERS
 
-REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, TASKS, METRICS, SCORERS, PERTURBATIONS]
+REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, BENCHMARKS, TASKS, METRICS, SCORERS, PERTURBATIONS]
 
 
 def list_registries() -> list[Listed]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from flows.lifecycle import command_lifecycle
 from tasks.report import report
 from tasks.scoring import scoring
 from vlmhyperbench.config import expand_plan, load_catalog
@@ -57,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.rescore", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir")
     args = parser.parse_args(argv)
-    try:
-        result = rescore(args.run_dir)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with command_lifecycle(lambda: f"run `python -m flows.rescore {args.run_dir}` again") as life:
+        try:
+            result = rescore(args.run_dir)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return life.end_interrupted()
     print(f"re-scored {result['rescored']} pairs: {result['run_dir']}")
     return 0
 

@@ -24,8 +24,8 @@ class MetricSpec:
     over pooled parts, such as OmniDocBench's overall). `columns` are the input columns fn needs
     besides sample_id.
 
-    `scorer` names the scorer (vlmhyperbench.scorers) that computes the metric out of process, in its
-    own environment; such a metric has no `fn` of its own here.
+    `scorer_env` names the scorer (vlmhyperbench.scorers) that computes the metric out of process, in
+    its own environment; such a metric has no `fn` of its own here.
     """
 
     name: str
@@ -35,8 +35,13 @@ class MetricSpec:
     fn: Callable[[pl.DataFrame], pl.DataFrame]
     columns: tuple[str, ...] = ("prediction", "references")
     description: str = ""
-    scorer: str | None = None
-    """The scorer whose environment computes this metric (None: computed here, by fn)."""
+    scorer: str = ""
+    """For a benchmark's official metric: the official scorer it follows (what summary rows name)."""
+    version: str = ""
+    """The version of this implementation of the scorer; it changes whenever a value could change."""
+    scorer_env: str | None = None
+    """The scorer (vlmhyperbench.scorers) whose own environment computes this metric out of process; None:
+    computed here, by fn."""
     finish: Callable | None = None
     """aggregation `parts`: column sums (resamples x parts) -> the figure of each resample."""
 
@@ -57,15 +62,29 @@ def metric(
     aggregation: str = "mean",
     tasks: tuple[str, ...],
     columns: tuple[str, ...] = ("prediction", "references"),
+    scorer: str = "",
+    version: str = "",
 ):
-    """Registers the decorated `fn(table) -> rows` as metric `name`."""
+    """Registers the decorated `fn(table) -> rows` as metric `name` (SCORER and VERSION: the official
+    scorer a benchmark metric follows, and the version of this implementation of it)."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation '{aggregation}' of metric '{name}' is not one of {AGGREGATIONS}")
 
     def register(fn: Callable[[pl.DataFrame], pl.DataFrame]):
         doc = (fn.__doc__ or "").strip().splitlines()
         METRICS.add(
-            name, MetricSpec(name, higher_is_better, aggregation, tasks, fn, columns, doc[0] if doc else "")
+            name,
+            MetricSpec(
+                name,
+                higher_is_better,
+                aggregation,
+                tasks,
+                fn,
+                columns,
+                doc[0] if doc else "",
+                scorer,
+                version,
+            ),
         )
         return fn
 

@@ -22,11 +22,14 @@ from tasks.runtime import retry_transient
     retry_delay_seconds=[5, 20],
     retry_condition_fn=retry_transient,
 )
-async def build_env(manager: EnvManager, spec: EnvSpec, model_name: str, log: Path) -> Environment:
+async def build_env(
+    manager: EnvManager, spec: EnvSpec, model_name: str, log: Path, used_by: str | None = None
+) -> Environment:
     """Returns the ready environment of SPEC (a cache hit takes well under a second); a build that failed
-    because the package index could not be reached is tried again."""
+    because the package index could not be reached is tried again. USED_BY (the config folder) is recorded
+    as the environment's user, for `python -m environments prune`."""
     logger = get_run_logger()
-    env = await asyncio.to_thread(manager.ensure, spec, log)
+    env = await asyncio.to_thread(manager.ensure, spec, log, used_by=used_by)
     if env.cached:
         logger.info(
             "%s: environment %s %s is cached (ready in %.2f s)",

@@ -13,8 +13,16 @@ from prefect.cache_policies import NO_CACHE
 
 from environments.launch import served_name
 from tasks.progress import PairProgress
-from vlmhyperbench.config import Catalog, Pair, pick_template, render_prompt
-from vlmhyperbench.datasets import PerturbedImage, Sample, read_dataset
+from vlmhyperbench.benchmarks import BENCHMARKS
+from vlmhyperbench.config import TASKS, Catalog, Pair, pick_template, render_prompt
+from vlmhyperbench.datasets import (
+    PerturbedImage,
+    Sample,
+    check_fields,
+    read_dataset,
+    select_samples,
+    unknown_fields,
+)
 from vlmhyperbench.errors import DatasetError
 from vlmhyperbench.inference import Endpoint, PredictionJournal, RequestItem, run_requests
 from vlmhyperbench.results import RunFolder
@@ -43,15 +51,21 @@ def already_complete(run: RunFolder, pair: Pair) -> bool:
 
 
 def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
+    """The pair's samples, each checked to give what its task needs (DatasetError naming FILE:LINE)."""
     d = pair.dataset
+    filters = {
+        "doc_classes": list(pair.filter_doc_class) or None,
+        "question_types": list(pair.filter_question_type) or None,
+        "max_samples": pair.max_samples,
+    }
+    requires = TASKS.get(d.task).requires
+    options = d.page_options()
+    if d.benchmark and d.format is None:  # the benchmark's own reader, over its published layout
+        samples = BENCHMARKS.get(d.benchmark).read(catalog.dataset_path(d), d.split, options=options)
+        check_fields(samples, requires)
+        return select_samples(samples, **filters)
     return read_dataset(
-        d.format,
-        catalog.dataset_path(d),
-        split=d.split,
-        doc_classes=list(pair.filter_doc_class) or None,
-        question_types=list(pair.filter_question_type) or None,
-        max_samples=pair.max_samples,
-        options=d.page_options(),
+        d.reader_format, catalog.dataset_path(d), split=d.split, requires=requires, options=options, **filters
     )
 
 
@@ -99,6 +113,9 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
             f"{catalog.dataset_path(pair.dataset)}: no samples"
             + (" after the split and filters" if filtered else "")
         )
+    ignored = unknown_fields(samples)
+    if ignored:
+        logger.warning("%s", ignored)
     journal_file = PredictionJournal(journal)
     done = journal_file.done_ids()
     prompts = catalog.prompts.get(pair.dataset.prompts or "", None)
@@ -115,7 +132,13 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
     def items() -> Iterator[RequestItem]:
         # Lazily, one at a time: request bodies and images are never all in memory.
         for sample in todo:
-            template = pick_template(pair.dataset.task, prompts, sample.doc_class, sample.question_type)
+            template = pick_template(
+                pair.dataset.task,
+                prompts,
+                sample.doc_class,
+                sample.question_type,
+                pair.dataset.prompt_template,
+            )
             prompt = render_prompt(
                 template,
                 question=sample.question,

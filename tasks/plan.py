@@ -1,4 +1,5 @@
-"""plan: read and validate the config, expand the plan into (model, dataset, perturbation) pairs."""
+"""plan: read and validate the config, expand the plan into (model, dataset, perturbation) pairs; record the
+data of the standard benchmarks it reads."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from vlmhyperbench.benchmarks import BENCHMARKS, data_record
 from vlmhyperbench.config import Catalog, Pair, plan_pairs
+from vlmhyperbench.results import BenchmarkData
 
 
 @task(name="plan", cache_policy=NO_CACHE)
@@ -19,3 +22,20 @@ def plan(
 ) -> tuple[Catalog, list[Pair]]:
     """Reads and checks the config folder; raises ConfigError before anything runs."""
     return plan_pairs(config, models, datasets, max_samples)
+
+
+@task(name="record-data", cache_policy=NO_CACHE)
+def record_data(catalog: Catalog, pairs: list[Pair]) -> dict[str, BenchmarkData]:
+    """Each planned standard benchmark's data (source, revision, sha256), for the run's manifest. Data
+    that cannot be read is recorded with its error: its pairs fail on their own, with the same reason."""
+    out: dict[str, BenchmarkData] = {}
+    for d in {p.dataset.name: p.dataset for p in pairs}.values():
+        if not d.benchmark:
+            continue
+        try:
+            source = catalog.data_source(d)
+            record = data_record(BENCHMARKS.get(d.benchmark), source, d.split)
+        except Exception as exc:  # the pair reports it when it runs
+            record = {"benchmark": d.benchmark, "source": d.path, "error": f"{type(exc).__name__}: {exc}"}
+        out[d.name] = BenchmarkData(**record)
+    return out

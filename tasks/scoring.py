@@ -10,6 +10,7 @@ saying why, so nothing asked for disappears silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import polars as pl
@@ -19,10 +20,13 @@ from prefect.cache_policies import NO_CACHE
 import metrics
 from metrics import METRICS
 from vlmhyperbench.config import Pair
+from vlmhyperbench.inference import left_out_mask
 from vlmhyperbench.results import PairKey, RunFolder
 
 TASK_COLUMNS = ("label", "classes", "fields", "order")
-SCORER_COLUMNS = ("error", "annotation")
+SAMPLE_COLUMNS = ("doc_class", "question_type")
+"""Passed to the metrics that ask for them (OCRBench's rules depend on the source dataset)."""
+SCORER_COLUMNS = ("error", "annotation", *SAMPLE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,41 @@ class PairScores:
 
 
 def score_predictions(predictions: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """Long per-sample scores of PREDICTIONS with the in-process metrics NAMES; a failed sample scores as an
-    empty answer."""
-    cols = ["sample_id", "references", *[c for c in TASK_COLUMNS if c in predictions.columns]]
-    table = predictions.select(*cols, pl.col("prediction").fill_null(""))
+    """Long per-sample scores of PREDICTIONS with the in-process metrics NAMES. A request that failed scores
+    as an empty answer (the model's failure); a sample never sent for a data reason (a missing or broken
+    image or PDF) is left out."""
+    predictions = predictions.filter(~left_out_mask(predictions))
     if not names:
         return pl.DataFrame(schema={"sample_id": pl.String, "metric": pl.String, "value": pl.Float64})
+    wanted = {c for name in names for c in metrics.get_metric(name).columns}
+    optional = [*TASK_COLUMNS, *(c for c in SAMPLE_COLUMNS if c in wanted)]
+    cols = ["sample_id", "references", *[c for c in optional if c in predictions.columns]]
+    table = predictions.select(*cols, pl.col("prediction").fill_null(""))
     return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")
+
+
+def _package_version() -> str:
+    try:
+        return version("vlmhyperbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def label_scorers(summary: pl.DataFrame, benchmark: str) -> pl.DataFrame:
+    """SUMMARY with the columns benchmark, scorer and scorer_version: what each row's value is (an official
+    scorer's name and the version of its implementation; another metric's own name and the package's)."""
+    names = summary.get_column("metric").unique().to_list() if summary.height else []
+    specs = {name: metrics.get_metric(name) for name in names}
+    scorer = {n: s.scorer or n for n, s in specs.items()}
+    release = _package_version()
+    scorer_version = {n: s.version or release for n, s in specs.items()}
+    return summary.with_columns(
+        pl.lit(benchmark, pl.String).alias("benchmark"),
+        pl.col("metric").replace_strict(scorer, default=None, return_dtype=pl.String).alias("scorer"),
+        pl.col("metric")
+        .replace_strict(scorer_version, default=None, return_dtype=pl.String)
+        .alias("scorer_version"),
+    )
 
 
 def score_pair(
@@ -64,16 +96,18 @@ def score_pair(
     names: list[str],
     aggregators: list[str],
     setup: ScorerSetup | None = None,
+    benchmark: str | None = None,
 ) -> PairScores:
     """Scores and summary of one stored predictions file; PAIR_KEYS (model, dataset, perturbation) are added
-    as columns. SETUP is needed when a metric belongs to a scorer."""
+    as columns; a BENCHMARK's summary rows say which scorer made them. SETUP is needed when a metric is a
+    scorer environment's."""
     predictions = pl.read_parquet(path)
     by_scorer: dict[str, list[str]] = {}
     for name in names:
-        scorer = METRICS.get(name).scorer
+        scorer = METRICS.get(name).scorer_env
         if scorer is not None:
             by_scorer.setdefault(scorer, []).append(name)
-    local = [n for n in names if METRICS.get(n).scorer is None]
+    local = [n for n in names if METRICS.get(n).scorer_env is None]
     parts = [score_predictions(predictions, local)]
     notes: dict[str, list[str]] = {}
     records = []
@@ -83,9 +117,10 @@ def score_pair(
         from vlmhyperbench.scorers import run_scorer
 
         columns = [c for c in ("references", *SCORER_COLUMNS, *TASK_COLUMNS) if c in predictions.columns]
+        sent = predictions.filter(~left_out_mask(predictions))  # samples never sent are no one's score
         run = run_scorer(
             scorer,
-            predictions.select("sample_id", "prediction", *columns),
+            sent.select("sample_id", "prediction", *columns),
             wanted,
             workdir=setup.workdir(scorer),
             log=setup.log(scorer),
@@ -109,6 +144,8 @@ def score_pair(
     # by_category means something only for rows that have a category
     summary = summary.filter(~((pl.col("aggregator") == "by_category") & (pl.col("group") == "")))
     summary = _with_notes(summary, scores, names, notes, pair_keys)
+    if benchmark:
+        summary = label_scorers(summary, benchmark)
     front = list(pair_keys)
     return PairScores(scores.select(*front, pl.exclude(front)), summary, records)
 
@@ -154,9 +191,11 @@ def _with_notes(
     return pl.concat([summary, pl.DataFrame(missing, schema=summary.schema)], how="vertical")
 
 
-def score_pair_file(path: Path, pair_keys: dict, names: list[str], aggregators: list[str]):
+def score_pair_file(
+    path: Path, pair_keys: dict, names: list[str], aggregators: list[str], benchmark: str | None = None
+):
     """(scores, summary) of one stored predictions file scored with in-process metrics only."""
-    scored = score_pair(path, pair_keys, names, aggregators)
+    scored = score_pair(path, pair_keys, names, aggregators, benchmark=benchmark)
     return scored.scores, scored.summary
 
 
@@ -166,4 +205,6 @@ def scoring(pair: Pair, predictions: Path, run: RunFolder, env: str | None = Non
     summary, with model, dataset and perturbation columns, and the scorer runs."""
     keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
     setup = ScorerSetup(run=run, key=pair.key, env=env)
-    return score_pair(predictions, keys, pair.metric_names(), list(pair.aggregators), setup)
+    return score_pair(
+        predictions, keys, pair.metric_names(), list(pair.aggregators), setup, pair.dataset.benchmark
+    )

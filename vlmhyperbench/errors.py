@@ -4,6 +4,7 @@ BenchError
  ├── ConfigError (ValueError)        a config file, row or value is wrong; nothing was run (exit 2)
  │    └── ConfigErrors               several of them, found in one pass
  ├── DatasetError (ValueError)       a dataset cannot be read as a whole (a bad sample fails only itself)
+ │    └── BundleError                an offline benchmark bundle with a missing or changed file
  ├── EnvBuildError                   a model's environment could not be built; fails only that model
  ├── ServerError                     a model server did not start, or died; fails only that model
  ├── ScorerError                     a scorer's job failed or wrote what it may not; fails only that pair
@@ -67,6 +68,11 @@ class ConfigErrors(ConfigError):
 
 class DatasetError(BenchError, ValueError):
     """A dataset that cannot be read at all (missing annotation file, bad header)."""
+
+
+class BundleError(DatasetError):
+    """An offline benchmark bundle cannot be used: a file is missing or changed, or its manifest is bad.
+    Nothing runs on such a bundle; the message names the file."""
 
 
 class EnvBuildError(BenchError):

@@ -221,7 +221,10 @@ class Registry(Generic[T]):
         return self.get(name)
 
     def problem(self, name: str) -> PluginError | None:
-        """The PluginError that using NAME raises, or None (usable, built in, or not a name at all)."""
+        """The PluginError that using NAME raises, or None (usable, built in, or not a name at all). A
+        built-in is not imported to tell: only a plugin can be unusable."""
+        if name in self._items:
+            return None
         try:
             self.get(name)
         except PluginError as exc:
@@ -330,23 +333,24 @@ class Registry(Generic[T]):
 
 
 def print_registries(registries: list[Registry], console=None) -> int:
-    """One rich table per registry; returns how many plugins cannot be used."""
+    """One table per registry; returns how many plugins cannot be used."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+
+    from vlmhyperbench.console import print_table
 
     console = console or Console()
     broken = 0
     for registry in registries:
-        console.print(f"[bold]{registry.name}[/]  [dim]entry-point group {registry.group}[/]")
-        table = Table()
-        for column in ("name", "package", "status", "description"):
-            table.add_column(column, overflow="fold")
-        for r in registry.listing():
-            style = "red" if r.status.startswith("error") else "dim" if r.status != "ok" else ""
-            broken += r.status.startswith("error")
-            table.add_row(
-                escape(r.name), escape(r.package), escape(r.status), escape(r.description), style=style
-            )
-        console.print(table)
+        rows = registry.listing()
+        broken += sum(r.status.startswith("error") for r in rows)
+        print_table(
+            ["name", "package", "status", "description"],
+            [[r.name, r.package, r.status, r.description] for r in rows],
+            title=f"{registry.name}  (entry-point group {registry.group})",
+            fold=("status", "description"),
+            styles=[
+                "red" if r.status.startswith("error") else "dim" if r.status != "ok" else None for r in rows
+            ],
+            console=console,
+        )
     return broken

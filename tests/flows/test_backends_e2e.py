@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import io
 import json
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from vlmhyperbench.testing.stand_ins import stand_in_requirements
 from vlmhyperbench.testing.support import DEFAULT_CONFIG, REPO, built_env_python, require
 
 pytestmark = pytest.mark.slow
@@ -193,35 +193,6 @@ def test_tesseract_reads_the_ocr_set_with_its_engine_args(local_run):
 
 
 # ---------------------------------------------------------------- vllm / sglang stand-ins + openai endpoint
-
-
-def stand_in_requirements() -> tuple[str, str]:
-    """file:// requirements of a content-addressed copy of tests/data/fake_vllm: the env rebuilds when the
-    stand-ins change, and pip's build folders never land in the repository."""
-    from vlmhyperbench.settings import get_settings
-
-    digest = hashlib.sha256()
-    for path in sorted(FAKES.rglob("*")):
-        if (
-            path.is_file()
-            and "egg-info" not in str(path)
-            and "build" not in path.parts
-            and path.suffix != ".pyc"
-        ):
-            digest.update(str(path.relative_to(FAKES)).encode() + path.read_bytes())
-    copy = Path(get_settings().cache_dir).expanduser() / "test-stand-ins" / digest.hexdigest()[:12]
-    if not copy.exists():
-        tmp = copy.with_name(f"{copy.name}.{os.getpid()}.tmp")
-        shutil.copytree(FAKES, tmp, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
-        try:
-            tmp.rename(copy)
-        except OSError:  # another session made the same copy first
-            shutil.rmtree(tmp, ignore_errors=True)
-    common = f"'vlmhb-fake-openai-server @ {(copy / 'common').as_uri()}'"
-    return (
-        f"'vllm @ {(copy / 'vllm').as_uri()}' {common}",
-        f"'sglang @ {(copy / 'sglang').as_uri()}' {common}",
-    )
 
 
 class AuthEndpoint:

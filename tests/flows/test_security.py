@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from environments.backends import get_backend
 from vlmhyperbench.config import ModelRow
 from vlmhyperbench.testing.support import REPO, require
 
@@ -36,6 +37,7 @@ def test_the_api_key_is_a_secret_everywhere_it_is_held(monkeypatch):
         perturbation=None,
         metrics=(),
         aggregators=(),
+        backend=get_backend("openai"),
     )
     endpoint = endpoint_for(pair, "http://127.0.0.1:9")
     assert KEY not in repr(endpoint) and KEY not in endpoint.model_dump_json()

@@ -48,6 +48,23 @@ def test_manifest_round_trips_with_its_schema_version(tmp_path):
     assert back == manifest and back.completed_keys() == {keys[0]}
 
 
+def test_the_manifest_records_benchmark_data_and_reads_older_ones_without_it(tmp_path):
+    from vlmhyperbench.results import BenchmarkData
+
+    manifest = Manifest.start("r2", config_dir=tmp_path, keys=[], parameters={}, git_commit=None, versions={})
+    manifest.benchmarks["dv"] = BenchmarkData(
+        benchmark="docvqa", source="hf://lmms-lab/DocVQA", kind="hub", revision="c" * 40, sha256="a" * 64
+    )
+    run = RunFolder(tmp_path / "r2")
+    run.save_manifest(manifest)
+    raw = json.loads(run.manifest_path.read_text())
+    assert raw["benchmarks"]["dv"]["revision"] == "c" * 40 and raw["schema_version"] == SCHEMA_VERSION
+    del raw["benchmarks"]
+    raw["schema_version"] = 2  # a manifest of the previous schema
+    run.manifest_path.write_text(json.dumps(raw))
+    assert run.read_manifest().benchmarks == {}
+
+
 def test_a_first_build_run_folder_is_read_by_rescore_history_and_the_report(prefect_harness, tmp_path):
     from flows.rescore import rescore
     from vlmhyperbench.history import list_runs, trend

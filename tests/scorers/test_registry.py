@@ -61,7 +61,7 @@ def test_a_plugin_scorer_is_named_in_datasets_csv(plugin, write_config):
     assert SCORERS.origin("acme") == "acme-vlmhb 0.1"
     from metrics import METRICS
 
-    assert METRICS.get("acme_f1").scorer == "acme" and METRICS.get("acme_f1").aggregation == "ratio"
+    assert METRICS.get("acme_f1").scorer_env == "acme" and METRICS.get("acme_f1").aggregation == "ratio"
 
 
 def test_an_unknown_metric_or_scorer_name_is_a_config_error(write_config):

@@ -8,10 +8,10 @@ built-in prompt, default metrics), prompts (prompts.csv lookup and rendering), g
 (the optional gates.csv and thresholds.csv).
 """
 
-from vlmhyperbench.config.catalog import Catalog, PluginRowError, load_catalog
+from vlmhyperbench.config.catalog import Catalog, PluginRowError, check_api_keys, load_catalog
 from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
 from vlmhyperbench.config.gates import GateRow
-from vlmhyperbench.config.plan import Pair, expand_plan, plan_pairs
+from vlmhyperbench.config.plan import Pair, dropped_datasets, expand_plan, plan_pairs
 from vlmhyperbench.config.prompts import pick_template, render_prompt
 from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow, PromptRow
 from vlmhyperbench.config.task_kinds import TASKS, TaskKind, default_aggregators, default_metrics
@@ -28,8 +28,10 @@ __all__ = [
     "PluginRowError",
     "PromptRow",
     "TaskKind",
+    "check_api_keys",
     "default_aggregators",
     "default_metrics",
+    "dropped_datasets",
     "expand_plan",
     "load_catalog",
     "pick_template",

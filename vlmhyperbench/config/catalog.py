@@ -3,8 +3,11 @@ gates.csv and thresholds.csv), validated together.
 
 `load_catalog(DIR)` reads and checks every file before anything runs; every problem found is reported
 as `FILE:LINE: column 'NAME': what is wrong (allowed: ...)`. Names are checked against the registries
-of their concepts (backends, tasks, dataset formats, metrics, perturbations); a plugin that cannot be
-used is reported on the rows that name it, without stopping the run (only its pairs fail).
+of their concepts (backends, tasks, dataset formats, benchmarks, metrics, perturbations); a plugin that
+cannot be used is reported on the rows that name it, without stopping the run (only its pairs fail).
+A datasets.csv row that names a benchmark gets its task, split, prompt, metrics and aggregators from it
+where the row sets none; its path may be `hf://ORG/NAME[@REVISION]` or an offline bundle, which is
+resolved (a bundle checked file by file) before anything runs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from environments.backends import BACKENDS, Backend
 from metrics import METRICS, aggregator_names
+from vlmhyperbench.benchmarks import BENCHMARKS, Benchmark, DataSource, is_bundle, is_hub, resolve_source
 from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
 from vlmhyperbench.config.gates import GATE_COLUMNS, GATES_FILE, GateRow, check_gates
 from vlmhyperbench.config.plan import expand_plan
@@ -38,7 +42,7 @@ from vlmhyperbench.config.rows import (
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
 from vlmhyperbench.datasets import FORMATS, PageOptions, parse_perturbation, takes_page_options
-from vlmhyperbench.errors import ConfigError, ConfigErrors, PluginError
+from vlmhyperbench.errors import ConfigError, ConfigErrors, DatasetError, PluginError
 from vlmhyperbench.registry import Registry
 from vlmhyperbench.scorers import SCORERS
 
@@ -61,8 +65,18 @@ class Catalog:
     """Each model's backend, resolved once (None: a plugin backend that cannot be used)."""
 
     def dataset_path(self, d: DatasetRow) -> Path:
-        """D's path, relative paths taken from the config folder."""
-        return d.path if d.path.is_absolute() else (self.root / d.path).resolve()
+        """D's files: relative paths taken from the config folder; `hf://` and bundles resolved (see
+        vlmhyperbench.benchmarks); DatasetError when they cannot be used."""
+        return self.data_source(d).path
+
+    def data_source(self, d: DatasetRow) -> DataSource:
+        """Where D's files are, how they were found, and their hub revision when known."""
+        benchmark = BENCHMARKS.get(d.benchmark) if d.benchmark else None
+        path = Path(d.path).expanduser()
+        local = path if path.is_absolute() else (self.root / path).resolve()
+        if benchmark is None and not is_hub(d.path) and not is_bundle(local):
+            return DataSource(d.path, local, "folder")
+        return resolve_source(d.path, self.root, benchmark, d.split)
 
 
 class PluginRowError(ConfigError):
@@ -93,7 +107,7 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
             return []
 
     model_rows = rows("models.csv", MODEL_COLUMNS, ["name", "backend"])
-    dataset_rows = rows("datasets.csv", DATASET_COLUMNS, ["name", "task", "path"])
+    dataset_rows = rows("datasets.csv", DATASET_COLUMNS, ["name", "path"])
     prompt_rows = rows("prompts.csv", PROMPT_COLUMNS, ["collection", "template"], optional_file=True)
     plan_rows = rows("plan.csv", PLAN_COLUMNS, ["model", "dataset"], optional_file=True)
 
@@ -174,8 +188,9 @@ def _unique(rows: list[CsvRow], model: type[_Row], errors: list[ConfigError], ch
                 )
             )
             continue
-        if check(item, row, errors):
-            out[item.name] = item
+        checked = check(item, row, errors)
+        if checked:
+            out[item.name] = item if checked is True else checked
     return out
 
 
@@ -247,19 +262,30 @@ def _check_dataset(
     errors: list[ConfigError],
     root: Path | None,
     prompts: dict[str, list[PromptRow]],
-) -> bool:
+) -> DatasetRow | bool:
+    """The row checked, with what its benchmark brings filled in; False when it has errors."""
     before = len(errors)
-    if d.task not in TASKS:
+    benchmark = _check_benchmark(d, row, errors)
+    if benchmark is not None:
+        d = with_benchmark(d, benchmark)
+    if not d.task:
+        if not d.benchmark:  # an unknown benchmark is reported on its own column
+            errors.append(
+                row.error("task", "required value is empty: name a task, or a benchmark", TASKS.names())
+            )
+    elif d.task not in TASKS:
         errors.append(row.error("task", f"unknown task {d.task!r}", TASKS.names()))
     else:
         _load_plugin(TASKS, d.task, row, "task", errors)
-    if d.format not in FORMATS:
+    if d.format is not None and d.format not in FORMATS:
         errors.append(row.error("format", f"unknown format {d.format!r}", FORMATS.names()))
-    elif _load_plugin(FORMATS, d.format, row, "format", errors):
-        _check_page_columns(d, row, errors)
-    path = d.path if d.path.is_absolute() or root is None else root / d.path
-    if root is not None and not path.exists():
-        errors.append(row.error("path", f"{str(d.path)!r} does not exist (looked for {path})"))
+    elif d.format is not None or benchmark is None:
+        if _load_plugin(FORMATS, d.reader_format, row, "format", errors):
+            _check_page_columns(d, row, errors, FORMATS.get(d.reader_format), f"format {d.reader_format!r}")
+    else:
+        _check_page_columns(d, row, errors, benchmark.reader_function(), f"benchmark {benchmark.name!r}")
+    if root is not None:
+        _check_path(d, row, errors, root, benchmark)
     if d.prompts and d.prompts not in prompts:
         errors.append(
             row.error(
@@ -267,7 +293,56 @@ def _check_dataset(
             )
         )
     _check_metric_names(row, d.metrics, errors)
-    return _ok(errors, before)
+    return d if _ok(errors, before) else False
+
+
+def _check_benchmark(d: DatasetRow, row: CsvRow, errors: list[ConfigError]) -> Benchmark | None:
+    """The benchmark the row names (None: none, or one that cannot be used, reported in ERRORS)."""
+    if not d.benchmark:
+        return None
+    if d.benchmark not in BENCHMARKS:
+        errors.append(row.error("benchmark", f"unknown benchmark {d.benchmark!r}", BENCHMARKS.names()))
+        return None
+    if not _load_plugin(BENCHMARKS, d.benchmark, row, "benchmark", errors):
+        return None
+    benchmark = BENCHMARKS.get(d.benchmark)
+    if d.split and benchmark.splits and d.split not in benchmark.splits:
+        errors.append(
+            row.error(
+                "split", f"benchmark {benchmark.name!r} has no split {d.split!r}", list(benchmark.splits)
+            )
+        )
+    return benchmark
+
+
+def with_benchmark(d: DatasetRow, benchmark: Benchmark) -> DatasetRow:
+    """D with its benchmark's task, split, metrics, prompt and aggregators where the row sets none."""
+    return d.model_copy(
+        update={
+            "task": d.task or benchmark.task,
+            "split": d.split or (benchmark.default_split if d.format is None else None),
+            "metrics": d.metrics or benchmark.metrics,
+            "prompt_template": None if d.prompts else benchmark.prompt,
+            "aggregators": benchmark.aggregators,
+        }
+    )
+
+
+def _check_path(
+    d: DatasetRow, row: CsvRow, errors: list[ConfigError], root: Path, benchmark: Benchmark | None
+) -> None:
+    """The path exists; an `hf://` path resolves (cache first); a bundle's every file matches its hash."""
+    local = Path(d.path).expanduser()
+    local = local if local.is_absolute() else root / local
+    if not is_hub(d.path) and not local.exists():
+        errors.append(row.error("path", f"{d.path!r} does not exist (looked for {local})"))
+        return
+    if benchmark is None and not is_hub(d.path) and not is_bundle(local):
+        return
+    try:
+        resolve_source(d.path, root, benchmark, d.split)
+    except DatasetError as exc:
+        errors.append(row.error("path", str(exc)))
 
 
 def _check_metric_names(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
@@ -282,19 +357,15 @@ def _check_metric_names(row: CsvRow, names: tuple[str, ...], errors: list[Config
             _load_plugin(SCORERS, name, row, "metrics", errors)
 
 
-def _check_page_columns(d: DatasetRow, row: CsvRow, errors: list[ConfigError]) -> None:
-    """dpi, pages, max_pages and reference: valid values, and only for a format that reads PDFs."""
+def _check_page_columns(d: DatasetRow, row: CsvRow, errors: list[ConfigError], reader, what: str) -> None:
+    """dpi, pages, max_pages and reference: valid values, and only for a reader of PDFs (WHAT names it)."""
     given = [c for c in PAGE_COLUMNS if getattr(d, c) is not None]
     if not given:
         return
-    if not takes_page_options(FORMATS.get(d.format)):
+    if not takes_page_options(reader):
         pdf_formats = [n for n in FORMATS.registered() if _reads_pdfs(n)]
         errors.append(
-            row.error(
-                given[0],
-                f"format {d.format!r} reads images, not PDFs: the column does not apply",
-                pdf_formats,
-            )
+            row.error(given[0], f"{what} reads images, not PDFs: the column does not apply", pdf_formats)
         )
         return
     for column in given:
@@ -390,3 +461,25 @@ def _load_plugin(registry: Registry, name: str, row: CsvRow, column: str, errors
 def _ok(errors: list[ConfigError], before: int) -> bool:
     """No error since BEFORE other than plugin problems (the row is kept: its pairs fail when run)."""
     return not any(not isinstance(e, PluginRowError) for e in errors[before:])
+
+
+def check_api_keys(catalog: Catalog, models: list[str]) -> None:
+    """ConfigErrors for the MODELS whose api_key_env names a variable that is not set: their requests
+    would go out without a key. A row whose endpoint needs no key leaves the column empty."""
+    import os
+
+    errors = []
+    for name in dict.fromkeys(models):
+        row = catalog.models[name]
+        if row.api_key_env and not os.environ.get(row.api_key_env):
+            errors.append(
+                ConfigError(
+                    f"the variable {row.api_key_env} is not set: export it with the endpoint's key "
+                    "(or leave api_key_env empty if the endpoint needs no key)",
+                    file=catalog.root / "models.csv",
+                    line=row.line,
+                    column="api_key_env",
+                )
+            )
+    if errors:
+        raise ConfigErrors(errors)

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from vlmhyperbench.errors import ConfigError
 
+MAX_CELL_CHARS = 100_000
+"""A config cell longer than this is a mistake (a pasted file, a missing quote), whatever the csv module's
+own limit is in this process (a dataset reader raises it for long transcriptions)."""
+
 
 @dataclass(frozen=True)
 class CsvRow:
@@ -75,6 +79,14 @@ def read_csv_rows(
                     line=line,
                 )
             cells = {name: value.strip() for name, value in zip(header, record) if name and value.strip()}
+            for name, value in cells.items():
+                if len(value) > MAX_CELL_CHARS:
+                    raise ConfigError(
+                        f"a cell of {len(value):,} characters is over the limit of {MAX_CELL_CHARS:,}",
+                        file=shown,
+                        line=line,
+                        column=name,
+                    )
             rows.append(CsvRow(file=Path(shown), line=line, cells=cells))
     except csv.Error as exc:  # a cell over the csv module's size limit, say: still FILE:LINE
         raise ConfigError(f"cannot read this row as CSV: {exc}", file=shown, line=start_line) from None

@@ -109,7 +109,7 @@ def expand_plan(
                         filter_question_type=row.filter_question_type,
                         perturbation=row.perturbation,
                         metrics=row.metrics or d.metrics,
-                        aggregators=row.aggregators or _default_aggregators(d.task),
+                        aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
                         backend=backend,
                     ),
                     row.line,
@@ -121,6 +121,25 @@ def expand_plan(
         for p, _ in pairs.values()
         if (not models or p.model.name in models) and (not datasets or p.dataset.name in datasets)
     ]
+
+
+def dropped_datasets(catalog: Catalog, pairs: list[Pair], datasets: list[str] | None = None) -> list[str]:
+    """One line per dataset of the config (or of DATASETS) that no pair of the plan uses, saying why."""
+    used = {p.dataset.name for p in pairs}
+    lines = []
+    for d in catalog.datasets.values():
+        if d.name in used or (datasets and d.name not in datasets):
+            continue
+        models = [m for m in catalog.models.values()]
+        able = [m.name for m in models if (b := catalog.backends.get(m.name)) is None or b.tasks is None
+                or d.task in b.tasks]  # fmt: skip
+        if not able:
+            kinds = sorted({m.backend for m in models})
+            why = f"no model can answer its task {d.task!r} (backends: {', '.join(kinds)})"
+        else:
+            why = "no plan.csv row pairs it with a model that can answer it"
+        lines.append(f"dataset {d.name!r} is not run: {why}")
+    return lines
 
 
 def _default_aggregators(task: str) -> tuple[str, ...]:

@@ -26,8 +26,11 @@ def _compile(template: str):
     return _jinja().from_string(template)
 
 
-def pick_template(task: str, rows: list[PromptRow] | None, doc_class: str, question_type: str) -> str:
-    """The template for one sample: the collection's best match, else the task's built-in prompt."""
+def pick_template(
+    task: str, rows: list[PromptRow] | None, doc_class: str, question_type: str, default: str | None = None
+) -> str:
+    """The template for one sample: the collection's best match, else DEFAULT (a benchmark's standard
+    prompt), else the task's built-in prompt."""
     if rows:
         for want_class, want_type in (
             (doc_class, question_type),
@@ -38,6 +41,8 @@ def pick_template(task: str, rows: list[PromptRow] | None, doc_class: str, quest
             for row in rows:
                 if row.doc_class == want_class and row.question_type == want_type:
                     return row.template
+    if default is not None:
+        return default
     return TASKS.get(task).prompt  # a plugin task's: PluginError, naming its package, if it cannot be used
 
 

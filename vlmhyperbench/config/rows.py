@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 from vlmhyperbench.config.csv_rows import CsvRow
 from vlmhyperbench.errors import ConfigError
@@ -54,13 +54,14 @@ DATASET_COLUMNS = [
     "split",
     "prompts",
     "metrics",
+    "benchmark",
     "dpi",
     "pages",
     "max_pages",
     "reference",
 ]
 PAGE_COLUMNS = ("dpi", "pages", "max_pages", "reference")
-"""datasets.csv columns of the PDF formats (vlmhyperbench.datasets.PageOptions)."""
+"""datasets.csv columns of the formats that read PDFs (vlmhyperbench.datasets.PageOptions)."""
 PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
 PLAN_COLUMNS = [
     "model",
@@ -114,15 +115,20 @@ class ModelRow(_Row):
 
 
 class DatasetRow(_Row):
-    """One dataset: which task it is, how to read it and how to score it."""
+    """One dataset: which task it is, how to read it and how to score it. A row that names a `benchmark`
+    (vlmhyperbench.benchmarks) gets its task, reader, prompt, metrics and aggregators from it, unless the
+    row sets them; the catalog fills them in (`with_benchmark`)."""
 
     name: str
-    task: str
-    format: str = "vlmhyperbench"
-    path: Path
+    task: str = ""
+    format: str | None = None
+    """None: the benchmark's own reader, else `vlmhyperbench`."""
+    path: str
+    """A path (relative to the config folder), `hf://ORG/NAME[@REVISION]`, or an offline bundle."""
     split: str | None = None
     prompts: str | None = None
     metrics: tuple[str, ...] = ()
+    benchmark: str | None = None
     dpi: int | None = None
     """PDF formats: the resolution pages are rendered at (default 144)."""
     pages: str | None = None
@@ -131,6 +137,21 @@ class DatasetRow(_Row):
     """PDF formats: at most this many pages of each document."""
     reference: str | None = None
     """PDF formats: annotation (default) or text_layer (the PDF's own text is the reference)."""
+    # Filled in from the benchmark by the catalog; not columns of datasets.csv.
+    prompt_template: str | None = None
+    """The prompt used when the row names no prompt collection (None: the task's built-in one)."""
+    aggregators: tuple[str, ...] = ()
+    """The aggregators a plan row gets when it names none (empty: the task's defaults)."""
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def reader_format(self) -> str:
+        """The dataset format to read it with when no benchmark reads it."""
+        return self.format or "vlmhyperbench"
 
     def page_options(self):
         """The row's PageOptions (ValueError naming a bad value; the catalog has checked them)."""

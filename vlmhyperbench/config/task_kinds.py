@@ -27,8 +27,9 @@ class TaskKind:
     description: str = ""
     aggregators: tuple[str, ...] = ("general", "by_doc_class")
     """The aggregators a plan row gets when its `aggregators` cell is empty."""
-    reference: str = "answer"
-    """The sample field that holds the reference: answer, label, fields or order."""
+    requires: tuple[tuple[str, ...], ...] = (("answer", "answers"),)
+    """The fields every sample of the task must give, each a group of names any of which will do: a
+    sample without one is a DatasetError that names its file, line and field."""
 
 
 TASKS: Registry[TaskKind] = Registry(
@@ -63,7 +64,7 @@ for _kind in (
         "{{ classes | join(', ') }}.{% if question %}\n{{ question }}{% endif %}",
         ("accuracy", "f1_macro"),
         "document class",
-        reference="label",
+        requires=(("label", "answer", "answers"), ("classes",)),
     ),
     TaskKind(
         "kie",
@@ -72,7 +73,7 @@ for _kind in (
         "absent): {{ fields | join(', ') }}.{% if question %}\n{{ question }}{% endif %}",
         ("field_f1",),
         "key-information extraction",
-        reference="fields",
+        requires=(("fields", "answer", "answers"),),
     ),
     TaskKind(
         "ordering",
@@ -81,7 +82,7 @@ for _kind in (
         "{% if question %}\n{{ question }}{% endif %}",
         ("kendall_tau",),
         "page ordering",
-        reference="order",
+        requires=(("order", "answer", "answers"),),
     ),
     TaskKind(
         "parse",
@@ -90,6 +91,8 @@ for _kind in (
         "Output only the Markdown.{% if question %}\n{{ question }}{% endif %}",
         ("parse_edit", "teds", "teds_s", "reading_order"),
         "document parsing: page to Markdown with tables",
+        # a reference Markdown, or an annotation an official scorer reads (olmOCR-bench's unit tests)
+        requires=(("answer", "answers", "annotation"),),
     ),
 ):
     TASKS.add(_kind.name, _kind)

@@ -13,11 +13,14 @@ whole raises `DatasetError` with `FILE:LINE: field 'NAME': what is wrong`.
 from vlmhyperbench.datasets._formats import (
     FORMATS,
     Reader,
+    check_fields,
     dataset_formats,
     get_reader,
     read_dataset,
     register_reader,
+    select_samples,
     stable_rank,
+    unknown_fields,
 )
 from vlmhyperbench.datasets._options import PageOptions, PageSelection, parse_pages, takes_page_options
 from vlmhyperbench.datasets._pages import DEFAULT_DPI, PdfPage
@@ -55,8 +58,11 @@ __all__ = [
     "SampleError",
     "dataset_formats",
     "get_reader",
+    "check_fields",
     "read_dataset",
     "register_reader",
+    "select_samples",
+    "unknown_fields",
     "sniff_mime",
     "stable_rank",
 ]

@@ -88,6 +88,8 @@ def read_omnidocbench(path: Path, split: str | None = None) -> list[Sample]:
                 question_type=as_text(attributes.get("layout", "")),
                 annotation=page,
                 error=error,
+                where=loc,
+                keys=("answer", "annotation"),
             )
         )
     return samples
@@ -123,6 +125,8 @@ def read_olmocr_bench(
     options = options or PageOptions()
     if not path.is_dir():
         raise DatasetError(f"{path}: expected the olmOCR-bench folder (pdfs/ and <category>.jsonl files)")
+    if not (path / "pdfs").is_dir() and (path / "bench_data" / "pdfs").is_dir():
+        path = path / "bench_data"  # the published repository keeps them one folder down
     pdfs = path / "pdfs"
     files = sorted(p for p in path.glob("*.jsonl") if p.is_file())
     if not files:
@@ -155,6 +159,8 @@ def read_olmocr_bench(
             "doc_class": categories[0] if categories else "baseline",
             "annotation": {"tests": tests},
             "dpi": options.dpi,
+            "where": f"{pdfs / pdf}: page {page}",
+            "keys": ("annotation",),
         }
         ref, error = confine(pdfs, pdf)
         if ref is None:

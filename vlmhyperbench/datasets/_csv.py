@@ -6,13 +6,25 @@ import csv
 import sys
 from pathlib import Path
 
-from vlmhyperbench.datasets._common import UniqueIds, answers_from_cell, not_utf8
+from vlmhyperbench.datasets._common import UniqueIds, answers_from_cell, not_utf8, task_fields
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import Sample
 from vlmhyperbench.errors import DatasetError
 
 REQUIRED = ("data_index", "image_path", "answer")
-OPTIONAL = ("split", "question", "doc_class", "question_type", "answer_bbox")
+OPTIONAL = (
+    "split",
+    "question",
+    "doc_class",
+    "question_type",
+    "answer_bbox",
+    "label",
+    "classes",
+    "fields",
+    "order",
+)
+
+TASK_COLUMNS = ("label", "classes", "fields", "order")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # full-page transcriptions are long cells
 
@@ -25,9 +37,11 @@ def annotation_file(path: Path) -> Path:
 
 def read_vlmhyperbench(path: Path) -> list[Sample]:
     """Columns data_index, split, image_path, question, answer, doc_class, question_type,
-    answer_bbox (optional); `;`-separated (a `,` header also works), UTF-8 with or without BOM.
+    answer_bbox (optional), and as the task needs: label and classes (classification), fields (KIE, a JSON
+    object), order (ordering); `;`-separated (a `,` header also works), UTF-8 with or without BOM.
 
-    `answer` may be a JSON list of answers; `image_path` may be a JSON list of pages.
+    `answer` may be a JSON list of answers; `image_path` may be a JSON list of pages; `classes` and `order`
+    a JSON list or space-separated words.
     """
     file = annotation_file(path)
     root = file.parent
@@ -52,6 +66,8 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
                 f"required: {', '.join(REQUIRED)})"
             )
         col = {name: header.index(name) for name in REQUIRED + OPTIONAL if name in header}
+        keys = tuple(h for h in header if h)
+        unknown = tuple(h for h in keys if h not in col)
         reader = csv.reader(handle, delimiter=delimiter)
         ids = UniqueIds()
         line = 2
@@ -66,7 +82,7 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
                         f"{len(header)} columns (separator '{delimiter}')"
                     )
                 cell = {name: (record[i] if i < len(record) else "") for name, i in col.items()}
-                samples.append(_sample(cell, root, file, start, ids))
+                samples.append(_sample(cell, root, file, start, ids, keys, unknown))
         except UnicodeDecodeError:
             raise not_utf8(file) from None
         except csv.Error as e:
@@ -74,7 +90,15 @@ def read_vlmhyperbench(path: Path) -> list[Sample]:
     return samples
 
 
-def _sample(cell: dict[str, str], root: Path, file: Path, line: int, ids: UniqueIds) -> Sample:
+def _sample(
+    cell: dict[str, str],
+    root: Path,
+    file: Path,
+    line: int,
+    ids: UniqueIds,
+    keys: tuple[str, ...],
+    unknown: tuple[str, ...],
+) -> Sample:
     sample_id = cell["data_index"].strip() or str(line)
     ids.add(sample_id, f"{file}:{line}")
     pages = (
@@ -98,4 +122,8 @@ def _sample(cell: dict[str, str], root: Path, file: Path, line: int, ids: Unique
         question_type=cell.get("question_type", "").strip(),
         split=cell.get("split", "").strip(),
         error=error,
+        where=f"{file}:{line}",
+        keys=keys,
+        unknown=unknown,
+        **task_fields({k: cell[k] for k in TASK_COLUMNS if cell.get(k, "").strip()}, file, line),
     )

@@ -20,6 +20,7 @@ FORMATS: Registry[Reader] = Registry(
     kind="dataset format",
     expects="point the entry point at a reader: fn(path) -> list[Sample]",
     accept=lambda obj: obj if callable(obj) else None,
+    describe=lambda reader: " ".join((reader.__doc__ or "").strip().split("\n\n")[0].split()),
 )
 FORMATS.add_lazy("vlmhyperbench", "vlmhyperbench.datasets._csv:read_vlmhyperbench")
 FORMATS.add_lazy("docvqa", "vlmhyperbench.datasets._json:read_docvqa")
@@ -63,14 +64,20 @@ def read_dataset(
     doc_classes: list[str] | None = None,
     question_types: list[str] | None = None,
     max_samples: int | None = None,
+    requires: tuple[tuple[str, ...], ...] = (),
     options: PageOptions | None = None,
 ) -> list[Sample]:
     """The dataset's samples in file order, filtered, then cut to `max_samples`.
 
     Filters (None or empty = keep all): `split` equal, `doc_class` in `doc_classes`, `question_type`
     in `question_types`. `max_samples` keeps the N samples whose ids have the lowest stable hash
-    (a spread over the whole file, the same on every run), in file order. OPTIONS go to a reader of
-    PDFs; other readers take none (DatasetError when options other than the defaults are given).
+    (a spread over the whole file, the same on every run), in file order.
+
+    `requires`: the fields every sample must give, each as a group of names any of which will do (the
+    task's reference: answer for OCR and VQA, label and classes, fields, order); a sample without one is a
+    DatasetError `FILE:LINE: field 'NAME': missing`, before anything is sent.
+    OPTIONS go to a reader of PDFs; other readers take none (DatasetError when options other than the
+    defaults are given).
     """
     if max_samples is not None and max_samples < 0:
         raise ValueError(f"max_samples must be >= 0, got {max_samples}")
@@ -86,6 +93,23 @@ def read_dataset(
         )
     else:
         samples = reader(Path(path))
+    check_fields(samples, requires)
+    return select_samples(
+        samples, split=split, doc_classes=doc_classes, question_types=question_types, max_samples=max_samples
+    )
+
+
+def select_samples(
+    samples: list[Sample],
+    *,
+    split: str | None = None,
+    doc_classes: list[str] | None = None,
+    question_types: list[str] | None = None,
+    max_samples: int | None = None,
+) -> list[Sample]:
+    """SAMPLES filtered and cut as `read_dataset` does (any reader's output: a benchmark's too)."""
+    if max_samples is not None and max_samples < 0:
+        raise ValueError(f"max_samples must be >= 0, got {max_samples}")
     if split:
         samples = [s for s in samples if s.split == split]
     if doc_classes:
@@ -98,3 +122,26 @@ def read_dataset(
         keep = set(sorted(range(len(samples)), key=lambda i: (stable_rank(samples[i].id), i))[:max_samples])
         samples = [s for i, s in enumerate(samples) if i in keep]
     return samples
+
+
+def check_fields(samples: list[Sample], requires: tuple[tuple[str, ...], ...]) -> None:
+    """DatasetError at the first sample that lacks a required field (see read_dataset)."""
+    for sample in samples:
+        for names in requires:
+            if not any(name in sample.keys for name in names):
+                alternatives = f" (or {', '.join(repr(n) for n in names[1:])})" if len(names) > 1 else ""
+                has = ", ".join(sample.keys) or "nothing"
+                raise DatasetError(
+                    f"{sample.where}: field '{names[0]}'{alternatives}: missing (the row gives: {has})"
+                )
+
+
+def unknown_fields(samples: list[Sample]) -> str | None:
+    """One line naming the fields the dataset's rows give that its format ignores, or None."""
+    found = sorted({name for s in samples for name in s.unknown})
+    if not found:
+        return None
+    where = samples[0].where.split(":")[0] if samples and samples[0].where else "the dataset"
+    return (
+        f"{where}: field(s) {', '.join(repr(n) for n in found)} are not read by this format and are ignored"
+    )

@@ -19,6 +19,21 @@ from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import ImageRef, Sample
 from vlmhyperbench.errors import DatasetError
 
+JSONL_FIELDS = frozenset(
+    "id image images question answer answers doc_class question_type split label classes fields order".split()
+)
+"""The fields of a jsonl row; any other is reported once per dataset, and ignored."""
+DOCVQA_FIELDS = frozenset(
+    "questionId question image answers doc_class question_type question_types data_split docId "
+    "ucsf_document_id ucsf_document_page_no".split()
+)
+"""The fields of a DocVQA item (the distribution's own included)."""
+
+
+def present(obj: dict[str, Any]) -> tuple[str, ...]:
+    """The keys of OBJ that carry a value (null is no value)."""
+    return tuple(k for k, v in obj.items() if v is not None)
+
 
 def _open_text(file: Path) -> str:
     try:
@@ -79,6 +94,9 @@ def read_docvqa(path: Path) -> list[Sample]:
                 question_type=as_text(item.get("question_type") or first_of(item.get("question_types", ""))),
                 split=as_text(item.get("data_split") or split),
                 error=error,
+                where=f"{path}: {loc}",
+                keys=present(item),
+                unknown=tuple(k for k in item if k not in DOCVQA_FIELDS),
             )
         )
     return samples
@@ -137,5 +155,8 @@ def _jsonl_sample(obj: dict[str, Any], path: Path, line: int, ids: UniqueIds) ->
         question_type=as_text(obj.get("question_type", "")),
         split=as_text(obj.get("split", "")),
         error=error,
+        where=f"{path}:{line}",
+        keys=present(obj),
+        unknown=tuple(k for k in obj if k not in JSONL_FIELDS),
         **task_fields(obj, path, line),
     )

@@ -65,6 +65,7 @@ def read_parquet(path: Path) -> list[Sample]:
         if "question" not in schema and "label" not in schema:
             raise DatasetError(where(file, None, "question") + f"missing (columns: {', '.join(schema)})")
         columns = [c for c in META if c in schema]
+        unknown = tuple(c for c in schema if c not in META and c not in ("image", "images"))
         scan = pl.scan_parquet(file)
         meta = scan.select(columns).collect()
         pages = (
@@ -97,6 +98,9 @@ def read_parquet(path: Path) -> list[Sample]:
                     ),
                     split=as_text(obj.get("split") or obj.get("data_split") or default_split),
                     error=None if images else "no image in this row",
+                    where=f"{file}: row {row}",
+                    keys=tuple(k for k, v in obj.items() if v is not None),
+                    unknown=unknown,
                     **task_fields(obj, file, None),
                 )
             )

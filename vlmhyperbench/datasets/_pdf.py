@@ -38,6 +38,13 @@ from vlmhyperbench.datasets._sample import Sample, SampleError
 from vlmhyperbench.errors import DatasetError
 
 ANNOTATION = "annotation.jsonl"
+PDF_FIELDS = frozenset(
+    "id pdf file page pages question answer answers doc_class question_type split label classes fields "
+    "order".split()
+)
+"""The fields of an annotation line; any other is reported once per dataset, and ignored."""
+TEXT_LAYER_KEYS = ("answer",)
+"""What a sample whose reference is its text layer gives, for the task's required fields."""
 
 
 def read_pdf(path: Path, options: PageOptions | None = None) -> list[Sample]:
@@ -61,7 +68,8 @@ def _folder(root: Path, options: PageOptions) -> Iterator[Sample]:
     if not pdfs:
         raise DatasetError(f"{root}: no PDF files (*.pdf) in the folder")
     for pdf in pdfs:
-        yield from document_samples(pdf.relative_to(root).as_posix(), pdf, options, options.pages, {})
+        where = {"where": str(pdf), "keys": TEXT_LAYER_KEYS}
+        yield from document_samples(pdf.relative_to(root).as_posix(), pdf, options, options.pages, where)
 
 
 def _annotated(file: Path, options: PageOptions) -> Iterator[Sample]:
@@ -91,7 +99,11 @@ def _annotated(file: Path, options: PageOptions) -> Iterator[Sample]:
             raise DatasetError(where(file, line, "pdf") + "missing (the PDF's path, relative to the file)")
         selection = _line_selection(obj, file, line) or options.pages
         doc_id = as_text(obj.get("id", "")) or Path(rel).stem
+        keys = tuple(k for k, v in obj.items() if v is not None)
         fields = {
+            "where": f"{file}:{line}",
+            "keys": keys + TEXT_LAYER_KEYS if options.reference == "text_layer" else keys,
+            "unknown": tuple(k for k in obj if k not in PDF_FIELDS),
             "question": as_text(obj.get("question", "")),
             "references": references_of(obj),
             "doc_class": as_text(obj.get("doc_class", "")),

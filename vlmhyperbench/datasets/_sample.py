@@ -105,6 +105,12 @@ class Sample:
     annotation: Any = None
     """The dataset's own annotation of the sample (JSON-able), for official scorers that need more than
     the references: an OmniDocBench page's layout elements, an olmOCR-bench page's unit tests."""
+    where: str = ""
+    """Where the sample is written: `FILE:LINE`, `FILE: data[N]` or `FILE: row N` (for error messages)."""
+    keys: tuple[str, ...] = ()
+    """The fields its row gives (with a value; for a CSV file, the header's columns)."""
+    unknown: tuple[str, ...] = ()
+    """Fields of its row that the format does not know: ignored, and reported once per dataset."""
 
 
 @lru_cache(maxsize=4)

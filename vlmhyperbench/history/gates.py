@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from vlmhyperbench.config.gates import GateRow
+from vlmhyperbench.console import print_table
 from vlmhyperbench.results.run_folder import GATES, SCORES, SUMMARY, RunFolder
 
 PASSED, FAILED, UNCHECKED = "passed", "failed", "unchecked"
@@ -338,10 +339,8 @@ def table_rows(report: GateReport) -> list[dict]:
 
 
 def print_gates(report: GateReport, console=None) -> None:
-    """The checks as a rich table in the terminal, failed ones first and in red."""
+    """The checks as a table in the terminal (plain text in a log), failed ones first and in red."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = console or Console()
     if not report.checks:
@@ -349,14 +348,13 @@ def print_gates(report: GateReport, console=None) -> None:
         return
     counts = report.to_dict()["counts"]
     colour = {"FAILED": "bold red", "UNCHECKED": "yellow", "PASSED": "green"}
-    table = Table(
+    rows = table_rows(report)
+    print_table(
+        list(rows[0]),
+        [list(r.values()) for r in rows],
         title=f"Quality gates: {counts[FAILED]} failed, {counts[UNCHECKED]} unchecked, "
         f"{counts[PASSED]} passed",
-        title_justify="left",
+        fold=("reason", "model", "dataset"),
+        styles=[colour[r["status"]] for r in rows],
+        console=console,
     )
-    rows = table_rows(report)
-    for column in rows[0]:
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(*(escape(str(v)) for v in r.values()), style=colour[r["status"]])
-    console.print(table)

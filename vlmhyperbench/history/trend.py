@@ -6,27 +6,37 @@ from pathlib import Path
 
 import polars as pl
 
+from vlmhyperbench.console import print_table
 from vlmhyperbench.history.regressions import read_regressions
 from vlmhyperbench.history.runs import list_runs, load_history
 
+KEYS = ["dataset", "perturbation", "metric", "model", "higher_is_better"]
+N_PREFIX = "n@"
+"""The trend table's sample-count columns: `n@RUN_ID` beside each run's value column `RUN_ID`."""
+
 
 def trend_table(history: pl.DataFrame, *, last: int = 10) -> pl.DataFrame:
-    """One row per (dataset, perturbation, metric, model), a column per run (the LAST runs), oldest first."""
+    """One row per (dataset, perturbation, metric, model): the sample counts of the LAST runs (`n@RUN_ID`
+    columns), then a value column per run, oldest first."""
     general = history.filter(pl.col("group") == "")
     if not general.height:
         return pl.DataFrame()
     keep = general.select("run_index", "run_id").unique().sort("run_index").tail(last)
     part = general.join(keep.select("run_index"), on="run_index")
-    wide = part.pivot(
-        on="run_id",
-        index=["dataset", "perturbation", "metric", "model", "higher_is_better"],
-        values="value",
-        sort_columns=False,
+    values = part.pivot(on="run_id", index=KEYS, values="value", sort_columns=False)
+    counts = part.with_columns((N_PREFIX + pl.col("run_id")).alias("run_id")).pivot(
+        on="run_id", index=KEYS, values="n", sort_columns=False
     )
-    run_cols = [r for r in keep["run_id"].to_list() if r in wide.columns]
-    return wide.select("dataset", "perturbation", "metric", "model", "higher_is_better", *run_cols).sort(
+    run_cols = [r for r in keep["run_id"].to_list() if r in values.columns]
+    wide = values.join(counts, on=KEYS, how="left", nulls_equal=True)
+    return wide.select(*KEYS, *[N_PREFIX + r for r in run_cols], *run_cols).sort(
         "dataset", "perturbation", "metric", "model"
     )
+
+
+def run_columns(table: pl.DataFrame) -> list[str]:
+    """The run ids a trend table shows, oldest first."""
+    return [c for c in table.columns if c not in KEYS and not c.startswith(N_PREFIX)]
 
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -47,11 +57,7 @@ def trend(
         if wanted:
             history = history.filter(pl.col(col).is_in(wanted))
     table = trend_table(history, last=last)
-    shown = [
-        c
-        for c in table.columns
-        if c not in ("dataset", "perturbation", "metric", "model", "higher_is_better")
-    ]
+    shown = run_columns(table)
     regressions = read_regressions(output, [r for r in runs if r.run_id in shown])
     return table, regressions
 
@@ -69,19 +75,18 @@ def _spark(values: list[float | None]) -> str:
 
 
 def print_trend(table: pl.DataFrame, regressions: pl.DataFrame, console=None) -> None:
+    """One table per (dataset, perturbation, metric): a row per model, a column per run (whole run ids,
+    oldest first), the change since the previous run, and ▼ where that run's report flagged a regression.
+    A value over another number of samples than the table's usual one shows its n."""
+    from collections import Counter
+
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = console or Console()
     if not table.height:
         console.print("no run with a summary in this results folder")
         return
-    runs = [
-        c
-        for c in table.columns
-        if c not in ("dataset", "perturbation", "metric", "model", "higher_is_better")
-    ]
+    runs = run_columns(table)
     flagged = {
         (r["run_id"], r["model"], r["dataset"], r["perturbation"] or "", r["metric"])
         for r in regressions.iter_rows(named=True)
@@ -90,28 +95,29 @@ def print_trend(table: pl.DataFrame, regressions: pl.DataFrame, console=None) ->
         ["dataset", "perturbation", "metric"], maintain_order=True
     ):
         hib = bool(group["higher_is_better"][0])
+        counts = Counter(n for rec in group.iter_rows(named=True) for r in runs if (n := rec[N_PREFIX + r]))
+        usual = counts.most_common(1)[0][0] if counts else None
         title = f"{dataset}{' ~' + pert if pert else ''} · {metric} {'↑' if hib else '↓'}"
-        out = Table(title=escape(title), title_justify="left")
-        out.add_column("model")
-        for run_id in runs:
-            out.add_column(escape(run_id), justify="right")
-        out.add_column("change", justify="right")
-        out.add_column("trend")
+        title += f" · n={usual}" if usual is not None else ""
+        rows, styles = [], []
         for rec in group.iter_rows(named=True):
             values = [rec[r] for r in runs]
             cells = []
             for run_id, v in zip(runs, values):
-                mark = (run_id, rec["model"], dataset, pert, metric) in flagged
-                cells.append("–" if v is None else (f"[red]{v:.4f} ▼[/]" if mark else f"{v:.4f}"))
+                if v is None:
+                    cells.append("–")
+                    continue
+                mark = " ▼" if (run_id, rec["model"], dataset, pert, metric) in flagged else ""
+                n = rec[N_PREFIX + run_id]
+                cells.append(f"{v:.4f}{mark}" + (f" (n={n})" if n is not None and n != usual else ""))
             known = [v for v in values if v is not None]
             change = ""
             if len(known) >= 2 and values[-1] is not None:
                 d = known[-1] - known[-2]
-                good = (d > 0) == hib
-                change = f"[{'green' if good else 'red'}]{d:+.4f}[/]" if d else "0"
-            out.add_row(escape(rec["model"]), *cells, change, _spark(values))
-        console.print(out)
+                change = f"{d:+.4f}" if d else "0"
+            rows.append([rec["model"], *cells, change, _spark(values)])
+            styles.append("red" if any("▼" in c for c in cells) else None)
+        print_table(["model", *runs, "change", "trend"], rows, title=title, fold=("model",), styles=styles,
+                    console=console)  # fmt: skip
     if regressions.height:
-        console.print(
-            f"[red]▼[/] regression flagged by that run's report ({regressions.height} in the runs shown)"
-        )
+        console.print(f"▼ regression flagged by that run's report ({regressions.height} in the runs shown)")

@@ -14,7 +14,13 @@ from vlmhyperbench.inference.chat import (
     run_requests,
 )
 from vlmhyperbench.inference.journal import PREDICTION_SCHEMA, PredictionJournal
-from vlmhyperbench.inference.performance import measured_window_s, percentile, performance_row
+from vlmhyperbench.inference.performance import (
+    left_out_mask,
+    left_out_reasons,
+    measured_window_s,
+    percentile,
+    performance_row,
+)
 
 __all__ = [
     "PREDICTION_SCHEMA",
@@ -26,6 +32,8 @@ __all__ = [
     "RunStats",
     "build_body",
     "check_health",
+    "left_out_mask",
+    "left_out_reasons",
     "list_models",
     "measured_window_s",
     "percentile",

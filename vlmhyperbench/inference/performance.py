@@ -19,11 +19,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-__all__ = ["performance_row", "percentile", "measured_window_s", "PERFORMANCE_REQUEST_COLUMNS"]
+__all__ = [
+    "PERFORMANCE_REQUEST_COLUMNS",
+    "left_out_mask",
+    "left_out_reasons",
+    "measured_window_s",
+    "percentile",
+    "performance_row",
+]
 
 PERFORMANCE_REQUEST_COLUMNS = (
     "requests",
     "errors",
+    "left_out",
     "concurrency",
     "ttft_p50_s",
     "ttft_p90_s",
@@ -64,6 +72,21 @@ def measured_window_s(df: pl.DataFrame) -> float:
     return float(windows["w"].sum())
 
 
+def left_out_mask(df: pl.DataFrame) -> pl.Series:
+    """The samples never sent for a data reason (a missing, corrupt or escaping image): they failed with
+    no attempt, say nothing about the model, and are left out of its scores and request counts."""
+    if "attempts" not in df.columns:
+        return pl.Series([False] * df.height, dtype=pl.Boolean)
+    return df.select((pl.col("attempts").fill_null(1) == 0) & pl.col("error").is_not_null()).to_series()
+
+
+def left_out_reasons(df: pl.DataFrame, top: int = 1) -> list[tuple[str, int]]:
+    """The most frequent reasons samples were left out, with their counts."""
+    errors = df.filter(left_out_mask(df))["error"]
+    counts = errors.value_counts(sort=True).rows()
+    return [(str(reason), int(n)) for reason, n in counts[:top]]
+
+
 def performance_row(
     predictions: pl.DataFrame | str | Path,
     *,
@@ -79,6 +102,8 @@ def performance_row(
     the caller's.
     """
     df = pl.read_parquet(predictions) if isinstance(predictions, (str, Path)) else predictions
+    left_out = left_out_mask(df)
+    sent = df.filter(~left_out)
     answered = df.filter(pl.col("error").is_null())
     if window is None:
         window_s = measured_window_s(df)
@@ -92,8 +117,9 @@ def performance_row(
         return percentile(answered[column], q) if column in answered.columns else None
 
     return {
-        "requests": df.height,
-        "errors": df.height - answered.height,
+        "requests": sent.height,
+        "errors": sent.height - answered.height,
+        "left_out": df.height - sent.height,
         "concurrency": concurrency,
         "ttft_p50_s": pct("ttft_s", 50),
         "ttft_p90_s": pct("ttft_s", 90),

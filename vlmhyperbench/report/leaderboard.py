@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import polars as pl
 
+from vlmhyperbench.console import print_table
+from vlmhyperbench.report.official import official_figures
 from vlmhyperbench.results.records import PairOutcome
 
 PERF_COLUMNS = [
@@ -28,7 +28,8 @@ def leaderboard_rows(
     summary: pl.DataFrame, performance: pl.DataFrame, pairs: list[PairOutcome]
 ) -> list[dict]:
     """One row per (dataset, perturbation, model): each metric's general value with its 95 % CI, the
-    main speed figures, and the pair's status. Failed pairs are listed with their reason."""
+    official headline of a standard benchmark (`official`, see report.official), the main speed figures,
+    and the pair's status. Failed pairs are listed with their reason."""
     metrics: dict[tuple[str, str, str], dict[str, dict]] = {}
     if summary.height:
         for rec in summary.filter(pl.col("aggregator") == "general").iter_rows(named=True):
@@ -37,6 +38,7 @@ def leaderboard_rows(
     perf: dict[tuple[str, str, str], dict] = {}
     for rec in performance.iter_rows(named=True):
         perf.setdefault((rec["model"], rec["dataset"], rec["perturbation"] or ""), rec)
+    official = official_figures(summary)
     rows: list[dict] = []
     for pair in pairs:
         key = pair.key.as_tuple()
@@ -48,6 +50,7 @@ def leaderboard_rows(
                 "status": pair.status,
                 "error": pair.error,
                 "metrics": metrics.get(key, {}),
+                "official": official.get(key),
                 "perf": perf.get(key, {}),
             }
         )
@@ -74,19 +77,44 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
     for (dataset, perturbation), group in by_dataset.items():
         names = sorted({m for r in group for m in r["metrics"]})
         title = f"## {dataset}" + (f" (perturbation {perturbation})" if perturbation else "")
-        header = ["model", *names, *[label for _, label in PERF_COLUMNS], "status"]
+        official = any(r.get("official") for r in group)
+        left_out = any(r["perf"].get("left_out") for r in group)
+        header = ["model", *(["official"] if official else []), *names]
+        header += [*[label for _, label in PERF_COLUMNS], *(["left out"] if left_out else []), "status"]
         lines += [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in group:
             cells = [
                 r["model"],
+                *([(r.get("official") or {}).get("text", "–")] if official else []),
                 *[metric_cell(r["metrics"].get(n)) for n in names],
                 *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
+                *([_fmt(r["perf"].get("left_out"))] if left_out else []),
                 r["status"] if r["status"] == "completed" else f"{r['status']}: {_md_escape(r['error'])}",
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _official_notes(group)
     lines.append("Values are fractions with 95 % bootstrap intervals; ↑ higher is better, ↓ lower is better.")
+    if any(r["perf"].get("left_out") for r in rows):
+        lines.append(
+            "Left out: samples never sent for a data reason (a missing or broken image), not counted in "
+            "the scores or the requests."
+        )
     return "\n".join(lines) + "\n"
+
+
+def _official_notes(group: list[dict]) -> list[str]:
+    """Below a standard benchmark's table: its scorer, and each model's sub-splits in the official scale."""
+    figures = [(r["model"], r["official"]) for r in group if r.get("official")]
+    if not figures:
+        return []
+    first = figures[0][1]
+    lines = [f"Official figure: {first['label']} by {first['scorer']} (version {first['scorer_version']})."]
+    for model, f in figures:
+        if f["subsplits"]:
+            parts = " · ".join(f"{g} {v}" for g, v in f["subsplits"])
+            lines.append(f"- {model}: {_md_escape(parts)}")
+    return [*lines, ""]
 
 
 def _md_escape(text: str | None) -> str:
@@ -95,27 +123,42 @@ def _md_escape(text: str | None) -> str:
 
 
 def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
-    """The leaderboard and each pair's status in the terminal."""
+    """The leaderboard in the terminal, one table per dataset (a plain one in a log or a pipe), then each
+    failed pair's reason."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    # In a log (no terminal) rich would wrap at 80 columns; a wide table reads better there.
-    console = console or Console(width=None if sys.stdout.isatty() else 200)
-    names = sorted({m for r in rows for m in r["metrics"]})
-    table = Table(title=f"VLMHyperBench — run {run_id}", show_lines=False)
-    for col in ["dataset", "model", *names, *[label for _, label in PERF_COLUMNS], "status"]:
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        status = "[green]completed[/]" if r["status"] == "completed" else f"[red]{r['status']}[/]"
-        table.add_row(
-            escape(r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else "")),
-            escape(r["model"]),
-            *[metric_cell(r["metrics"].get(n), with_ci=False) for n in names],
-            *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
-            status,
+    console = console or Console()
+    console.print(f"VLMHyperBench — run {escape(run_id)}", highlight=False)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["perturbation"]), []).append(row)
+    for (dataset, perturbation), group in groups.items():
+        names = sorted({m for r in group for m in r["metrics"]})
+        official = any(r.get("official") for r in group)
+        left_out = any(r["perf"].get("left_out") for r in group)
+        headers = [
+            "model",
+            *(["official"] if official else []),
+            *names,
+            *[label for _, label in PERF_COLUMNS],
+        ]
+        headers += ["left out", "status"] if left_out else ["status"]
+        table = []
+        for r in group:
+            cells = [r["model"], *([(r.get("official") or {}).get("text", "–")] if official else [])]
+            cells += [metric_cell(r["metrics"].get(n), with_ci=False) for n in names]
+            cells += [_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS]
+            cells += [_fmt(r["perf"].get("left_out"))] if left_out else []
+            table.append([*cells, r["status"]])
+        print_table(
+            headers,
+            table,
+            title=dataset + (f" ~{perturbation}" if perturbation else ""),
+            fold=("model",),
+            styles=[None if r["status"] == "completed" else "red" for r in group],
+            console=console,
         )
-    console.print(table)
     for r in rows:
         if r["status"] != "completed":
             console.print(

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from vlmhyperbench.errors import ConfigError
+from vlmhyperbench.history import list_runs
 from vlmhyperbench.history.regressions import (
     Regression,
     default_threshold,
@@ -37,6 +38,16 @@ from vlmhyperbench.results.tables import (
     SUMMARY_SCHEMA,
     frame,
 )
+
+
+def has_earlier_run(run: RunFolder, manifest: Manifest, results_dir: Path | None = None) -> bool:
+    """Whether the results folder holds a run that started before this one (something to compare with)."""
+    this = (manifest.started_at or "", run.run_id)
+    return any(
+        (r.started_at, r.run_id) < this
+        for r in list_runs(results_dir if results_dir is not None else run.root.parent)
+        if r.run_id != run.run_id
+    )
 
 
 def compare_with_history(
@@ -88,11 +99,14 @@ def write_report(
     run.write_table(perf_df, PERFORMANCE, csv=True)
     rows = leaderboard_rows(summary_df, perf_df, manifest.pairs)
     found: list[Regression] = []
-    if compare:
+    compared = compare and has_earlier_run(run, manifest, results_dir)
+    if compared:
         try:
             found = compare_with_history(run, manifest, summary_df, scores_df, results_dir)
         except Exception as exc:  # a broken older run must not cost this run its report
             get_logger().warning("comparison with earlier runs failed: %s: %s", type(exc).__name__, exc)
+    elif compare:  # the first run of its results folder: nothing to compare with, an empty file says so
+        run.write_text(REGRESSIONS, regressions_frame([]).write_csv(separator=";"))
     main = primary_metrics(summary_df, dataset_rows(run))
     for row in rows:
         row["regressions"] = [
@@ -112,7 +126,7 @@ def write_report(
     run.write_text(REPORT, html)
     if print_table:
         print_leaderboard(rows, run.run_id)
-        print_regressions(found)
+        print_regressions(found, compared=compared)
     return rows
 
 
@@ -127,14 +141,16 @@ def get_logger():
         return logging.getLogger("vlmhyperbench.report")
 
 
-def print_regressions(found: list[Regression], console=None) -> None:
-    """The regressions against the previous run, in the terminal."""
+def print_regressions(found: list[Regression], console=None, *, compared: bool = True) -> None:
+    """The regressions against the previous run, in the terminal; nothing when there was no run to
+    compare with (COMPARED false)."""
     from rich.console import Console
     from rich.markup import escape
 
     console = console or Console()
     if not found:
-        console.print("[green]no regression against the previous run[/]")
+        if compared:
+            console.print("[green]no regression against the previous run[/]")
         return
     console.print(
         f"[bold red]{len(found)} regression{'s' if len(found) != 1 else ''} against the previous run:[/]"

@@ -20,9 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
-3: a pair records the page images it sent (`pages`), the DPI of rendered PDF pages (`dpi`) and the
+3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256);
+4: a pair records the page images it sent (`pages`), the DPI of rendered PDF pages (`dpi`) and the
 scorers run out of process on it (`scorers`)."""
 
 PairStatus = Literal["pending", "completed", "failed"]
@@ -85,11 +86,11 @@ class PairOutcome(BaseModel):
     requests: int | None = None
     errors: int | None = None
     pages: int | None = None
-    """Page images of the pair's samples (schema 3; None in older manifests)."""
+    """Page images of the pair's samples (schema 4; None in older manifests)."""
     dpi: int | None = None
-    """The resolution PDF pages were rendered at (schema 3; None: image files, or an older manifest)."""
+    """The resolution PDF pages were rendered at (schema 4; None: image files, or an older manifest)."""
     scorers: list[dict[str, Any]] | None = None
-    """Scorers run out of process on this pair (schema 3): environment key, provider, cache hit, build and
+    """Scorers run out of process on this pair (schema 4): environment key, provider, cache hit, build and
     job seconds, the environment's freeze, and what it could not score."""
     updated_at: str | None = None
 
@@ -124,6 +125,26 @@ class EnvironmentRecord(BaseModel):
     freeze: list[str] = Field(default_factory=list)
 
 
+class BenchmarkData(BaseModel):
+    """The data of one standard benchmark dataset as the run read it (vlmhyperbench.benchmarks)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    benchmark: str
+    source: str
+    """The path as datasets.csv wrote it: a folder, `hf://ORG/NAME[@REVISION]`, or a bundle."""
+    kind: str = "folder"
+    """folder, hub or bundle."""
+    path: str = ""
+    split: str | None = None
+    revision: str | None = None
+    """The hub commit of the files, when known."""
+    sha256: str | None = None
+    """sha256 over the sorted sha256s of the files the split's questions were read from."""
+    files: int | None = None
+    samples: int | None = None
+
+
 class ModelResult(BaseModel):
     """What one model's subflow returns (and a pool job writes to pairs/MODEL/job-outcome.json)."""
 
@@ -152,6 +173,8 @@ class Manifest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     argv: list[str] = Field(default_factory=list)
     environments: dict[str, EnvironmentRecord] = Field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkData] = Field(default_factory=dict)
+    """Dataset name -> the data of the standard benchmark it is (absent in older manifests)."""
     pairs: list[PairOutcome] = Field(default_factory=list)
     resumed_at: list[str] = Field(default_factory=list)
 

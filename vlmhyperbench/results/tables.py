@@ -18,6 +18,7 @@ PERFORMANCE_COLUMNS = [
     *KEY_COLUMNS,
     "requests",
     "errors",
+    "left_out",
     "concurrency",
     "ttft_p50_s",
     "ttft_p90_s",

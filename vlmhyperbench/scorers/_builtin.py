@@ -30,6 +30,8 @@ def _odb(name: str, higher: bool, aggregation: str, what: str, **kw):
         aggregation=aggregation,
         tasks=("parse",),
         description=what,
+        official="OmniDocBench end-to-end (PyPI omnidocbench evaluate_page)",
+        version="omnidocbench==0.1.0",
         **kw,
     )
 
@@ -78,6 +80,8 @@ register_scorer(
                 aggregation="category_mean",
                 tasks=("parse", "ocr"),
                 description="olmOCR-bench: mean over categories of the share of unit tests passed",
+                official="olmOCR-bench (olmocr.bench.tests)",
+                version="olmocr==0.4.27",
             ),
         ),
     )

@@ -36,8 +36,11 @@ def scorer_metric(
     tasks: tuple[str, ...] = (),
     description: str = "",
     finish: Callable[[np.ndarray], np.ndarray] | None = None,
+    official: str = "",
+    version: str = "",
 ) -> MetricSpec:
-    """A metric that SCORER computes in its environment (aggregated here, with the usual bootstrap)."""
+    """A metric that SCORER computes in its environment (aggregated here, with the usual bootstrap).
+    OFFICIAL and VERSION: the official scorer it runs and its version, as summary rows name them."""
     return MetricSpec(
         name,
         higher_is_better,
@@ -46,7 +49,9 @@ def scorer_metric(
         _outside(name, scorer),
         columns=(),
         description=description,
-        scorer=scorer,
+        scorer=official or scorer,
+        version=version,
+        scorer_env=scorer,
         finish=finish,
     )
 
@@ -89,9 +94,9 @@ def _accept(obj: Any) -> Scorer | None:
 
 def _register_metrics(scorer: Scorer) -> None:
     for spec in scorer.metrics:
-        if spec.scorer != scorer.name:
+        if spec.scorer_env != scorer.name:
             raise ValueError(
-                f"scorer '{scorer.name}' declares metric '{spec.name}' of scorer '{spec.scorer}'"
+                f"scorer '{scorer.name}' declares metric '{spec.name}' of scorer '{spec.scorer_env}'"
             )
         if not METRICS.is_registered(spec.name):
             METRICS.add(spec.name, spec)

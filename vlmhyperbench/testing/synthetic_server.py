@@ -17,7 +17,9 @@ when asked to stream, as some servers do).
 
 Fault modes (options, for the fault-injection tests; each counts chat requests from 1):
 ``--answer echo`` answers each request with its prompt text and a digest of its images, split
-into tokens (a deterministic answer per sample); ``--fail-every N`` answers every Nth request with
+into tokens (a deterministic answer per sample); ``--answers FILE`` (a JSON object) answers a request
+whose prompt contains one of its keys with that key's value, exactly as written (the first key found,
+in the file's order; others are answered as without it); ``--fail-every N`` answers every Nth request with
 ``--fail-status`` (default 503) and ``--error-message``; ``--malformed-every N`` sends an
 unparseable chunk after the first one in every Nth stream; ``--truncate-every N`` ends every Nth
 stream cleanly in the middle of a chunk, without a finish or ``[DONE]``. These periodic faults are
@@ -26,7 +28,7 @@ retry succeeds however the retries interleave with other requests; ``N`` = 1 hit
 ``--hang-after N`` never
 answers any request after the first N (until the client goes away); ``--exit-after N`` makes the
 process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
-answers 401 to a request without ``Authorization: Bearer KEY``.
+answers 401 to a request (chat or model list) without ``Authorization: Bearer KEY``.
 
 ``GET /stats`` returns what the server saw: requests, client connections, and the median
 server-side TTFT and latency (handler entry to the first / last chunk written), the truth the
@@ -71,7 +73,9 @@ class Synthetic:
         hang_after: int = 0,
         exit_after: int = 0,
         api_key: str | None = None,
+        answers: dict[str, str] | None = None,
     ):
+        self.scripted = answers or {}
         self.model, self.ttft, self.itl, self.tokens = model, ttft_ms / 1000, itl_ms / 1000, tokens
         self.answer, self.fail_every, self.fail_status = answer, fail_every, fail_status
         self.error_message = error_message
@@ -99,8 +103,8 @@ class Synthetic:
                 self._chunks[i] = data
         return data
 
-    def word_chunk(self, i: int, word: str) -> bytes:
-        delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+    def word_chunk(self, i: int, word: str, sep: str = " ") -> bytes:
+        delta = {"role": "assistant", "content": word} if i == 0 else {"content": sep + word}
         return _sse({**self._head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
 
     def usage(self, prompt_tokens: int, tokens: int) -> bytes:
@@ -159,6 +163,9 @@ class Synthetic:
             tokens = min(tokens, int(max_tokens))
         prompt_tokens = len(text.split())
         words = _echo_words(body, text) if self.answer == "echo" else None
+        scripted = next((v for k, v in self.scripted.items() if k in text), None)
+        if scripted is not None:  # one chunk per character: the answer arrives exactly as written
+            words = list(scripted) or [""]
         if words is not None:
             tokens = len(words)
         malformed = self._periodic_fault(self.malformed_every, n, body)
@@ -166,7 +173,7 @@ class Synthetic:
         if not body.get("stream") or "nostream" in opts:
             await asyncio.sleep(max(0.0, start + ttft + (tokens - 1) * itl - loop.time()))
             content = (
-                " ".join(words)
+                ("" if scripted is not None else " ").join(words)
                 if words is not None
                 else "".join(("t0" if i == 0 else f" t{i}") for i in range(tokens))
             )
@@ -197,7 +204,8 @@ class Synthetic:
                 delay = start + ttft + i * itl - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await resp.write(self.chunk(i) if words is None else self.word_chunk(i, words[i]))
+                sep = "" if scripted is not None else " "
+                await resp.write(self.chunk(i) if words is None else self.word_chunk(i, words[i], sep))
                 if i == 0 and malformed:
                     await resp.write(b'data: {"choices": [{"delta": {"content": "x"\n\n')
                 if i == 0 and truncate:
@@ -230,6 +238,8 @@ class Synthetic:
         return True
 
     async def models(self, request: web.Request) -> web.Response:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "invalid API key")  # as OpenAI and vLLM's --api-key: the list is guarded too
         return web.json_response(
             {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "synthetic"}]}
         )
@@ -378,7 +388,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--hang-after", type=int, default=0)
     p.add_argument("--exit-after", type=int, default=0)
     p.add_argument("--api-key", default=None)
+    p.add_argument("--answers", default=None, help="a JSON object: prompt substring -> answer")
     a = p.parse_args(argv)
+    scripted = None
+    if a.answers:
+        with open(a.answers, encoding="utf-8") as f:
+            scripted = json.load(f)
     try:
         asyncio.run(
             serve(
@@ -396,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
                 hang_after=a.hang_after,
                 exit_after=a.exit_after,
                 api_key=a.api_key,
+                answers=scripted,
             )
         )
     except KeyboardInterrupt:

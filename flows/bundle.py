@@ -1,0 +1,113 @@
+"""Offline bundles of standard benchmarks, to take them into a closed network.
+
+    python -m flows.bundle export BENCHMARK SOURCE OUT [--split SPLIT]
+    python -m flows.bundle import BUNDLE DEST
+    python -m flows.bundle verify BUNDLE
+
+`export` writes the benchmark's files from SOURCE (a local folder with the hub's files, or
+hf://ORG/NAME[@REVISION]) with a manifest of their sha256 hashes and the source revision to OUT: a folder,
+or a tarball when OUT ends in .tar, .tar.gz or .tgz. `import` checks every hash of BUNDLE (a folder or a
+tarball) and only then puts it at DEST; a missing or changed file is an error that names it, and nothing is
+left at DEST. `verify` checks a bundle in place. In datasets.csv, a row's path may name an imported bundle
+folder, or a bundle tarball directly (imported once into VLMHB_CACHE_DIR/bundles).
+
+Exit codes: 0 done; 1 the bundle or its source cannot be used (the message names the file); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from vlmhyperbench.benchmarks import (
+    BENCHMARKS,
+    export_bundle,
+    import_bundle,
+    read_manifest,
+    resolve_source,
+    verify_bundle,
+)
+from vlmhyperbench.benchmarks._bundle import is_tarball, unpack
+from vlmhyperbench.errors import DatasetError, UnknownNameError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.bundle",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export", help="write a benchmark's files and their hashes to a bundle")
+    export.add_argument("benchmark", help=f"one of: {', '.join(BENCHMARKS.names())}")
+    export.add_argument("source", help="a local folder with the hub's files, or hf://ORG/NAME[@REVISION]")
+    export.add_argument("out", help="a new folder, or a file ending in .tar, .tar.gz or .tgz")
+    export.add_argument("--split", default=None, help="only this split's files (default: every split)")
+    imp = commands.add_parser("import", help="check a bundle's every hash, then put it at DEST")
+    imp.add_argument("bundle", help="a bundle folder or tarball")
+    imp.add_argument("dest", help="a new folder")
+    verify = commands.add_parser("verify", help="check a bundle's every hash in place")
+    verify.add_argument("bundle", help="a bundle folder or tarball")
+    return parser.parse_args(argv)
+
+
+def _describe(folder: Path) -> str:
+    manifest = read_manifest(folder)
+    size = sum(meta.get("size", 0) for meta in manifest.files.values())
+    return (
+        f"benchmark {manifest.benchmark}, {len(manifest.files)} files, {size / 2**20:.1f} MiB, "
+        f"source {manifest.source}, revision {manifest.revision or 'unknown'}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "export":
+        benchmark = BENCHMARKS.get(args.benchmark)
+        if args.split and args.split not in benchmark.splits:
+            allowed = ", ".join(benchmark.splits)
+            raise DatasetError(
+                f"benchmark '{benchmark.name}' has no split '{args.split}' (allowed: {allowed})"
+            )
+        source = resolve_source(args.source, Path.cwd(), benchmark, args.split)
+        out = export_bundle(benchmark, source, Path(args.out), args.split)
+        print(f"exported {out}: {source.kind} {source.spec}, revision {source.revision or 'unknown'}")
+        return EXIT_OK
+    if args.command == "import":
+        dest = import_bundle(Path(args.bundle), Path(args.dest))
+        manifest = read_manifest(dest)
+        print(f"imported {dest}: every hash checked ({_describe(dest)})")
+        split = manifest.split or ""
+        row = f"{manifest.benchmark};{manifest.benchmark};{dest};{split}"
+        print(f"datasets.csv row:  name;benchmark;path;split\n  {row}")
+        return EXIT_OK
+    bundle = Path(args.bundle)
+    if bundle.is_file() and is_tarball(bundle):
+        with tempfile.TemporaryDirectory() as tmp:
+            unpack(bundle, Path(tmp))
+            verify_bundle(Path(tmp), shown=str(bundle))
+            print(f"{bundle}: every hash matches ({_describe(Path(tmp))})")
+        return EXIT_OK
+    verify_bundle(bundle)
+    print(f"{bundle}: every hash matches ({_describe(bundle)})")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line (reusable: a console script can mount it as its `bundle` subcommand)."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except UnknownNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DatasetError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
