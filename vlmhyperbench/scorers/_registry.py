@@ -1,7 +1,7 @@
 """Scorers: official (or in-house) scoring code that runs out of process, in an environment of its own.
 
 A Scorer declares its environment as a model row does (pip packages, Python, venv or docker, a base
-image, variables) and the metrics it computes (MetricSpecs whose `scorer` is its name). Registering it
+image, variables) and the metrics it computes (MetricSpecs whose `scorer_env` is its name). Registering it
 registers those metrics too, so datasets.csv and plan.csv name them like any metric, or name the scorer
 itself for all of its metrics.
 
