@@ -120,7 +120,7 @@ async def _evaluate(
         return ModelResult(environment=record, pairs=outcomes + failed)
     try:
         for pair in todo:
-            outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s))
+            outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s, env))
     finally:
         try:
             if environment.provider == "none":  # nothing of ours runs: no task to show
@@ -133,7 +133,7 @@ async def _evaluate(
 
 
 async def _evaluate_pair(
-    catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float
+    catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float, env: str | None = None
 ) -> PairOutcome:
     logger = get_run_logger()
     key = pair.key
@@ -158,8 +158,8 @@ async def _evaluate_pair(
             env_build_s=round(environment.build_s, 3),
             server_start_s=round(start_s, 3),
         )
-        scores, summary = await scoring(pair, predictions)
-        run.save_scored(key, scores, summary, performance)
+        scored = await scoring(pair, predictions, run, env)
+        run.save_scored(key, scored.scores, scored.summary, performance)
     except Exception as exc:
         outcome = pair_failure(key, exc)
         logger.error("%s %s: %s", key.label, outcome.status, exc)
@@ -179,4 +179,12 @@ async def _evaluate_pair(
         line += f"; {left_out} sample{'s' if left_out != 1 else ''} left out of the scores ({reasons[0][0]})"
     logger.info("%s", line)
     extra = {"left_out": left_out} if left_out else {}
-    return PairOutcome.completed(key, requests=requests, errors=errors, **extra)
+    return PairOutcome.completed(
+        key,
+        requests=requests,
+        errors=errors,
+        pages=result.pages,
+        dpi=result.dpi,
+        scorers=scored.scorers or None,
+        **extra,
+    )

@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 
 from flows.lifecycle import command_lifecycle
 from tasks.report import report
-from tasks.scoring import score_pair
+from tasks.scoring import score_one_pair
 from vlmhyperbench.config import expand_plan, load_catalog
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
@@ -45,8 +45,8 @@ def rescore(run_dir: str) -> dict:
             PredictionJournal(journal).to_parquet(predictions)
         if not predictions.exists() or pair.key not in completed:
             continue
-        scores, summary = score_pair(pair, predictions)
-        run.save_scored(pair.key, scores, summary, None)
+        scored = score_one_pair(pair, predictions, run, params.get("env"))
+        run.save_scored(pair.key, scored.scores, scored.summary, None)
         rescored += 1
     logger.info("re-scored %d pairs of run %s", rescored, run.run_id)
     scores, summaries, performance = run.pair_results([p.key for p in pairs if p.key in completed])

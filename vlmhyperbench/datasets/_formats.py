@@ -6,12 +6,14 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from vlmhyperbench.datasets._options import PageOptions, takes_page_options
 from vlmhyperbench.datasets._sample import Sample
 from vlmhyperbench.errors import DatasetError, UnknownNameError
 from vlmhyperbench.registry import Registry
 
 Reader = Callable[[Path], list[Sample]]
-"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot."""
+"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot. A reader of
+PDFs also takes `options=PageOptions(...)` (dpi, pages, max_pages, reference: see _options.py)."""
 
 FORMATS: Registry[Reader] = Registry(
     "dataset_formats",
@@ -24,6 +26,9 @@ FORMATS.add_lazy("vlmhyperbench", "vlmhyperbench.datasets._csv:read_vlmhyperbenc
 FORMATS.add_lazy("docvqa", "vlmhyperbench.datasets._json:read_docvqa")
 FORMATS.add_lazy("jsonl", "vlmhyperbench.datasets._json:read_jsonl")
 FORMATS.add_lazy("parquet", "vlmhyperbench.datasets._parquet:read_parquet")
+FORMATS.add_lazy("pdf", "vlmhyperbench.datasets._pdf:read_pdf")
+FORMATS.add_lazy("omnidocbench", "vlmhyperbench.datasets._benchmarks:read_omnidocbench")
+FORMATS.add_lazy("olmocr_bench", "vlmhyperbench.datasets._benchmarks:read_olmocr_bench")
 
 
 def register_reader(name: str) -> Callable[[Reader], Reader]:
@@ -60,6 +65,7 @@ def read_dataset(
     question_types: list[str] | None = None,
     max_samples: int | None = None,
     requires: tuple[tuple[str, ...], ...] = (),
+    options: PageOptions | None = None,
 ) -> list[Sample]:
     """The dataset's samples in file order, filtered, then cut to `max_samples`.
 
@@ -70,13 +76,23 @@ def read_dataset(
     `requires`: the fields every sample must give, each as a group of names any of which will do (the
     task's reference: answer for OCR and VQA, label and classes, fields, order); a sample without one is a
     DatasetError `FILE:LINE: field 'NAME': missing`, before anything is sent.
+    OPTIONS go to a reader of PDFs; other readers take none (DatasetError when options other than the
+    defaults are given).
     """
     if max_samples is not None and max_samples < 0:
         raise ValueError(f"max_samples must be >= 0, got {max_samples}")
     from vlmhyperbench.datasets._paths import _real_dir
 
     _real_dir.cache_clear()  # folders may have moved since the last read
-    samples = get_reader(fmt)(Path(path))
+    reader = get_reader(fmt)
+    if takes_page_options(reader):
+        samples = reader(Path(path), options=options or PageOptions())
+    elif options is not None and not options.is_default():
+        raise DatasetError(
+            f"format '{fmt}' reads images, not PDFs: dpi, pages, max_pages and reference do not apply to it"
+        )
+    else:
+        samples = reader(Path(path))
     check_fields(samples, requires)
     return select_samples(
         samples, split=split, doc_classes=doc_classes, question_types=question_types, max_samples=max_samples

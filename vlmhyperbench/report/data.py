@@ -258,14 +258,16 @@ def attach_thumbnails(
         if not path.is_absolute() and config:
             path = Path(config) / path
         try:
-            from vlmhyperbench.datasets import read_dataset
+            from vlmhyperbench.datasets import PageOptions, read_dataset
 
+            options = PageOptions.from_cells(cells)
             if cells.get("benchmark") and not cells.get("format"):
                 benchmark = BENCHMARKS.get(cells["benchmark"])
                 source = resolve_source(cells["path"], Path(config) if config else None, benchmark)
-                found = benchmark.read(source.path, cells.get("split"))
+                found = benchmark.read(source.path, cells.get("split"), options=options)
             else:
-                found = read_dataset(cells.get("format", "vlmhyperbench"), path, split=cells.get("split"))
+                fmt = cells.get("format") or "vlmhyperbench"
+                found = read_dataset(fmt, path, split=cells.get("split"), options=options)
             for s in found:
                 if s.id in ids:
                     samples[(name, s.id)] = s
@@ -300,7 +302,7 @@ def _thumbnail(sample, perturbation: str) -> str | None:
             img.thumbnail((THUMB_PX, THUMB_PX))
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=60, optimize=True)
-    except Exception:  # PDF pages, unreadable or missing images: no thumbnail
+    except Exception:  # unreadable or missing images: no thumbnail
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 

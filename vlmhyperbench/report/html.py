@@ -127,11 +127,12 @@ def render_report(
                 rec = r["metrics"].get(m)
                 prev = previous.get((r["model"], dataset, pert, m))
                 delta = None
-                if rec is not None and prev is not None and rec["value"] is not None:
+                if rec is not None and prev is not None and None not in (rec["value"], prev["value"]):
                     delta = rec["value"] - prev["value"]
+                not_scored = rec is not None and rec["value"] is None and rec.get("note")
                 cells.append(
                     {
-                        "value": _fmt(rec["value"]) if rec else "–",
+                        "value": "not scored" if not_scored else _fmt(rec["value"]) if rec else "–",
                         "arrow": ("↑" if rec["higher_is_better"] else "↓") if rec else "",
                         "ci": f"[{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
                         if rec and rec.get("ci_low") is not None

@@ -78,6 +78,8 @@ def ranked(group: list[dict]) -> list[dict]:
 def metric_cell(rec: dict | None, with_ci: bool = True) -> str:
     if rec is None:
         return "–"
+    if rec.get("value") is None and rec.get("note"):  # asked for, but not scorable where it ran
+        return "not scored"
     arrow = "↑" if rec.get("higher_is_better") else "↓"
     if rec.get("ci_low") is None or not with_ci:
         return f"{_fmt(rec['value'])} {arrow}"

@@ -20,9 +20,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
-3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256)."""
+3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256);
+4: a pair records the page images it sent (`pages`), the DPI of rendered PDF pages (`dpi`) and the
+scorers run out of process on it (`scorers`)."""
 
 PairStatus = Literal["pending", "completed", "failed", "errored"]
 PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED, PAIR_ERRORED = "pending", "completed", "failed", "errored"
@@ -85,6 +87,13 @@ class PairOutcome(BaseModel):
     error: str | None = None
     requests: int | None = None
     errors: int | None = None
+    pages: int | None = None
+    """Page images of the pair's samples (schema 4; None in older manifests)."""
+    dpi: int | None = None
+    """The resolution PDF pages were rendered at (schema 4; None: image files, or an older manifest)."""
+    scorers: list[dict[str, Any]] | None = None
+    """Scorers run out of process on this pair (schema 4): environment key, provider, cache hit, build and
+    job seconds, the environment's freeze, and what it could not score."""
     updated_at: str | None = None
 
     @property

@@ -6,6 +6,8 @@
     predictions/MODEL/STEM.parquet         the answers, one row per sample, built from the journal
     pairs/MODEL/STEM.{scores,summary}.parquet, STEM.performance.json   one completed pair's results
     pairs/MODEL/job-outcome.json           a pool job's result (flows/dispatch.py)
+    pairs/MODEL/STEM.scorer-NAME/          a scorer's work folder: request.json, input.jsonl, output.jsonl
+                                           (and its own detail files)
     logs/MODEL.build.log, MODEL.server.log
     scores.parquet, summary.{parquet,csv}, performance.{parquet,csv}, regressions.csv, gates.json,
     leaderboard.md, report.html            the whole run's, written by the report
@@ -92,6 +94,10 @@ class RunFolder:
             summary=base / f"{key.stem}.summary.parquet",
             performance=base / f"{key.stem}.performance.json",
         )
+
+    def scorer_dir(self, key: PairKey, scorer: str) -> Path:
+        """The work folder of scorer SCORER on the pair KEY (its inputs and outputs, kept as a record)."""
+        return self.root / "pairs" / key.model / f"{key.stem}.scorer-{scorer}"
 
     def job_outcome(self, model: str) -> Path:
         return self.root / "pairs" / model / "job-outcome.json"
