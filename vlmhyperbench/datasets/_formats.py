@@ -124,13 +124,32 @@ def select_samples(
     return samples
 
 
+def given_fields(sample: Sample) -> set[str]:
+    """The fields SAMPLE's row gave: those its reader recorded (`keys`), else (a standard benchmark's or a
+    plugin's reader, which build samples from their own layouts) those its values show."""
+    if sample.keys:
+        return set(sample.keys)
+    shown = {
+        "answer": bool(sample.references),
+        "answers": bool(sample.references),
+        "label": sample.label is not None,
+        "classes": bool(sample.classes),
+        "fields": sample.fields is not None,
+        "order": sample.order is not None,
+        "annotation": sample.annotation is not None,
+        "question": bool(sample.question),
+    }
+    return {name for name, present in shown.items() if present}
+
+
 def check_fields(samples: list[Sample], requires: tuple[tuple[str, ...], ...]) -> None:
     """DatasetError at the first sample that lacks a required field (see read_dataset)."""
     for sample in samples:
+        given = given_fields(sample)
         for names in requires:
-            if not any(name in sample.keys for name in names):
+            if not any(name in given for name in names):
                 alternatives = f" (or {', '.join(repr(n) for n in names[1:])})" if len(names) > 1 else ""
-                has = ", ".join(sample.keys) or "nothing"
+                has = ", ".join(sorted(given)) or "nothing"
                 raise DatasetError(
                     f"{sample.where}: field '{names[0]}'{alternatives}: missing (the row gives: {has})"
                 )
