@@ -13,7 +13,7 @@ of the benchmark process and of the Prefect API server it started, and the Prefe
 starts; events go over a websocket and are not counted).
 
 `--api temporary` (default) is the user's case with no PREFECT_API_URL: the command starts a temporary
-API (SQLite). `--api server` uses the server PREFECT_API_URL names (e.g. `prefect server start` on
+API (SQLite; its database is created before the run, as a user's exists after their first run). `--api server` uses the server PREFECT_API_URL names (e.g. `prefect server start` on
 PostgreSQL, README "Running in production").
 """
 
@@ -118,6 +118,7 @@ def main() -> int:
     p.add_argument(
         "--keep", type=Path, default=None, help="keep each size's config and run under this folder"
     )
+    p.add_argument("--parallel", type=int, help="VLMHB_MAX_PARALLEL_MODELS (default: by backend kind)")
     p.add_argument("--calls", action="store_true", help="also print the API calls per pair by endpoint")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
@@ -127,7 +128,9 @@ def main() -> int:
         return 0
     from vlmhyperbench.testing.synthetic_server import launch
 
-    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env = dict(os.environ)  # Prefect's own log level: its run logs reach the API as a user's would
+    if args.parallel:
+        env["VLMHB_MAX_PARALLEL_MODELS"] = str(args.parallel)
     if args.api == "temporary":
         env.pop("PREFECT_API_URL", None)
     elif not env.get("PREFECT_API_URL"):
@@ -142,6 +145,13 @@ def main() -> int:
                 work = str(args.keep / f"models-{models}") if args.keep else scratch
                 write_config(Path(work) / "config", models, args.datasets, args.samples, base_url)
                 env["PREFECT_HOME"] = str(Path(work) / "prefect-home")
+                if args.api == "temporary":  # a user's database exists after their first run: not timed
+                    subprocess.run(
+                        [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+                        env=env,
+                        capture_output=True,
+                        check=True,
+                    )
                 done = subprocess.run(
                     [sys.executable, __file__, "--child", "--work", work],
                     env=env,

@@ -45,6 +45,8 @@ from vlmhyperbench.settings import get_settings
 EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_GATE_FAILED = 3
 EXIT_HARNESS_ERRORED = 4
+TEMPORARY_API_PAIRS = 200
+"""Beyond this many pairs the run says that a Prefect server is the right backend (bench/bench_scale.py)."""
 PARALLEL_BY_KIND = {"endpoint": 16, "server": 2, "gpu": 1}
 """Models run side by side, by kind, unless VLMHB_MAX_PARALLEL_MODELS sets one limit for all: a remote
 endpoint costs this machine only its client; a model server costs memory (two fit beside each other on a
@@ -161,9 +163,11 @@ async def benchmark(
     errored = list(dict.fromkeys(p.model for p in manifest.errored_pairs))
     if errored:  # the harness's fault, likely passing (an overloaded API): once more, when the rest is done
         logger.warning(
-            "%d pairs of %d models errored by the harness, not the models; running them once more",
+            "%d pairs of %d models errored by the harness, not the models (%s: %s); running them once more",
             len(manifest.errored_pairs),
             len(errored),
+            manifest.errored_pairs[0].key.label,
+            (manifest.errored_pairs[0].error or "").splitlines()[0][:300],
         )
         await asyncio.gather(*(one_model(name) for name in errored))
     stop_terminal()
@@ -205,6 +209,19 @@ async def benchmark(
         "errored": len(manifest.errored_pairs),
     }
     return run_state(run, manifest, failed_gates, result)
+
+
+def api_note(n_pairs: int) -> str | None:
+    """The line that says, once, when the temporary Prefect API is the wrong tool for a run this size."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value() or n_pairs <= TEMPORARY_API_PAIRS:
+        return None
+    return (
+        f"{n_pairs} pairs on a temporary Prefect API (SQLite, in this command's shadow): beyond "
+        f"{TEMPORARY_API_PAIRS} pairs a Prefect server on PostgreSQL is faster and sturdier and keeps the "
+        "runs' history (README, Running in production: `prefect server start`, then set PREFECT_API_URL)"
+    )
 
 
 def parallel_limits(catalog, override: int | None) -> dict[str, asyncio.Semaphore]:
@@ -314,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             check_api_keys(catalog, [p.model.name for p in pairs])
         for line in dropped_datasets(catalog, pairs, args.datasets):
             print(f"note: {line}", file=sys.stderr)
+        if note := api_note(len(pairs)):
+            print(f"note: {note}", file=sys.stderr)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
