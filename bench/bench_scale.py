@@ -13,8 +13,9 @@ of the benchmark process and of the Prefect API server it started, and the Prefe
 starts; events go over a websocket and are not counted).
 
 `--api temporary` (default) is the user's case with no PREFECT_API_URL: the command starts a temporary
-API (SQLite; its database is created before the run, as a user's exists after their first run). `--api server` uses the server PREFECT_API_URL names (e.g. `prefect server start` on
-PostgreSQL, README "Running in production").
+API (SQLite; its database is created before the run, as a user's exists after their first run).
+`--api server` uses the server PREFECT_API_URL names (e.g. `prefect server start` on PostgreSQL, README
+"Running in production").
 """
 
 from __future__ import annotations
