@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 SCHEMA_VERSION = 4
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
@@ -190,6 +190,7 @@ class Manifest(BaseModel):
     pairs: list[PairOutcome] = Field(default_factory=list)
     resumed_at: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    _pair_index: dict[tuple[str, str, str], int] | None = PrivateAttr(default=None)
     """Seconds spent in each stage: plan_s, models_s (every model's subflow), report_s, gates_s."""
 
     @classmethod
@@ -239,14 +240,29 @@ class Manifest(BaseModel):
         self.status, self.finished_at = "running", None
 
     def outcome(self, key: PairKey) -> PairOutcome | None:
-        return next((p for p in self.pairs if p.key == key), None)
+        index = self._index().get(key.as_tuple())
+        return None if index is None else self.pairs[index]
 
     def record(self, outcome: PairOutcome) -> None:
-        for i, pair in enumerate(self.pairs):
-            if pair.key == outcome.key:
-                self.pairs[i] = outcome
-                return
-        self.pairs.append(outcome)
+        index = self._index().get(outcome.key.as_tuple())
+        if index is None:
+            self.pairs.append(outcome)
+        else:
+            self.pairs[index] = outcome
+
+    def __eq__(self, other: object) -> bool:  # by content: the private pair index is a cache
+        return isinstance(other, Manifest) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as every BaseModel
+
+    def _index(self) -> dict[tuple[str, str, str], int]:
+        """(model, dataset, perturbation) -> position in `pairs`: recording a pair costs the same at the
+        thousandth pair as at the first (rebuilt when `pairs` was changed by other means)."""
+        index = self._pair_index
+        if index is None or len(index) != len(self.pairs):
+            index = {(p.model, p.dataset, p.perturbation or ""): i for i, p in enumerate(self.pairs)}
+            self._pair_index = index
+        return index
 
     def finish(self) -> RunStatus:
         statuses = {p.status for p in self.pairs}
