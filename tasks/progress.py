@@ -3,6 +3,7 @@ complete. Updates are throttled so that a fast model is never slowed down by its
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 
@@ -31,22 +32,50 @@ def _terminal():
 
 
 class PairProgress:
-    """Counts answered samples of one pair; call `advance()` per answer and `close()` at the end."""
+    """Counts answered samples of one pair; call `advance()` per answer and `close()` at the end.
+
+    What reaches the Prefect API is paced by time, not by samples, so that a pair costs the API the same
+    few calls whether it has ten samples or ten thousand: the progress artifact is created only once the
+    pair has run for ARTIFACT_AFTER_S (a pair done sooner shows its result instead), then updated at most
+    every MIN_INTERVAL_S; a log line (where no terminal bar shows progress) at most every LOG_EVERY_S."""
+
+    ARTIFACT_AFTER_S = 5.0
+    LOG_EVERY_S = 30.0
 
     def __init__(self, name: str, total: int, done: int = 0, min_interval_s: float = 1.0):
         self.name, self.total, self.done = name, max(total, 1), done
         self.min_interval_s = min_interval_s
-        self._last_push = 0.0
+        self._started = self._last_log = time.monotonic()
+        self._last_push = float("-inf")  # the first push comes as soon as ARTIFACT_AFTER_S has passed
         self._pending = None
         self._artifact_id = None
-        self._logged_decile = done * 10 // self.total
+        self._creating = None
         self._bar = _terminal()
         self._bar_task = self._bar.add_task(name, total=total, completed=done) if self._bar else None
 
     async def start(self) -> None:
+        """Kept for the callers' symmetry: nothing reaches the API before the pair has run a while."""
+
+    def advance(self) -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(self._bar_task, completed=self.done)
+        now = time.monotonic()
+        if self._bar is None and now - self._last_log >= self.LOG_EVERY_S:
+            self._last_log = now
+            get_run_logger().info("%s: %d/%d samples", self.name, self.done, self.total)
+        if now - self._started < self.ARTIFACT_AFTER_S or now - self._last_push < self.min_interval_s:
+            return
+        self._last_push = now
+        if self._artifact_id is None:
+            if self._creating is None:
+                self._creating = asyncio.ensure_future(self._create())
+            return
+        self._push()
+
+    async def _create(self) -> None:
         from prefect.artifacts import acreate_progress_artifact
 
-        self._last_push = time.monotonic()  # a pair done within the interval costs two calls, not three
         try:
             self._artifact_id = await acreate_progress_artifact(
                 progress=100.0 * self.done / self.total, description=f"inference progress of {self.name}"
@@ -54,22 +83,7 @@ class PairProgress:
         except Exception:  # progress is a courtesy: never fail a pair over it
             self._artifact_id = None
 
-    def advance(self) -> None:
-        self.done += 1
-        if self._bar is not None:
-            self._bar.update(self._bar_task, completed=self.done)
-        decile = self.done * 10 // self.total
-        if self._bar is None and decile > self._logged_decile:
-            self._logged_decile = decile
-            get_run_logger().info("%s: %d/%d samples", self.name, self.done, self.total)
-        now = time.monotonic()
-        if self._artifact_id is not None and now - self._last_push >= self.min_interval_s:
-            self._last_push = now
-            self._push()
-
     def _push(self) -> None:
-        import asyncio
-
         from prefect.artifacts import aupdate_progress_artifact
 
         if self._pending is not None and not self._pending.done():
@@ -83,6 +97,8 @@ class PairProgress:
             self._bar.update(self._bar_task, completed=self.done)
             if len(self._bar.tasks) > KEEP_BARS:
                 self._bar.remove_task(self._bar_task)
+        if self._creating is not None:
+            await self._creating
         if self._artifact_id is None:
             return
         from prefect.artifacts import aupdate_progress_artifact
