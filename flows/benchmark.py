@@ -1,4 +1,4 @@
-"""The benchmark flow: plan -> one evaluate_model subflow per model (side by side) -> report.
+"""The benchmark flow: plan -> one evaluate_model subflow per model (side by side) -> judges -> report.
 
     python -m flows.benchmark [--config DIR] [--output DIR] [--run-id ID] [--resume ID]
                               [--models A,B] [--datasets X,Y] [--max-samples N] [--env venv|docker]
@@ -21,6 +21,7 @@ from prefect.exceptions import TerminationSignal
 from prefect.states import Completed, Failed, State
 
 from flows.dispatch import run_model
+from flows.judge import run_judges
 from flows.lifecycle import command_lifecycle, stop_everything
 from tasks.gates import quality_gates
 from tasks.plan import plan, record_data
@@ -29,6 +30,7 @@ from tasks.report import report
 from vlmhyperbench.config import check_api_keys, dropped_datasets, plan_pairs
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.results import (
+    PAIR_PENDING,
     Manifest,
     ModelResult,
     PairOutcome,
@@ -124,6 +126,22 @@ async def benchmark(
         run.save_manifest(manifest)
 
     await asyncio.gather(*(one_model(name) for name in dict.fromkeys(p.model.name for p in pairs)))
+    judged = [
+        p for p in pairs if p.judged and getattr(manifest.outcome(p.key), "status", None) == PAIR_PENDING
+    ]
+    if judged:  # the judging stage: each judge once for all its pairs, then their scoring
+        params = {"models": models, "datasets": datasets, "max_samples": max_samples}
+        for outcome in await run_judges(
+            config=str(Path(config).resolve()),
+            run=run,
+            catalog=catalog,
+            pairs=judged,
+            manifest=manifest,
+            params=params,
+            env=env,
+        ):
+            manifest.record(outcome)
+        run.save_manifest(manifest)
     stop_terminal()
     status = manifest.finish()
     run.save_manifest(manifest)
@@ -233,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
             print(f"warning: {warning}", file=sys.stderr)
         if settings.dispatch == "local":  # on a pool, the per-model job's environment holds the keys
-            check_api_keys(catalog, [p.model.name for p in pairs])
+            check_api_keys(catalog, [p.model.name for p in pairs] + [j for p in pairs for j in p.judges])
         for line in dropped_datasets(catalog, pairs, args.datasets):
             print(f"note: {line}", file=sys.stderr)
     except ConfigError as exc:

@@ -1,7 +1,12 @@
-"""python -m flows.rescore RUN_DIR: recomputes scores, summary and report from stored predictions.
+"""python -m flows.rescore RUN_DIR [--ask-judges missing|all]: recomputes scores, summary and report from
+stored predictions.
 
-No request is sent and no dataset is read: predictions keep the references and task fields. Useful
-after a metric fix, or to score a run that was interrupted before its report.
+No request is sent and no dataset is read: predictions keep the references and task fields, and the
+judges' verdict journals keep every verdict, which judged metrics reuse. A verdict the journal lacks (a
+changed judge prompt, a new `METRIC|judge` threshold that sends other samples to the judge) is counted as
+no verdict and reported; `--ask-judges missing` starts the judges to ask exactly those, `--ask-judges all`
+asks every question again (a judge model changed behind its endpoint). Useful after a metric fix, or to
+score a run that was interrupted before its report.
 """
 
 from __future__ import annotations
@@ -11,19 +16,32 @@ import sys
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.utilities.asyncutils import run_coro_as_sync
 
+from flows.judge import ASK_ALL, ASK_MISSING, run_judges
 from flows.lifecycle import command_lifecycle
+from tasks.judging import judged_scoring
 from tasks.report import report
 from tasks.scoring import scoring
-from vlmhyperbench.config import expand_plan, load_catalog
+from vlmhyperbench.config import Pair, expand_plan, load_catalog
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
-from vlmhyperbench.results import RunFolder
+from vlmhyperbench.results import PAIR_COMPLETED, PAIR_PENDING, Manifest, RunFolder
+
+
+def _to_judge(pair: Pair, manifest: Manifest, ask_judges: str | None) -> bool:
+    """A judged pair whose model answered: completed, waiting for its judges, or (when the judges are to be
+    asked) failed because a judge could not judge."""
+    outcome = manifest.outcome(pair.key)
+    if outcome is None or (outcome.status != PAIR_COMPLETED and not ask_judges):
+        return False
+    return outcome.status in (PAIR_COMPLETED, PAIR_PENDING) or (outcome.error or "").startswith("JudgeError")
 
 
 @flow(name="rescore")
-def rescore(run_dir: str) -> dict:
-    """Re-scores every pair of RUN_DIR that has predictions and rewrites the run's reports."""
+def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
+    """Re-scores every pair of RUN_DIR that has predictions and rewrites the run's reports; ASK_JUDGES
+    (missing, all): ask the judges first, else only their journals are read."""
     logger = get_run_logger()
     run = RunFolder(Path(run_dir))
     if not run.manifest_path.is_file():
@@ -39,16 +57,55 @@ def rescore(run_dir: str) -> dict:
     )
     completed = manifest.completed_keys()
     rescored = 0
+    judged: list[Pair] = []
     for pair in pairs:
         journal, predictions = run.journal(pair.key), run.predictions(pair.key)
         if journal.exists():
             PredictionJournal(journal).to_parquet(predictions)
-        if not predictions.exists() or pair.key not in completed:
+        if not predictions.exists():
+            continue
+        if pair.judged:
+            if _to_judge(pair, manifest, ask_judges):
+                judged.append(pair)
+            continue
+        if pair.key not in completed:
             continue
         scores, summary = scoring(pair, predictions)
         run.save_scored(pair.key, scores, summary, None)
         rescored += 1
+    if judged and ask_judges:
+        outcomes = run_coro_as_sync(
+            run_judges(
+                config=str(run.config_dir),
+                run=run,
+                catalog=catalog,
+                pairs=judged,
+                manifest=manifest,
+                params={k: params.get(k) for k in ("models", "datasets", "max_samples")},
+                env=params.get("env"),
+                ask=ask_judges,
+                check_paths=False,
+            )
+        )
+        for outcome in outcomes:
+            manifest.record(outcome)
+        manifest.finish()
+        run.save_manifest(manifest)
+        rescored += sum(o.status == PAIR_COMPLETED for o in outcomes)
+    elif judged:
+        missing = 0
+        for pair in judged:
+            counts = judged_scoring(pair, run, catalog)
+            missing += int(counts["no_verdict"].sum()) if counts.height else 0
+            rescored += 1
+        if missing:
+            logger.warning(
+                "%d judged samples have no verdict in the journals (left out of their judged metric); "
+                "`--ask-judges missing` asks the judges for them",
+                missing,
+            )
     logger.info("re-scored %d pairs of run %s", rescored, run.run_id)
+    completed = manifest.completed_keys()
     scores, summaries, performance = run.pair_results([p.key for p in pairs if p.key in completed])
     report(run, manifest, scores, summaries, performance)
     return {"run_dir": str(run.root), "rescored": rescored}
@@ -57,10 +114,17 @@ def rescore(run_dir: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.rescore", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir")
+    parser.add_argument(
+        "--ask-judges",
+        choices=[ASK_MISSING, ASK_ALL],
+        default=None,
+        help="start the judges and ask the verdicts their journals lack (missing) or every one again (all); "
+        "without it no judge is asked",
+    )
     args = parser.parse_args(argv)
     with command_lifecycle(lambda: f"run `python -m flows.rescore {args.run_dir}` again") as life:
         try:
-            result = rescore(args.run_dir)
+            result = rescore(args.run_dir, args.ask_judges)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

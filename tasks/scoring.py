@@ -11,21 +11,26 @@ from prefect.cache_policies import NO_CACHE
 
 import metrics
 from vlmhyperbench.config import Pair
-from vlmhyperbench.inference import left_out_mask
+from vlmhyperbench.inference import answer_table
 
-TASK_COLUMNS = ("label", "classes", "fields", "order")
 SAMPLE_COLUMNS = ("doc_class", "question_type")
 """Passed to the metrics that ask for them (OCRBench's rules depend on the source dataset)."""
 
 
-def score_predictions(predictions: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+def score_predictions(
+    predictions: pl.DataFrame,
+    names: list[str],
+    reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
+    verdicts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Long per-sample scores of PREDICTIONS. A request that failed scores as an empty answer (the model's
-    failure); a sample never sent for a data reason (a missing or broken image) is left out."""
-    predictions = predictions.filter(~left_out_mask(predictions))
+    failure); a sample never sent for a data reason (a missing or broken image) is left out. REASONING: the
+    reasoning tags removed from answers first. VERDICTS (sample_id, judge_grade, judge_extraction): the
+    judges' verdicts that judged metrics read (vlmhyperbench.judges)."""
     wanted = {c for name in names for c in metrics.get_metric(name).columns}
-    optional = [*TASK_COLUMNS, *(c for c in SAMPLE_COLUMNS if c in wanted)]
-    cols = ["sample_id", "references", *[c for c in optional if c in predictions.columns]]
-    table = predictions.select(*cols, pl.col("prediction").fill_null(""))
+    table = answer_table(predictions, columns=[c for c in SAMPLE_COLUMNS if c in wanted], reasoning=reasoning)
+    if verdicts is not None:
+        table = table.join(verdicts, on="sample_id", how="left", maintain_order="left")
     return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")
 
 
@@ -54,13 +59,19 @@ def label_scorers(summary: pl.DataFrame, benchmark: str) -> pl.DataFrame:
 
 
 def score_pair_file(
-    path: Path, pair_keys: dict, names: list[str], aggregators: list[str], benchmark: str | None = None
+    path: Path | pl.DataFrame,
+    pair_keys: dict,
+    names: list[str],
+    aggregators: list[str],
+    benchmark: str | None = None,
+    reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
+    verdicts: pl.DataFrame | None = None,
 ):
-    """(scores, summary) of one stored predictions file; PAIR_KEYS (model, dataset, perturbation) are
-    added as columns; a BENCHMARK's summary rows say which scorer made them."""
-    predictions = pl.read_parquet(path)
+    """(scores, summary) of one stored predictions file (or its frame); PAIR_KEYS (model, dataset,
+    perturbation) are added as columns; a BENCHMARK's summary rows say which scorer made them."""
+    predictions = path if isinstance(path, pl.DataFrame) else pl.read_parquet(path)
     keys = [pl.lit(v, dtype=pl.String).alias(k) for k, v in pair_keys.items()]
-    scores = score_predictions(predictions, names).with_columns(keys)
+    scores = score_predictions(predictions, names, reasoning, verdicts).with_columns(keys)
     samples = predictions.select("sample_id", "doc_class", "question_type").with_columns(keys)
     summary = metrics.summarize(scores, samples, aggregators)
     if benchmark:
@@ -74,5 +85,10 @@ def scoring(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Scores one pair; returns (scores, summary) with model, dataset and perturbation columns."""
     keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
     return score_pair_file(
-        predictions, keys, pair.metric_names(), list(pair.aggregators), pair.dataset.benchmark
+        predictions,
+        keys,
+        pair.metric_names(),
+        list(pair.aggregators),
+        pair.dataset.benchmark,
+        pair.reasoning_tags,
     )

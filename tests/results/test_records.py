@@ -58,7 +58,7 @@ def test_the_manifest_records_benchmark_data_and_reads_older_ones_without_it(tmp
     run = RunFolder(tmp_path / "r2")
     run.save_manifest(manifest)
     raw = json.loads(run.manifest_path.read_text())
-    assert raw["benchmarks"]["dv"]["revision"] == "c" * 40 and raw["schema_version"] == 3
+    assert raw["benchmarks"]["dv"]["revision"] == "c" * 40 and raw["schema_version"] == SCHEMA_VERSION
     del raw["benchmarks"]
     raw["schema_version"] = 2  # a manifest of the previous schema
     run.manifest_path.write_text(json.dumps(raw))

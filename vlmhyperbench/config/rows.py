@@ -23,6 +23,11 @@ ENV_KINDS = ["none", "venv", "docker"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TEMPLATE_FIELDS = {"question", "doc_class", "question_type", "classes", "fields"}
+JUDGE_COLLECTIONS = ("judge", "judge_extract")
+"""prompts.csv collections of judge prompts: `judge` grades an answer (GRADE: C / GRADE: I), `judge_extract`
+extracts the final answer (ANSWER: ...)."""
+JUDGE_TEMPLATE_FIELDS = TEMPLATE_FIELDS | {"answer", "references", "prompt"}
+"""A judge prompt also sees the model's answer (reasoning removed), the references and the model's prompt."""
 
 MODEL_COLUMNS = [
     "name",
@@ -46,7 +51,19 @@ MODEL_COLUMNS = [
     "timeout_s",
     "memory_limit",
 ]
-DATASET_COLUMNS = ["name", "task", "format", "path", "split", "prompts", "metrics", "benchmark"]
+DATASET_COLUMNS = [
+    "name",
+    "task",
+    "format",
+    "path",
+    "split",
+    "prompts",
+    "metrics",
+    "benchmark",
+    "judge",
+    "judge_images",
+    "reasoning",
+]
 PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
 PLAN_COLUMNS = [
     "model",
@@ -58,6 +75,8 @@ PLAN_COLUMNS = [
     "perturbation",
     "metrics",
     "aggregators",
+    "judge",
+    "judge_images",
 ]
 
 
@@ -114,6 +133,12 @@ class DatasetRow(_Row):
     prompts: str | None = None
     metrics: tuple[str, ...] = ()
     benchmark: str | None = None
+    judge: tuple[str, ...] = ()
+    """The models.csv rows that judge this dataset's judged metrics (several vote by majority)."""
+    judge_images: bool = False
+    """Whether the judges see the document's images with the question (a vision judge)."""
+    reasoning: str | None = None
+    """Reasoning blocks removed before scoring: None/`strip` (the default tags), `keep`, `strip:TAG,TAG`."""
     # Filled in from the benchmark by the catalog; not columns of datasets.csv.
     prompt_template: str | None = None
     """The prompt used when the row names no prompt collection (None: the task's built-in one)."""
@@ -148,6 +173,9 @@ class PlanRow(_Row):
     perturbation: str | None = None
     metrics: tuple[str, ...] = ()
     aggregators: tuple[str, ...] = ()
+    judge: tuple[str, ...] = ()
+    judge_images: bool | None = None
+    """None: the dataset's."""
 
 
 # ---------------------------------------------------------------- cell parsers
@@ -176,6 +204,15 @@ def _pairs(value: str, sep: str) -> dict[str, str]:
     return out
 
 
+def _yes_no(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("yes", "true", "1"):
+        return True
+    if text in ("no", "false", "0"):
+        return False
+    raise ValueError("must be yes or no")
+
+
 CELL_PARSERS: dict[str, Callable[[str], Any]] = {
     "packages": _words,
     "args": _words,
@@ -183,6 +220,8 @@ CELL_PARSERS: dict[str, Callable[[str], Any]] = {
     "aggregators": _words,
     "filter_doc_class": _words,
     "filter_question_type": _words,
+    "judge": _words,
+    "judge_images": _yes_no,
     "extra_body": _json_object,
     "headers": lambda v: _pairs(v, ":"),
     "env_vars": lambda v: _pairs(v, "="),

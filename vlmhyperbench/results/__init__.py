@@ -4,12 +4,15 @@ tables' schemas, and atomic writes."""
 from vlmhyperbench.results.atomic import atomic_folder, atomic_write, atomic_write_json, write_parquet_atomic
 from vlmhyperbench.results.provenance import git_commit, new_run_id, versions
 from vlmhyperbench.results.records import (
+    JUDGE_COMPLETED,
+    JUDGE_FAILED,
     PAIR_COMPLETED,
     PAIR_FAILED,
     PAIR_PENDING,
     SCHEMA_VERSION,
     BenchmarkData,
     EnvironmentRecord,
+    JudgeRecord,
     Manifest,
     ModelResult,
     PairKey,
@@ -18,7 +21,10 @@ from vlmhyperbench.results.records import (
     stem,
 )
 from vlmhyperbench.results.run_folder import (
+    AGREEMENT,
     GATES,
+    JUDGE_PERFORMANCE,
+    JUDGING,
     LEADERBOARD,
     MANIFEST,
     PERFORMANCE,
@@ -26,12 +32,18 @@ from vlmhyperbench.results.run_folder import (
     REPORT,
     SCORES,
     SUMMARY,
+    JudgeFiles,
     PairFiles,
     RunFolder,
 )
 
 __all__ = [
+    "AGREEMENT",
     "GATES",
+    "JUDGE_COMPLETED",
+    "JUDGE_FAILED",
+    "JUDGE_PERFORMANCE",
+    "JUDGING",
     "LEADERBOARD",
     "MANIFEST",
     "PERFORMANCE",
@@ -45,6 +57,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "BenchmarkData",
     "EnvironmentRecord",
+    "JudgeFiles",
+    "JudgeRecord",
     "Manifest",
     "ModelResult",
     "PairFiles",
