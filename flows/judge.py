@@ -16,6 +16,7 @@ could not judge never counts an answer as wrong.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -212,7 +213,9 @@ async def run_judges(
                     return_state=True,
                     **params,
                 )
-                result = await state.result(raise_on_failure=False)
+                result = state.result(raise_on_failure=False)
+                if inspect.isawaitable(result):  # async here; a sync caller (rescore) gets the value
+                    result = await result
             except Exception as exc:  # the subflow itself broke
                 result = exc
         if not isinstance(result, JudgeRecord):

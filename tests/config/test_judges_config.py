@@ -31,17 +31,25 @@ def error_of(root) -> str:
 
 
 def test_a_judge_is_not_a_candidate_unless_a_plan_row_names_it(write_config):
-    datasets = "name;task;path;metrics;judge;judge_images;reasoning\nqa;vqa;qa;anls|judge judge_correct;judge;yes;keep\n"
+    datasets = (
+        "name;task;path;metrics;judge;judge_images;reasoning\n"
+        "qa;vqa;qa;anls|judge judge_correct;judge;yes;keep\n"
+    )
     root = config(write_config, datasets)
     pairs = expand_plan(load_catalog(root))
     # judge2 is no judge here: a candidate like any row; tess answers OCR only
     assert sorted(p.model.name for p in pairs) == ["cand", "judge2", "other"]
     pair = pairs[0]
     assert pair.judges == ("judge",) and pair.judge_images and pair.judged
-    assert pair.reasoning_tags == () and [j.name for j in pair.judged_metrics()] == ["anls|judge", "judge_correct"]
+    assert pair.reasoning_tags == () and [j.name for j in pair.judged_metrics()] == [
+        "anls|judge",
+        "judge_correct",
+    ]
     # a plan row may benchmark the judge too, and give a pair other judges
     plan = "model;dataset;judge;judge_images\n*;qa;;\njudge;qa;judge2;no\n"  # judge2 judges now
-    pairs = {p.model.name: p for p in expand_plan(load_catalog(config(write_config, datasets, plan__csv=plan)))}
+    pairs = {
+        p.model.name: p for p in expand_plan(load_catalog(config(write_config, datasets, plan__csv=plan)))
+    }
     assert set(pairs) == {"cand", "other", "judge"}
     assert pairs["judge"].judges == ("judge2",) and not pairs["judge"].judge_images
     assert pairs["cand"].judges == ("judge",)
@@ -61,11 +69,13 @@ def test_rule_metrics_alone_are_not_judged(write_config):
         ),
         (
             "name;task;path;metrics;judge\nqa;vqa;qa;judge_correct;judje\n",
-            "datasets.csv:2: column 'judge': unknown judge 'judje': name a models.csv row (allowed: cand, judge",
+            "datasets.csv:2: column 'judge': unknown judge 'judje': name a models.csv row "
+            "(allowed: cand, judge",
         ),
         (
             "name;task;path;metrics;judge\nqa;vqa;qa;judge_correct;tess\n",
-            "datasets.csv:2: column 'judge': model 'tess' (backend tesseract) cannot judge: it answers only ocr",
+            "datasets.csv:2: column 'judge': model 'tess' (backend tesseract) cannot judge: "
+            "it answers only ocr",
         ),
         (
             "name;task;path;metrics;judge\nqa;vqa;qa;judge_correct;judge judge\n",
@@ -73,11 +83,13 @@ def test_rule_metrics_alone_are_not_judged(write_config):
         ),
         (
             "name;task;path;metrics;judge\nqa;vqa;qa;anlz|judge;judge\n",
-            "datasets.csv:2: column 'metrics': judged metric 'anlz|judge': unknown metric 'anlz'; did you mean 'anls'",
+            "datasets.csv:2: column 'metrics': judged metric 'anlz|judge': unknown metric 'anlz'; "
+            "did you mean 'anls'",
         ),
         (
             "name;task;path;metrics;judge\nqa;vqa;qa;anls|judge:x;judge\n",
-            "datasets.csv:2: column 'metrics': judged metric 'anls|judge:x': 'anls|judge:x': the threshold 'x'",
+            "datasets.csv:2: column 'metrics': judged metric 'anls|judge:x': 'anls|judge:x': "
+            "the threshold 'x'",
         ),
         (
             "name;task;path;judge_images\nqa;vqa;qa;maybe\n",
@@ -85,7 +97,8 @@ def test_rule_metrics_alone_are_not_judged(write_config):
         ),
         (
             "name;task;path;reasoning\nqa;vqa;qa;drop\n",
-            "datasets.csv:2: column 'reasoning': 'drop' is not a reasoning rule (allowed: strip, keep, strip:TAG,TAG)",
+            "datasets.csv:2: column 'reasoning': 'drop' is not a reasoning rule "
+            "(allowed: strip, keep, strip:TAG,TAG)",
         ),
         (
             "name;task;path;prompts\nqa;vqa;qa;judge\n",

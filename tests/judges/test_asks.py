@@ -66,7 +66,9 @@ def test_an_answer_without_an_answer_line_is_unparseable():
 
 
 def test_the_asks_and_their_prompts_collections():
-    assert JUDGE_ASKS.get("grade").collection == "judge" and JUDGE_ASKS.get("grade").template == GRADE_TEMPLATE
+    assert (
+        JUDGE_ASKS.get("grade").collection == "judge" and JUDGE_ASKS.get("grade").template == GRADE_TEMPLATE
+    )
     assert JUDGE_ASKS.get("extract").collection == "judge_extract"
     assert "GRADE: C" in GRADE_TEMPLATE and "ANSWER:" in EXTRACT_TEMPLATE
     assert ask_key("grade", "p", 0) != ask_key("grade", "p", 1) != ask_key("extract", "p", 1)

@@ -31,7 +31,8 @@ DATASETS = """name;task;path;metrics;judge
 qa;vqa;qa;anls anls|judge judge_correct judge_extract:exact_match;j1 j2 j3
 """
 PROMPTS = """collection;doc_class;question_type;template
-judge;receipt;;"Receipt question {{ question }}; expected {{ references | join(' or ') }}; got {{ answer }}. GRADE?"
+judge;receipt;;"Receipt question {{ question }}; expected {{ references | join(' or ') }}; \
+got {{ answer }}. GRADE?"
 """
 # sample: (doc_class, raw answer, reference, request error)
 ANSWERS = {
@@ -44,13 +45,27 @@ ANSWERS = {
 }
 # judge -> sample -> (grade answers in order, extraction answer); None: never answered
 GRADES = {
-    "j1": {"s1": ["GRADE: C"], "s2": ["GRADE: C"], "s3": ["GRADE: I"], "s4": ["GRADE: C"], "s6": ["GRADE: C"]},
-    "j2": {"s1": ["GRADE: C"], "s2": ["GRADE: C"], "s3": ["GRADE: I"], "s4": [None, "GRADE: I"], "s6": ["GRADE: C"]},
+    "j1": {
+        "s1": ["GRADE: C"],
+        "s2": ["GRADE: C"],
+        "s3": ["GRADE: I"],
+        "s4": ["GRADE: C"],
+        "s6": ["GRADE: C"],
+    },
+    "j2": {
+        "s1": ["GRADE: C"],
+        "s2": ["GRADE: C"],
+        "s3": ["GRADE: I"],
+        "s4": [None, "GRADE: I"],
+        "s6": ["GRADE: C"],
+    },
     "j3": {"s1": ["GRADE: I"], "s2": ["GRADE: C"], "s3": ["hmm", "hmm again"], "s6": ["GRADE: C"]},
 }
 EXTRACTIONS = {
-    "j1": {"s1": "ANSWER: Acme", "s2": "ANSWER: March 5, 2024", "s3": "ANSWER: blue", "s4": "ANSWER: 42", "s6": "ANSWER: Zeta"},
-    "j2": {"s1": "ANSWER: Acme", "s2": "ANSWER: march 5,  2024", "s3": "ANSWER: blue", "s4": "ANSWER: 42 units", "s6": "ANSWER: Zeta"},
+    "j1": {"s1": "ANSWER: Acme", "s2": "ANSWER: March 5, 2024", "s3": "ANSWER: blue", "s4": "ANSWER: 42",
+           "s6": "ANSWER: Zeta"},
+    "j2": {"s1": "ANSWER: Acme", "s2": "ANSWER: march 5,  2024", "s3": "ANSWER: blue",
+           "s4": "ANSWER: 42 units", "s6": "ANSWER: Zeta"},
     "j3": {"s1": "ANSWER: Acme", "s2": "ANSWER: 05.03.2024", "s3": "ANSWER: blue", "s6": "ANSWER: Zeta"},
 }  # fmt: skip
 
@@ -135,7 +150,9 @@ def test_rules_first_decide_which_samples_the_judges_see(judged):
     # judge_correct asks every answered sample (anls|judge's misses s2, s3, s4 are among them); s5 failed
     assert grade == extract == {"s1", "s2", "s3", "s4", "s6"}
     receipt = plan.ask_of("s4", "grade").prompt
-    assert receipt == "Receipt question What is s4?; expected 42; got 42 units. GRADE?"  # the collection's row
+    assert (
+        receipt == "Receipt question What is s4?; expected 42; got 42 units. GRADE?"
+    )  # the collection's row
     invoice = plan.ask_of("s3", "grade").prompt
     assert "Submitted answer: blue\n" in invoice and "maybe red" not in invoice  # reasoning removed
     assert "Reference answer(s): red" in invoice and "Question: What is s3?" in invoice
@@ -143,7 +160,12 @@ def test_rules_first_decide_which_samples_the_judges_see(judged):
 
 def test_recall_alone_sends_only_the_rules_misses(write_config):
     root = write_config(
-        {"models.csv": MODELS, "datasets.csv": DATASETS.replace("anls anls|judge judge_correct judge_extract:exact_match", "anls|judge:0.5")}
+        {
+            "models.csv": MODELS,
+            "datasets.csv": DATASETS.replace(
+                "anls anls|judge judge_correct judge_extract:exact_match", "anls|judge:0.5"
+            ),
+        }
     )  # fmt: skip
     catalog = load_catalog(root, check_paths=False)
     (pair,) = expand_plan(catalog)
@@ -172,7 +194,14 @@ def test_the_verdict_columns(judged):
     assert {s: r["judge_extraction"] for s, r in got.items()} == {
         "s1": "Acme", "s2": "March 5, 2024", "s3": "blue", "s4": None, "s5": "", "s6": "Zeta",
     }  # fmt: skip
-    assert [got[s]["grade:j3"] for s in ("s1", "s2", "s3", "s4", "s5", "s6")] == [0.0, 1.0, None, None, None, 1.0]
+    assert [got[s]["grade:j3"] for s in ("s1", "s2", "s3", "s4", "s5", "s6")] == [
+        0.0,
+        1.0,
+        None,
+        None,
+        None,
+        1.0,
+    ]
 
 
 def test_the_judged_scores_and_how_many_samples_the_judges_saw(judged):
@@ -183,7 +212,15 @@ def test_the_judged_scores_and_how_many_samples_the_judges_saw(judged):
     assert value["judge_extract:exact_match"] == pytest.approx(2 / 5)  # s1 s6 of s1 s2 s3 s5 s6
     assert value["anls"] == pytest.approx(2 / 6)
     counts = {r["metric"]: r for r in judging_counts(pair, plan, verdicts, scores).iter_rows(named=True)}
-    cols = ("samples", "rule_passed", "answer_failed", "judged", "judged_correct", "judged_incorrect", "no_verdict")
+    cols = (
+        "samples",
+        "rule_passed",
+        "answer_failed",
+        "judged",
+        "judged_correct",
+        "judged_incorrect",
+        "no_verdict",
+    )
     assert tuple(counts["judge_correct"][c] for c in cols) == (6, 0, 1, 5, 3, 1, 1)
     assert tuple(counts["anls|judge"][c] for c in cols) == (6, 2, 1, 3, 1, 1, 1)
     assert tuple(counts["judge_extract:exact_match"][c] for c in cols) == (6, 0, 1, 5, None, None, 1)
@@ -191,7 +228,9 @@ def test_the_judged_scores_and_how_many_samples_the_judges_saw(judged):
         assert row["value"] == pytest.approx(value[name]) and row["judges"] == "j1 j2 j3"
     # the documented formula: (rule_passed + judged_correct) / (samples - no_verdict)
     r = counts["anls|judge"]
-    assert r["value"] == pytest.approx((r["rule_passed"] + r["judged_correct"]) / (r["samples"] - r["no_verdict"]))
+    assert r["value"] == pytest.approx(
+        (r["rule_passed"] + r["judged_correct"]) / (r["samples"] - r["no_verdict"])
+    )
 
 
 def test_agreement_with_the_rule_and_between_judges(judged):

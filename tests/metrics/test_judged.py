@@ -79,7 +79,9 @@ def test_judged_names_are_built_by_the_registry_and_summarised_like_any_metric()
     scores = metrics.score("anls|judge", SAMPLES).with_columns(
         pl.lit("m").alias("model"), pl.lit("d").alias("dataset")
     )
-    samples = SAMPLES.select("sample_id").with_columns(pl.lit("m").alias("model"), pl.lit("d").alias("dataset"))
+    samples = SAMPLES.select("sample_id").with_columns(
+        pl.lit("m").alias("model"), pl.lit("d").alias("dataset")
+    )
     summary = metrics.summarize(scores, samples, ["general"], n_boot=0)
     assert summary["value"][0] == pytest.approx(3 / 4) and summary["n"][0] == 4
 
