@@ -166,14 +166,19 @@ async def _judge(
             concurrency=row.concurrency,
             timeout_s=row.timeout_s or settings.request_timeout_s,
         )
+        died = (
+            None
+            if server.is_alive()
+            else f"the server {server.exit_reason()}; log tail:\n{server.log_tail()}"
+        )
     finally:
         await stop(server, f"judge {judge}")
     record.asked, record.request_errors = stats.asked, stats.request_errors
     record.unparseable, record.reasked = stats.unparseable, stats.reasked
     if stats.stopped_early:
         raise JudgeError(f"stopped early: {stats.stopped_early}")
-    if not server.is_alive():
-        raise JudgeError(f"the server {server.exit_reason()}; log tail:\n{server.log_tail()}")
+    if died:
+        raise JudgeError(died)
 
 
 async def run_judges(
