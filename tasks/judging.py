@@ -102,11 +102,12 @@ async def judging(
     def items(questions: list[tuple[int, Ask, int]], again_round: bool) -> Iterator[RequestItem]:
         for index, ask, attempt in questions:
             images = work[index].images.get(ask.sample_id, ()) if ask.images else ()
+            prompt = ask.prompt  # rendered here, one at a time, as its slot frees
             yield RequestItem(
                 sample_id=ask.sample_id,
-                prompt=ask.prompt,
+                prompt=prompt,
                 images=images,
-                meta={"index": index, "ask": ask, "attempt": attempt, "again": again_round},
+                meta={"index": index, "ask": ask, "attempt": attempt, "again": again_round, "prompt": prompt},
             )
 
     def on_answer(answer: Answer) -> None:
@@ -124,7 +125,7 @@ async def judging(
             key=ask.key,
             kind=ask.kind,
             attempt=attempt,
-            prompt=ask.prompt,
+            prompt=answer.meta["prompt"],
             images=ask.images,
             judge=judge,
             verdict=verdict,

@@ -49,8 +49,8 @@ def test_a_locally_served_judge_is_started_once_for_all_its_candidates(tmp_path)
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         }
         proc = subprocess.run(
-            [sys.executable, "-m", "flows.benchmark", "--config", str(root), "--output", str(tmp_path / "out"),
-             "--run-id", "local"],
+            [sys.executable, "-m", "flows.benchmark", "--config", str(root),
+             "--output", str(tmp_path / "out"), "--run-id", "local"],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=1200,
         )  # fmt: skip
     finally:

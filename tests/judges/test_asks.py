@@ -71,8 +71,13 @@ def test_the_asks_and_their_prompts_collections():
     )
     assert JUDGE_ASKS.get("extract").collection == "judge_extract"
     assert "GRADE: C" in GRADE_TEMPLATE and "ANSWER:" in EXTRACT_TEMPLATE
-    assert ask_key("grade", "p", 0) != ask_key("grade", "p", 1) != ask_key("extract", "p", 1)
-    assert ask_key("grade", "p", 0) == ask_key("grade", "p", 0)
+    context = {"answer": "42", "references": ["42"], "question": "total?"}
+    key = ask_key("grade", "T {{ answer }}", context, False)
+    assert key == ask_key("grade", "T {{ answer }}", dict(reversed(context.items())), False)  # order-free
+    assert key != ask_key("grade", "T {{ answer }}", context, True)  # with the images: another question
+    assert key != ask_key("extract", "T {{ answer }}", context, False)
+    assert key != ask_key("grade", "U {{ answer }}", context, False)  # another template
+    assert key != ask_key("grade", "T {{ answer }}", {**context, "answer": "41"}, False)
 
 
 def answered(sid: str, raw: str | None, error: str | None = None) -> Answer:

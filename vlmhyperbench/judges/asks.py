@@ -16,6 +16,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+try:  # orjson keys the many questions of a rescore fast; prefect already depends on it
+    from orjson import OPT_SORT_KEYS
+    from orjson import dumps as _orjson_dumps
+
+    def _dumps(obj) -> bytes:
+        return _orjson_dumps(obj, option=OPT_SORT_KEYS)
+except ImportError:  # pragma: no cover
+    import json as _json
+
+    def _dumps(obj) -> bytes:
+        return _json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 from metrics import strip_reasoning
 from vlmhyperbench.registry import Registry
 
@@ -106,8 +119,10 @@ def read_verdict(kind: str, raw: str | None) -> str:
     return JUDGE_ASKS.get(kind).parse(strip_reasoning(raw) or "")
 
 
-def ask_key(kind: str, prompt: str, images: int) -> str:
-    """The identity of one question to a judge: its kind, its prompt (which holds the answer, the references
-    and the question) and how many images go with it. A stored verdict answers exactly this question."""
-    digest = hashlib.blake2b(f"{kind}\x1f{images}\x1f{prompt}".encode(), digest_size=12)
-    return digest.hexdigest()
+def ask_key(kind: str, template: str, context: dict, images: bool) -> str:
+    """The identity of one question to a judge: its kind, its prompt's template and everything the template
+    is rendered over (the answer, the references, the question...), and whether the images go with it. A
+    stored verdict answers exactly this question; a changed answer, reference or template is a new one. (The
+    rendered prompt is a function of these, so it need not be rendered to find a stored verdict.)"""
+    data = _dumps([kind, bool(images), template, context])
+    return hashlib.blake2b(data, digest_size=12).hexdigest()

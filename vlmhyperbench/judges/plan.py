@@ -31,12 +31,19 @@ class Ask:
     """One question to a judge about one sample."""
 
     key: str
-    """ask_key(kind, prompt, images): what a stored verdict is looked up by."""
+    """ask_key(kind, template, context, images): what a stored verdict is looked up by."""
     sample_id: str
     kind: str
     """grade or extract (judges.asks.JUDGE_ASKS)."""
-    prompt: str
-    images: bool
+    template: str
+    context: dict = field(repr=False, hash=False, compare=False)
+    """What the template is rendered over."""
+    images: bool = False
+
+    @property
+    def prompt(self) -> str:
+        """The prompt the judge is sent (rendered now: scoring needs only the key)."""
+        return render_prompt(self.template, **self.context)
 
 
 @dataclass
@@ -124,16 +131,16 @@ def _render(
                 ask.template,
             )
             fields = row.get("fields")
-            prompt = render_prompt(
-                template,
-                question=row.get("question") or row.get("prompt") or "",
-                doc_class=row.get("doc_class") or "",
-                question_type=row.get("question_type") or "",
-                classes=row.get("classes") or (),
-                fields=json.loads(fields) if isinstance(fields, str) else fields,
-                answer=row["prediction"],
-                references=list(row.get("references") or []),
-                prompt=row.get("prompt") or "",
-            )
-            asks.append(Ask(ask_key(kind, prompt, int(images)), sid, kind, prompt, images))
+            fields = json.loads(fields) if isinstance(fields, str) else fields
+            context = {
+                "question": row.get("question") or row.get("prompt") or "",
+                "doc_class": row.get("doc_class") or "",
+                "question_type": row.get("question_type") or "",
+                "classes": list(row.get("classes") or ()),
+                "fields": list(fields) if fields else [],
+                "answer": row["prediction"],
+                "references": list(row.get("references") or []),
+                "prompt": row.get("prompt") or "",
+            }
+            asks.append(Ask(ask_key(kind, template, context, images), sid, kind, template, context, images))
     return asks

@@ -239,8 +239,11 @@ def render_report(
 
     # ---- worst samples, failures
     worst = data.worst_samples(run, scores, primary) if scores.height else []
-    if thumbnails and worst:
-        data.attach_thumbnails(worst, manifest, datasets_cfg)
+    judge_view = judge_section(run, manifest, judges) if judges is not None else None
+    pictured = worst + (judge_view["disagreements"] if judge_view else [])
+    if thumbnails and pictured:  # one read of each dataset for both
+        limit = data.MAX_THUMBNAILS * (2 if judge_view else 1)
+        data.attach_thumbnails(pictured, manifest, datasets_cfg, limit=limit)
     worst_groups: dict[tuple[str, str], list[dict]] = {}
     for w in worst:
         worst_groups.setdefault((w["dataset"], w["perturbation"]), []).append(w)
@@ -272,10 +275,6 @@ def render_report(
                 "front": b["front"],
             }
         )
-
-    judge_view = (
-        judge_section(run, manifest, judges, datasets_cfg, thumbnails) if judges is not None else None
-    )
 
     template = _templates().get_template("report.html.j2")
     return template.render(

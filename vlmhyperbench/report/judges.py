@@ -112,10 +112,9 @@ def judges_markdown(tables: JudgeTables) -> str:
     return "\n".join(lines) + "\n"
 
 
-def judge_section(
-    run: RunFolder, manifest: Manifest, tables: JudgeTables, datasets: dict[str, dict], thumbnails: bool
-) -> dict:
-    """What report.html's Judges section shows; the disagreeing samples with their answers and images."""
+def judge_section(run: RunFolder, manifest: Manifest, tables: JudgeTables) -> dict:
+    """What report.html's Judges section shows; the disagreeing samples with their answers (their images are
+    attached with the worst samples', data.attach_thumbnails)."""
     items = [
         {
             "model": r["model"],
@@ -132,8 +131,6 @@ def judge_section(
         for r in tables.disagreements.iter_rows(named=True)
     ]
     data.attach_predictions(run, items)
-    if thumbnails and items:
-        data.attach_thumbnails(items, manifest, datasets)
     return {
         "judging": tables.judging.to_dicts(),
         "agreement": tables.agreement.to_dicts(),
