@@ -3,6 +3,7 @@
     python bench/bench_judge.py                         # both parts
     python bench/bench_judge.py --part rate --n 3000    # judge requests against the bare client, one run
     python bench/bench_judge.py --part rescore --n 10000
+    python bench/bench_judge.py --part rescore --run /tmp/bench-rescore-XXXX/out/judged   # reuse a run
 
 rate: a synthetic judge (vlmhyperbench/testing/synthetic_server.py) of known latency answers every question
 `GRADE: C`. In one process and one Prefect flow run, alternately: the bare client (`run_requests` over the
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -135,22 +137,17 @@ def rate(n: int, concurrency: int, ttft_ms: float, itl_ms: float, rounds: int) -
 # ---------------------------------------------------------------- rescore
 
 
-def rescore(n: int) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
+def make_judged_run(n: int, tmp: Path, env: dict) -> Path:
+    """A real run folder of N judged samples: a candidate and a judge, both synthetic, through the command."""
     from vlmhyperbench.testing.fault_servers import FaultServer
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-rescore-"))
     config = tmp / "config"
     write_dataset(config, n)
     (tmp / "cand.json").write_text(json.dumps({"Q-": "The value is 3"}))
     (tmp / "judge.json").write_text(json.dumps({"Submitted answer": "GRADE: C"}))
-    cand = FaultServer("--answers", str(tmp / "cand.json"), "--ttft-ms", "1", "--itl-ms", "0", model="cand")
-    judge = FaultServer(
-        "--answers", str(tmp / "judge.json"), "--ttft-ms", "1", "--itl-ms", "0", model="judge"
-    )
-    env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # fmt: skip
+    fast = ("--ttft-ms", "1", "--itl-ms", "0")
+    cand = FaultServer("--answers", str(tmp / "cand.json"), *fast, model="cand")
+    judge = FaultServer("--answers", str(tmp / "judge.json"), *fast, model="judge")
     try:
         (config / "models.csv").write_text(
             f"name;backend;model;base_url;env;concurrency\ncand;openai;cand;{cand.base_url};none;32\n"
@@ -166,23 +163,61 @@ def rescore(n: int) -> None:
             cwd=REPO, env=env, capture_output=True, text=True,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        run = tmp / "out" / "judged"
-        asked = judge.stats()["chats"]
-        print(
-            f"run of {n} judged samples: {time.perf_counter() - started:.0f} s, the judge asked {asked} times"
-        )
+        took, verdicts = time.perf_counter() - started, judge.stats()["chats"]
+        print(f"run of {n} judged samples: {took:.0f} s, {verdicts} verdicts")
+    finally:
+        cand.stop()
+        judge.stop()
+    return tmp / "out" / "judged"
 
+
+def rescore(n: int, run: Path | None, repeat: int) -> None:
+    import polars as pl
+    from prefect.testing.utilities import prefect_test_harness
+
+    from vlmhyperbench.testing.fault_servers import FaultServer
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-rescore-"))
+    env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # fmt: skip
+    run = run or make_judged_run(n, tmp, env)
+    judged = pl.read_parquet(run / "judging.parquet")["samples"].max()
+    # the judge's address, served again: every request a rescore sends would be counted
+    row = next(r for r in (run / "config" / "models.csv").read_text().splitlines() if r.startswith("judge;"))
+    port = row.split(";")[3].rsplit(":", 1)[1].split("/")[0]
+    (tmp / "none.json").write_text("{}")
+    judge = FaultServer("--port", port, "--answers", str(tmp / "none.json"), model="judge")
+    try:
         with prefect_test_harness(server_startup_timeout=180):
             from flows.rescore import rescore as rescore_flow
+            from tasks.judging import judged_scoring
+            from vlmhyperbench.config import expand_plan, load_catalog
+            from vlmhyperbench.results import RunFolder
 
+            catalog = load_catalog(run / "config", check_paths=False)
+            (pair,) = expand_plan(catalog)
+            parts, flows = [], []
             rescore_flow(str(run))  # warm: imports, the first flow run's registration
-            before = judge.stats()["chats"]
+            for _ in range(repeat):
+                started = time.perf_counter()
+                judged_scoring.fn(pair, RunFolder(run), catalog)
+                parts.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                rescore_flow(str(run))
+                flows.append(time.perf_counter() - started)
+            from prefect.settings import PREFECT_API_URL
+
             started = time.perf_counter()
-            rescore_flow(str(run))
-            took = time.perf_counter() - started
-            print(f"rescore flow (Prefect API already running): {took:.2f} s, requests to the judge: "
-                  f"{judge.stats()['chats'] - before}")  # fmt: skip
-        before = judge.stats()["chats"]
+            with_api = {**env, "PREFECT_API_URL": PREFECT_API_URL.value()}
+            proc = subprocess.run(
+                [sys.executable, "-m", "flows.rescore", str(run)],
+                cwd=REPO,
+                env=with_api,
+                capture_output=True,
+                text=True,
+            )
+            served = time.perf_counter() - started
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
         started = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "flows.rescore", str(run)],
@@ -191,16 +226,18 @@ def rescore(n: int) -> None:
             capture_output=True,
             text=True,
         )
-        took = time.perf_counter() - started
+        command = time.perf_counter() - started
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        print(f"rescore of {judged} judged samples ({run}); requests to the judge: {judge.stats()['chats']}")
+        print(f"  judged scoring of the pair (journal read, verdicts, scores, counts, agreement): "
+              f"{' '.join(f'{t:.2f}' for t in parts)} s")  # fmt: skip
+        print(f"  the rescore flow (Prefect API already running; report included): "
+              f"{' '.join(f'{t:.2f}' for t in flows)} s")  # fmt: skip
+        print(f"  python -m flows.rescore, with PREFECT_API_URL (a Prefect server that runs): {served:.1f} s")
         print(
-            f"python -m flows.rescore (starts Prefect's temporary API itself): {took:.1f} s, "
-            f"requests to the judge: {judge.stats()['chats'] - before}"
+            f"  python -m flows.rescore, without (it starts Prefect's temporary API itself): {command:.1f} s"
         )
-        counts = (run / "judging.csv").read_text().strip().splitlines()
-        print("judging.csv:", *counts, sep="\n  ")
     finally:
-        cand.stop()
         judge.stop()
 
 
@@ -213,12 +250,13 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--ttft-ms", type=float, default=50.0)
     p.add_argument("--itl-ms", type=float, default=5.0)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="rate: alternating rounds; rescore: repeats")
+    p.add_argument("--run", type=Path, default=None, help="rescore: an existing judged run folder to reuse")
     a = p.parse_args()
     if a.part in ("rate", "both"):
         rate(a.n or 2000, a.concurrency, a.ttft_ms, a.itl_ms, a.rounds)
     if a.part in ("rescore", "both"):
-        rescore(a.n or 10_000)
+        rescore(a.n or 10_000, a.run, a.rounds)
 
 
 if __name__ == "__main__":

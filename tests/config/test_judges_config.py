@@ -130,3 +130,13 @@ def test_judge_prompts_see_the_answer_and_references_and_model_prompts_do_not(wr
     assert "prompts.csv:4: column 'template': unknown variable(s) answer" in error_of(
         config(write_config, datasets, prompts__csv=bad)
     )
+
+
+def test_a_quality_gate_may_name_a_judged_metric(write_config):
+    datasets = "name;task;path;metrics;judge\nqa;vqa;qa;anls|judge:0.8;judge\n"
+    gates = "model;dataset;metric;min\ncand;qa;anls|judge:0.8;0.7\n"
+    catalog = load_catalog(config(write_config, datasets, gates__csv=gates))
+    assert [g.metric for g in catalog.gates] == ["anls|judge:0.8"]
+    assert "unknown metric 'anls|judge'" in error_of(
+        config(write_config, datasets, gates__csv=gates.replace(":0.8;0.7", ";0.7"))
+    )

@@ -135,7 +135,8 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
         and _check_plan_row(p, row, errors, models, datasets)
     ]
     gate_rows = rows(GATES_FILE, GATE_COLUMNS, ["metric"], optional_file=True)
-    gates = check_gates(gate_rows, models, datasets, METRICS.names(), errors)
+    judged = {n for row in [*datasets.values(), *plan] for n in row.metrics if is_judged(n)}
+    gates = check_gates(gate_rows, models, datasets, METRICS.names() + sorted(judged), errors)
     _check_thresholds(root, files, errors)
     warnings = [e for e in errors if isinstance(e, PluginRowError)]
     errors = [e for e in errors if not isinstance(e, PluginRowError)]
