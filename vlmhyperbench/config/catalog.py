@@ -135,8 +135,10 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
         and _check_plan_row(p, row, errors, models, datasets)
     ]
     gate_rows = rows(GATES_FILE, GATE_COLUMNS, ["metric"], optional_file=True)
+    # a gate may name the judged metrics the config uses (whatever this process has built before)
     judged = {n for row in [*datasets.values(), *plan] for n in row.metrics if is_judged(n)}
-    gates = check_gates(gate_rows, models, datasets, METRICS.names() + sorted(judged), errors)
+    plain = [n for n in METRICS.names() if not is_judged(n) or n == "judge_correct"]
+    gates = check_gates(gate_rows, models, datasets, plain + sorted(judged - set(plain)), errors)
     _check_thresholds(root, files, errors)
     warnings = [e for e in errors if isinstance(e, PluginRowError)]
     errors = [e for e in errors if not isinstance(e, PluginRowError)]
@@ -406,7 +408,7 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
 def _check_metrics(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
     """A `metrics` cell: registered names, and judged ones (judge_correct, judge_extract:M, M|judge[:T])."""
     plain = tuple(n for n in names if not is_judged(n))
-    _check_names(row, "metrics", plain, METRICS.names(), errors, METRICS)
+    _check_names(row, "metrics", plain, [n for n in METRICS.names() if not is_judged(n)], errors, METRICS)
     for name in names:
         if name in plain:
             continue
