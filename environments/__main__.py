@@ -1,11 +1,11 @@
 """python -m environments build|list|prune [--config DIR ...] [--models A,B] [--env venv|docker]
 
-build   pre-builds the environments of a config's models (for CI/CD, or to bake images)
+build   pre-builds the environments of a config's models and of the scorers its datasets use
 list    shows every cached environment with its spec, size, last use and the config that used it last
-prune   removes cached environments: those that none of the --config folders uses, and/or those unused for
-        --unused-days DAYS. One of the two is required: the cache is shared by every config and checkout on
-        the machine, so prune never guesses which configs still matter. With --images, the orchestrator
-        and job images of other code than this checkout's instead.
+prune   removes cached environments: those that none of the --config folders uses (for their models and
+        scorers), and/or those unused for --unused-days DAYS. One of the two is required: the cache is shared
+        by every config and checkout on the machine, so prune never guesses which configs still matter.
+        With --images, the orchestrator and job images of other code than this checkout's instead.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 specs[f"{name}" if len(configs) == 1 else f"{config}:{name}"] = manager.spec(
                     catalog.models[name], catalog.backends[name], args.env
                 )
+        specs.update(_scorer_specs(catalog, args.env, args.models is None))
     if args.command == "build":
         failed = 0
         for name, spec in specs.items():
@@ -121,6 +122,35 @@ def main(argv: list[str] | None = None) -> int:
                     manager.provider(kind).remove(info.key)
                     manager.forget_use(kind, info.key)
     return 0
+
+
+def _scorer_specs(catalog, env: str | None, every_pair: bool) -> dict:
+    """The environments of the scorers the config's pairs use, named `scorer:NAME` (none when --models
+    picks models: their scorers are built on first use)."""
+    from vlmhyperbench.config import expand_plan
+    from vlmhyperbench.errors import BenchError
+    from vlmhyperbench.scorers import SCORERS, provider_for, scorer_spec
+
+    if not every_pair:
+        return {}
+    names: set[str] = set()
+    for pair in expand_plan(catalog):
+        try:
+            names |= {s for m in pair.metric_names() if (s := _scorer_of(m))}
+        except BenchError:  # a plugin that cannot be used: its pairs fail when run
+            continue
+    out = {}
+    for name in sorted(names):
+        scorer = SCORERS.get(name)
+        out[f"scorer:{name}"] = scorer_spec(scorer, provider_for(scorer, env))
+    return out
+
+
+def _scorer_of(metric: str) -> str | None:
+    from metrics import METRICS
+
+    spec = METRICS.find(metric)
+    return spec.scorer_env if spec is not None else None
 
 
 def _when(timestamp: float | None) -> str:

@@ -115,7 +115,8 @@ def _sglang(x: Launch) -> list[str]:
     ]
 
 
-OCR_TASKS = frozenset({"ocr"})
+OCR_TASKS = frozenset({"ocr", "parse"})
+"""What a classic OCR engine answers: a page's text (a baseline for parsing too: no tables, no markup)."""
 
 BACKENDS: Registry[Backend] = Registry(
     "backends",

@@ -250,6 +250,11 @@ class DockerProvider:
         output = _BuildLog(log)
         context = self.root / f".build-{spec.key}-{uuid.uuid4().hex[:8]}"
         try:
+            if spec.no_deps:
+                raise EnvBuildError(
+                    f"packages installed without their dependencies ({' '.join(spec.no_deps)}) are not "
+                    "supported in Docker environments yet: use env=venv for this one"
+                )
             base = spec.base_image or self.base_image
             target = self._probe(client, base, spec, output)
             output.step("probed the base image")
@@ -448,7 +453,7 @@ def _quote(name: str, value: str) -> str:
 def _fill_context(context: Path, wheels: list[Path], spec: EnvSpec, installed: dict[str, str]) -> None:
     link_wheels(wheels, context / "wheels", installed, spec.packages)
     if spec.server_digest:
-        copy_server(context / "server")
+        copy_server(context / "server", spec.code_package)
 
 
 def _stream_build(client, output: list[str], **kwargs) -> str:

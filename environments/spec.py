@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict
 
 from environments.backends import Backend
 
-SERVERS_DIR = Path(__file__).resolve().parents[1] / "vlmhb_server"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVERS_DIR = REPO_ROOT / "vlmhb_server"
 """The project's model server (a package of its own: it is copied into environments, never imported here)."""
+SERVER_CODE = "vlmhb_server"
+CODE_PACKAGES = (SERVER_CODE, "vlmhb_scorers")
+"""The project's packages that run inside environments: the model server, and the scorers' runner."""
 SPEC_VERSION = 1  # bump when the layout of built environments changes
 
 
@@ -33,12 +37,28 @@ class EnvSpec(BaseModel):
     gpus: int = 0
     env_vars: tuple[tuple[str, str], ...] = ()
     server_digest: str | None = None
-    """Hash of the project's own server code when the backend uses it: editing it rebuilds the env."""
+    """Hash of the project's own code copied into the env (`code`), when it runs there: editing it
+    rebuilds the env."""
+    code: str | None = None
+    """Which of the project's packages is copied into the env (CODE_PACKAGES): None is the model server,
+    vlmhb_server; a scorer's environment gets vlmhb_scorers."""
+    no_deps: tuple[str, ...] = ()
+    """Requirements installed without their dependencies, after `packages` (a scorer that uses a few
+    modules of a large package: olmocr's test classes without its pipeline). venv environments only."""
 
     @property
     def key(self) -> str:
-        payload = json.dumps({"v": SPEC_VERSION, **self.model_dump(mode="json")}, sort_keys=True)
+        data = self.model_dump(mode="json")
+        for name, default in (("code", None), ("no_deps", [])):
+            if data[name] == default:  # a model's env: keys from before these fields existed stay the same
+                del data[name]
+        payload = json.dumps({"v": SPEC_VERSION, **data}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def code_package(self) -> str:
+        """The package copied into the env when server_digest is set."""
+        return self.code or SERVER_CODE
 
     @property
     def installs(self) -> bool:
@@ -55,11 +75,15 @@ class EnvSpec(BaseModel):
         }
 
 
-@lru_cache(maxsize=1)
-def server_digest() -> str:
+@lru_cache(maxsize=4)
+def server_digest(package: str = SERVER_CODE) -> str:
+    """The hash of one of the project's packages that runs inside environments (CODE_PACKAGES)."""
+    if package not in CODE_PACKAGES:
+        raise ValueError(f"{package!r} is not one of the packages copied into environments {CODE_PACKAGES}")
+    folder = REPO_ROOT / package
     digest = hashlib.sha256()
-    for path in sorted(SERVERS_DIR.rglob("*.py")):
-        digest.update(path.relative_to(SERVERS_DIR).as_posix().encode())
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

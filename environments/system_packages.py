@@ -34,7 +34,7 @@ _APT = "apt-get -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0"
 
 def apt_packages(spec: EnvSpec) -> list[str]:
     """The Debian packages SPEC's engine needs: only the project's own server declares any."""
-    if not spec.server_digest:
+    if not spec.server_digest or spec.code:  # only model servers' engines declare any
         return []
     info = ENGINES.find(spec.backend)
     return sorted(set(info.apt_packages)) if info is not None else []

@@ -19,10 +19,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from environments.backends import SERVER_PACKAGE
 from environments.environment import EnvInfo, Environment, build_once
 from environments.process import Interrupted, run_child
-from environments.spec import SERVERS_DIR, EnvSpec
+from environments.spec import REPO_ROOT, SERVER_CODE, EnvSpec
 from vlmhyperbench.errors import EnvBuildError
 from vlmhyperbench.results.atomic import atomic_write_json
 
@@ -31,10 +30,11 @@ FREEZE = "freeze.txt"
 TAIL_LINES = 25
 
 
-def copy_server(dest: Path) -> Path:
-    """Copies the project's own server code to DEST/vlmhb_server; returns the folder for PYTHONPATH."""
-    target = dest / SERVER_PACKAGE
-    shutil.copytree(SERVERS_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def copy_server(dest: Path, package: str = SERVER_CODE) -> Path:
+    """Copies one of the project's in-environment packages (the model server by default) to DEST/PACKAGE;
+    returns the folder for PYTHONPATH."""
+    target = dest / package
+    shutil.copytree(REPO_ROOT / package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return dest
 
 
@@ -128,9 +128,11 @@ class VenvProvider:
                 ]
             if spec.packages:
                 run_logged([*install, *spec.packages], output)
+            if spec.no_deps:
+                run_logged([*install, "--no-deps", *spec.no_deps], output)
             freeze = self._freeze(tmp, uv, output)
             if spec.server_digest:
-                copy_server(tmp / "server")
+                copy_server(tmp / "server", spec.code_package)
             _relocate(tmp, final)
             atomic_write_json(
                 tmp / MARKER,

@@ -6,7 +6,9 @@
 
 Exit codes: 0 every pair completed; 1 the run finished but some pairs failed; 2 bad configuration
 (nothing was run); 3 a quality gate (gates.csv) failed, which wins over 1: it is a verdict on a measured
-value, which a rerun does not change (a gate whose pair failed is `unchecked` and leaves the code at 1).
+value, which a rerun does not change (a gate whose pair failed is `unchecked` and leaves the code at 1);
+4 every pair that did not complete was `errored` by the harness (the Prefect API overloaded or down), not
+failed by its model: `--resume` runs them again.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.exceptions import TerminationSignal
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Crashed, Failed, State
 
 from flows.dispatch import run_model
 from flows.judge import run_judges
@@ -27,13 +30,13 @@ from tasks.gates import quality_gates
 from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
+from tasks.runtime import pair_failure
 from vlmhyperbench.config import check_api_keys, dropped_datasets, plan_pairs
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.results import (
     PAIR_PENDING,
     Manifest,
     ModelResult,
-    PairOutcome,
     RunFolder,
     git_commit,
     new_run_id,
@@ -43,7 +46,38 @@ from vlmhyperbench.settings import get_settings
 
 EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_GATE_FAILED = 3
+EXIT_HARNESS_ERRORED = 4
+PARALLEL_BY_KIND = {"endpoint": 16, "server": 2, "gpu": 1}
+"""Models run side by side, by kind, unless VLMHB_MAX_PARALLEL_MODELS sets one limit for all: a remote
+endpoint costs this machine only its client; a model server costs memory (two fit beside each other on a
+CPU machine); a GPU model can take a whole GPU, so GPU models run one at a time (pools place them by GPU)."""
 DEFAULT_CONFIG = "configs/default"
+
+
+class Stopwatch:
+    """Seconds spent in each stage of the run, for the manifest (`timings`)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[f"{stage}_s"] = round(now - self._last, 3)
+        self._last = now
+
+
+class ThrottledSave:
+    """Calls SAVE at most once every INTERVAL_S (the last call is always followed by one within it)."""
+
+    def __init__(self, save, interval_s: float = 1.0):
+        self._save, self.interval_s, self._last = save, interval_s, 0.0
+
+    def save(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self._last = now
+            self._save()
 
 
 def resumed_config(run: RunFolder) -> str:
@@ -70,11 +104,13 @@ async def benchmark(
     result is {run_dir, run_id, status, exit_code, gates, failed_gates} either way."""
     logger = get_run_logger()
     settings = get_settings()
+    clock = Stopwatch()
     output_dir = Path(output or settings.results_dir)
     if resume:
         run = RunFolder.open(output_dir, resume)
         config = resumed_config(run)
     catalog, pairs = plan(config, models, datasets, max_samples)
+    clock.lap("plan")
     for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
         logger.warning("%s", warning)
     keys = [p.key for p in pairs]
@@ -101,10 +137,10 @@ async def benchmark(
         run.root,
     )
 
-    limit = asyncio.Semaphore(max(1, settings.max_parallel_models))
+    limits = parallel_limits(catalog, settings.max_parallel_models)
 
     async def one_model(name: str) -> None:
-        async with limit:
+        async with limits[name]:
             try:
                 result = await run_model(
                     config=str(Path(config).resolve()),
@@ -114,18 +150,25 @@ async def benchmark(
                     max_samples=max_samples,
                     env=env,
                 )
-            except Exception as exc:  # the subflow itself broke: its pairs fail, the others go on
-                reason = f"{type(exc).__name__}: {exc}"
-                result = ModelResult(
-                    pairs=[PairOutcome.failed(p.key, reason) for p in pairs if p.model.name == name]
-                )
+            except Exception as exc:  # the subflow itself broke: its pairs fail (or error), the others go on
+                result = ModelResult(pairs=[pair_failure(p.key, exc) for p in pairs if p.model.name == name])
         if result.environment is not None:
             manifest.environments[name] = result.environment
         for outcome in result.pairs:
             manifest.record(outcome)
-        run.save_manifest(manifest)
+        saver.save()  # at most once a second: the pairs' own files are what a resume reads
 
+    saver = ThrottledSave(lambda: run.save_manifest(manifest))
     await asyncio.gather(*(one_model(name) for name in dict.fromkeys(p.model.name for p in pairs)))
+    errored = list(dict.fromkeys(p.model for p in manifest.errored_pairs))
+    if errored:  # the harness's fault, likely passing (an overloaded API): once more, when the rest is done
+        logger.warning(
+            "%d pairs of %d models errored by the harness, not the models; running them once more",
+            len(manifest.errored_pairs),
+            len(errored),
+        )
+        await asyncio.gather(*(one_model(name) for name in errored))
+    clock.lap("models")
     judged = [
         p for p in pairs if p.judged and getattr(manifest.outcome(p.key), "status", None) == PAIR_PENDING
     ]
@@ -142,13 +185,25 @@ async def benchmark(
         ):
             manifest.record(outcome)
         run.save_manifest(manifest)
+        clock.lap("judges")
     stop_terminal()
     status = manifest.finish()
     run.save_manifest(manifest)
     scores, summaries, performance = run.pair_results([k for k in keys if k in manifest.completed_keys()])
     report(run, manifest, scores, summaries, performance)
+    clock.lap("report")
     gates = quality_gates(run, catalog.gates, pairs, manifest)
+    clock.lap("gates")
+    manifest.timings = clock.laps
+    run.save_manifest(manifest)
     exit_code = EXIT_OK if status == "completed" else EXIT_PAIRS_FAILED
+    if manifest.failed_pairs and manifest.failed_pairs == manifest.errored_pairs:
+        exit_code = EXIT_HARNESS_ERRORED
+        logger.error(
+            "%d pairs errored by the harness, not their models: continue with --resume %s",
+            len(manifest.errored_pairs),
+            run.run_id,
+        )
     failed_gates = [f"{c.gate}: {c.model}/{c.dataset} {c.metric} {c.limit}" for c in gates.failed]
     if gates.failed:
         exit_code = EXIT_GATE_FAILED
@@ -166,16 +221,40 @@ async def benchmark(
         "exit_code": exit_code,
         "gates": gates.status if gates.configured else None,
         "failed_gates": failed_gates,
+        "errored": len(manifest.errored_pairs),
     }
     return run_state(run, manifest, failed_gates, result)
 
 
+def parallel_limits(catalog, override: int | None) -> dict[str, asyncio.Semaphore]:
+    """Model name -> the semaphore of its kind (PARALLEL_BY_KIND), or one shared semaphore of OVERRIDE."""
+    if override is not None:
+        shared = asyncio.Semaphore(max(1, override))
+        return {name: shared for name in catalog.models}
+    kinds = {kind: asyncio.Semaphore(n) for kind, n in PARALLEL_BY_KIND.items()}
+    return {name: kinds[model_kind(row, catalog.backends.get(name))] for name, row in catalog.models.items()}
+
+
+def model_kind(row, backend) -> str:
+    """endpoint (a server the project does not start), gpu (a model server on GPUs) or server."""
+    if backend is not None and backend.external:
+        return "endpoint"
+    return "gpu" if (row.gpus or 0) > 0 else "server"
+
+
 def run_state(run: RunFolder, manifest: Manifest, failed_gates: list[str], result: dict) -> State:
-    """Completed only when every pair completed and no gate failed; else Failed, naming what failed (the
-    message is what a Prefect notification on `prefect.flow-run.Failed` shows)."""
+    """Completed only when every pair completed and no gate failed; Crashed when the only pairs that did
+    not complete were errored by the harness (nothing against a model); else Failed, naming what failed
+    (the message is what a Prefect notification on `prefect.flow-run.Failed` shows)."""
     failed = manifest.failed_pairs
     if not failed and not failed_gates:
         return Completed(message=f"run {run.run_id}: {len(manifest.pairs)} pairs completed", data=result)
+    if not failed_gates and failed == manifest.errored_pairs:
+        return Crashed(
+            message=f"run {run.run_id}: {len(failed)} of {len(manifest.pairs)} pairs errored by the harness "
+            f"(the Prefect API), not by their models: continue with --resume {run.run_id}",
+            data=result,
+        )
     parts = []
     if failed:
         names = ", ".join(p.key.label for p in failed[:10]) + (
@@ -290,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_PAIRS_FAILED
     print(f"results: {result['run_dir']} ({result['status']})")
+    if result.get("errored"):
+        print(
+            f"{result['errored']} pairs errored by the harness (the Prefect API), not by their models: "
+            f"continue with --resume {run_id}"
+        )
     if result.get("failed_gates"):
         print(f"quality gates failed ({len(result['failed_gates'])}): " + "; ".join(result["failed_gates"]))
     return result["exit_code"]

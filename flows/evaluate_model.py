@@ -6,10 +6,11 @@ state message (it returns its ModelResult either way)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.states import Completed, Failed, State
+from prefect.states import Completed, Crashed, Failed, State
 
 from environments.backends import BACKENDS
 from environments.launch import memory_report
@@ -18,11 +19,10 @@ from metrics import METRICS
 from tasks.build_env import build_env
 from tasks.inference import already_complete, inference
 from tasks.profiling import profiling
-from tasks.runtime import quiet_prefect_tracebacks
+from tasks.runtime import pair_failure, quiet_prefect_tracebacks
 from tasks.scoring import scoring
 from tasks.serve import serve, stop
 from vlmhyperbench.config import Catalog, Pair, plan_pairs
-from vlmhyperbench.errors import failure_reason
 from vlmhyperbench.inference import PredictionJournal, left_out_reasons
 from vlmhyperbench.results import (
     PAIR_PENDING,
@@ -38,8 +38,9 @@ quiet_prefect_tracebacks()  # every per-model run imports this module: local, po
 
 
 def model_state(model: str, result: ModelResult) -> State:
-    """Completed when no pair failed (a judged pair's part ends with its answers: its judges come next),
-    else Failed with the failed pairs and their first reason line."""
+    """Completed when every pair completed (a judged pair's part ends with its answers: its judges come
+    next); Crashed when the only pairs that did not are the harness's fault (errored: nothing against the
+    model); else Failed with the failed pairs and their first reason line."""
     failed = result.failed
     if not failed:
         waiting = sum(p.status == PAIR_PENDING for p in result.pairs)
@@ -51,6 +52,12 @@ def model_state(model: str, result: ModelResult) -> State:
         f"{p.key.label}: {(p.error or p.status).strip().splitlines()[0][:200]}" for p in failed[:5]
     )
     more = f" (+{len(failed) - 5} more)" if len(failed) > 5 else ""
+    if len(result.errored) == len(failed):
+        return Crashed(
+            message=f"{model}: {len(failed)} of {len(result.pairs)} pairs errored by the harness, not the "
+            f"model (--resume runs them again): {reasons}{more}",
+            data=result,
+        )
     return Failed(
         message=f"{model}: {len(failed)} of {len(result.pairs)} pairs failed: {reasons}{more}", data=result
     )
@@ -88,12 +95,14 @@ async def _evaluate(
         if backend is None:  # a plugin backend that cannot be used: say why, as the catalog did
             BACKENDS.get(row.backend)
         spec = manager.spec(row, backend, env)
-        environment = await build_env(
-            manager, spec, model, run.log(f"{model}.build.log"), used_by=str(catalog.root)
-        )
+        log = run.log(f"{model}.build.log")
+        if spec.provider == "none":  # an endpoint that already runs: nothing to build, no task to show
+            environment = manager.ensure(spec, log, used_by=str(catalog.root))
+        else:
+            environment = await build_env(manager, spec, model, log, used_by=str(catalog.root))
     except Exception as exc:
         logger.error("%s: environment failed: %s", model, exc)
-        return ModelResult(pairs=[PairOutcome.failed(p.key, failure_reason(exc)) for p in pairs])
+        return ModelResult(pairs=[pair_failure(p.key, exc) for p in pairs])
     record = EnvironmentRecord(
         key=spec.key,
         provider=spec.provider,
@@ -123,13 +132,19 @@ async def _evaluate(
         )
     except Exception as exc:
         logger.error("%s: server failed to start: %s", model, exc)
-        failed = [PairOutcome.failed(p.key, failure_reason(exc)) for p in todo]
+        failed = [pair_failure(p.key, exc) for p in todo]
         return ModelResult(environment=record, pairs=outcomes + failed)
     try:
         for pair in todo:
-            outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s))
+            outcomes.append(await _evaluate_pair(catalog, pair, run, server, environment, start_s, env))
     finally:
-        await stop(server, model)
+        try:
+            if environment.provider == "none":  # nothing of ours runs: no task to show
+                await asyncio.to_thread(server.stop)
+            else:
+                await stop(server, model)
+        except Exception:  # the harness could not run the task (its API down): the server stops anyway
+            await asyncio.to_thread(server.stop)
     return ModelResult(environment=record, pairs=outcomes)
 
 
@@ -142,7 +157,7 @@ def awaiting_judges(run: RunFolder, key: PairKey, **counts) -> PairOutcome:
 
 
 async def _evaluate_pair(
-    catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float
+    catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float, env: str | None = None
 ) -> PairOutcome:
     logger = get_run_logger()
     key = pair.key
@@ -159,7 +174,7 @@ async def _evaluate_pair(
         # Only the project's own server has a memory report; an external endpoint is never asked.
         own_server = pair.backend is not None and pair.backend.own_server
         memory = await memory_report(server.base_url) if own_server and server.is_alive() else {}
-        performance = profiling(
+        performance = await profiling(
             pair,
             predictions,
             peak_rss_mb=server.peak_rss_mb or memory.get("peak_rss_mb"),
@@ -167,14 +182,16 @@ async def _evaluate_pair(
             env_build_s=round(environment.build_s, 3),
             server_start_s=round(start_s, 3),
         )
+        scored = None
         if pair.judged:  # its scores wait for its judges (flows/judge.py)
             run.save_performance(key, performance)
         else:
-            scores, summary = scoring(pair, predictions)
-            run.save_scored(key, scores, summary, performance)
+            scored = await scoring(pair, predictions, run, env)
+            run.save_scored(key, scored.scores, scored.summary, performance)
     except Exception as exc:
-        logger.error("%s failed: %s", key.label, exc)
-        return PairOutcome.failed(key, failure_reason(exc))
+        outcome = pair_failure(key, exc)
+        logger.error("%s %s: %s", key.label, outcome.status, exc)
+        return outcome
     if result.stopped_early:
         return PairOutcome.failed(key, f"stopped early: {result.stopped_early}")
     if not server.is_alive():
@@ -190,6 +207,16 @@ async def _evaluate_pair(
         line += f"; {left_out} sample{'s' if left_out != 1 else ''} left out of the scores ({reasons[0][0]})"
     logger.info("%s", line)
     extra = {"left_out": left_out} if left_out else {}
-    if pair.judged:
-        return awaiting_judges(run, key, requests=requests, errors=errors, **extra)
-    return PairOutcome.completed(key, requests=requests, errors=errors, **extra)
+    if scored is None:
+        return awaiting_judges(
+            run, key, requests=requests, errors=errors, pages=result.pages, dpi=result.dpi, **extra
+        )
+    return PairOutcome.completed(
+        key,
+        requests=requests,
+        errors=errors,
+        pages=result.pages,
+        dpi=result.dpi,
+        scorers=scored.scorers or None,
+        **extra,
+    )

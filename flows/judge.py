@@ -244,7 +244,7 @@ async def run_judges(
             outcomes.append(PairOutcome.failed(pair.key, reason, **counts))
             continue
         try:
-            judged = judged_scoring(pair, run, catalog)
+            judged = await judged_scoring(pair, run, catalog, env)
         except Exception as exc:
             logger.error("%s: scoring failed: %s", pair.key.label, exc)
             outcomes.append(PairOutcome.failed(pair.key, failure_reason(exc), **counts))

@@ -10,8 +10,9 @@ from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.datasets import FORMATS, PERTURBATIONS
 from vlmhyperbench.registry import Listed, Registry
 from vlmhyperbench.registry import print_registries as _print
+from vlmhyperbench.scorers import SCORERS
 
-REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, BENCHMARKS, TASKS, METRICS, PERTURBATIONS]
+REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, BENCHMARKS, TASKS, METRICS, SCORERS, PERTURBATIONS]
 
 
 def list_registries() -> list[Listed]:

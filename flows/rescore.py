@@ -20,9 +20,9 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.judge import ASK_ALL, ASK_MISSING, run_judges
 from flows.lifecycle import command_lifecycle
-from tasks.judging import judged_scoring
+from tasks.judging import score_judged_pair
 from tasks.report import report
-from tasks.scoring import scoring
+from tasks.scoring import score_one_pair
 from vlmhyperbench.config import Pair, expand_plan, load_catalog
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
@@ -58,7 +58,7 @@ def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
     completed = manifest.completed_keys()
     rescored = 0
     judged: list[Pair] = []
-    for pair in pairs:
+    for pair in pairs:  # plain calls, not a task per pair: a rescore of hundreds of pairs costs no API calls
         journal, predictions = run.journal(pair.key), run.predictions(pair.key)
         if journal.exists():
             PredictionJournal(journal).to_parquet(predictions)
@@ -70,8 +70,8 @@ def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
             continue
         if pair.key not in completed:
             continue
-        scores, summary = scoring(pair, predictions)
-        run.save_scored(pair.key, scores, summary, None)
+        scored = score_one_pair(pair, predictions, run, params.get("env"))
+        run.save_scored(pair.key, scored.scores, scored.summary, None)
         rescored += 1
     if judged and ask_judges:
         outcomes = run_coro_as_sync(
@@ -95,7 +95,7 @@ def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
     elif judged:
         missing = 0
         for pair in judged:
-            counts = judged_scoring(pair, run, catalog)
+            counts = score_judged_pair(pair, run, catalog, params.get("env"))
             missing += int(counts["no_verdict"].sum()) if counts.height else 0
             rescored += 1
         if missing:

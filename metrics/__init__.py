@@ -19,6 +19,7 @@ from metrics import (  # noqa: F401  (they register the metrics)
     _kie,
     _ocrbench,
     _ordering,
+    _parse,
     _text,
     _textvqa,
 )

@@ -24,6 +24,8 @@ SCORE_COLUMNS = (
     "label",
     "n_classes",
     "stats",
+    "parts",
+    "detail",
 )
 SAMPLE_COLUMNS = ("sample_id", "doc_class", "question_type")
 
@@ -34,6 +36,7 @@ _AGGREGATORS.add("by_doc_class", (False, pl.col("doc_class")))
 _AGGREGATORS.add("by_question_type", (False, pl.col("question_type")))
 _AGGREGATORS.add("by_doc_question", (False, pl.concat_str("doc_class", pl.lit("/"), "question_type")))
 _AGGREGATORS.add("by_field", (True, pl.col("field")))
+_AGGREGATORS.add("by_category", (False, pl.col("category")))
 
 SUMMARY_SCHEMA = {
     "model": pl.String,
@@ -81,8 +84,9 @@ def summarize(
         if c not in samples.columns:
             samples = samples.with_columns(pl.lit("", pl.String).alias(c))
     keys = _keys(scores, samples)
-    if "field" not in scores.columns:
-        scores = scores.with_columns(pl.lit(None, pl.String).alias("field"))
+    for c in ("field", "category"):
+        if c not in scores.columns:
+            scores = scores.with_columns(pl.lit(None, pl.String).alias(c))
     info = samples.select(*[c for c in (*keys, *SAMPLE_COLUMNS) if c in samples.columns])
     for c in SAMPLE_COLUMNS:
         if c not in info.columns:
@@ -114,7 +118,7 @@ def summarize(
 
 def _summary_row(key: dict, aggregator: str, rows: pl.DataFrame, seed: int, n_boot: int) -> dict:
     spec = get_metric(key["metric"])
-    x, finish = bs.design(spec.aggregation, rows)
+    x, finish = bs.design(spec.aggregation, rows, finish=spec.finish)
     value = bs.point(spec.aggregation, x, finish)
     low, high = bs.interval(x, finish, value, bs.rng_for(seed, *key.values(), aggregator), n_boot)
     return {
@@ -173,8 +177,10 @@ def paired_difference(
     codes = None
     if spec.aggregation == "f1_macro":
         codes = bs.class_codes(*(t.get_column(c).to_list() for t in (a, b) for c in ("label", "pred_class")))
-    x_a, finish_a = bs.design(spec.aggregation, a, codes)
-    x_b, finish_b = bs.design(spec.aggregation, b, codes)
+    if spec.aggregation == "category_mean":
+        codes = bs.class_codes(*(t.get_column("category").fill_null("").to_list() for t in (a, b)))
+    x_a, finish_a = bs.design(spec.aggregation, a, codes, spec.finish)
+    x_b, finish_b = bs.design(spec.aggregation, b, codes, spec.finish)
     value_a = bs.point(spec.aggregation, x_a, finish_a)
     value_b = bs.point(spec.aggregation, x_b, finish_b)
     value = value_a - value_b

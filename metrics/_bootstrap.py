@@ -53,11 +53,12 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def design(
-    aggregation: str, rows: pl.DataFrame, codes: dict[str, int] | None = None
+    aggregation: str, rows: pl.DataFrame, codes: dict[str, int] | None = None, finish: Finish | None = None
 ) -> tuple[np.ndarray, Finish]:
     """(X, finish): per-row columns whose sums determine the aggregate, and sums -> aggregate.
 
-    `codes` numbers the classes when two tables must share them (paired differences).
+    `codes` numbers the classes (or categories) when two tables must share them (paired differences);
+    `finish` is the metric's own for the `parts` aggregation.
     """
     n = rows.height
     if aggregation == "mean":
@@ -83,7 +84,32 @@ def design(
         _need(rows, aggregation, "stats")
         x = np.array(rows.get_column("stats").to_list(), np.float64).reshape(n, -1)
         return x, corpus_bleu_many
+    if aggregation == "category_mean":
+        _need(rows, aggregation, "num", "den", "category")
+        categories = rows.get_column("category").fill_null("").to_list()
+        codes = codes if codes is not None else class_codes(categories)
+        k = max(len(codes), 1)
+        onehot = np.zeros((n, k))
+        onehot[np.arange(n), [codes[c] for c in categories]] = 1.0
+        num = rows.get_column("num").cast(pl.Float64).to_numpy()[:, None]
+        den = rows.get_column("den").cast(pl.Float64).to_numpy()[:, None]
+        return np.hstack([onehot * num, onehot * den]), lambda s: _category_mean(s, k)
+    if aggregation == "parts":
+        _need(rows, aggregation, "parts")
+        if finish is None:
+            raise MetricError("aggregation 'parts' needs the metric's own finish function")
+        x = np.array(rows.get_column("parts").to_list(), np.float64).reshape(n, -1)
+        return x, finish
     raise MetricError(f"unknown aggregation '{aggregation}'")
+
+
+def _category_mean(sums: np.ndarray, k: int) -> np.ndarray:
+    """The mean over categories of passed / total; a category a resample never drew is left out."""
+    num, den = sums[:, :k], sums[:, k:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(den > 0, num / den, np.nan)
+    seen = (den > 0).sum(axis=1)
+    return np.where(seen > 0, np.nansum(rates, axis=1) / np.maximum(seen, 1), 0.0)
 
 
 def point(aggregation: str, x: np.ndarray, finish: Finish) -> float:

@@ -9,7 +9,7 @@ import polars as pl
 
 from vlmhyperbench.registry import Registry
 
-AGGREGATIONS = ("mean", "ratio", "f1_macro", "corpus_bleu")
+AGGREGATIONS = ("mean", "ratio", "f1_macro", "corpus_bleu", "category_mean", "parts")
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,14 @@ class MetricSpec:
 
     fn(table) returns one row per sample (columns sample_id, value and the extras the aggregation
     needs), and for some metrics extra rows with a `field`. `aggregation` is how `summarize`
-    pools them: `mean` of value, `ratio` (sum num / sum den), `f1_macro`, `corpus_bleu`.
-    `columns` are the input columns fn needs besides sample_id.
+    pools them: `mean` of value, `ratio` (sum num / sum den), `f1_macro`, `corpus_bleu`,
+    `category_mean` (the mean over the `category` column's values of each one's sum num / sum den:
+    olmOCR-bench's figure), `parts` (`finish` of the column sums of the rows' `parts` lists: a formula
+    over pooled parts, such as OmniDocBench's overall). `columns` are the input columns fn needs
+    besides sample_id.
+
+    `scorer_env` names the scorer (vlmhyperbench.scorers) that computes the metric out of process, in
+    its own environment; such a metric has no `fn` of its own here.
     """
 
     name: str
@@ -33,6 +39,11 @@ class MetricSpec:
     """For a benchmark's official metric: the official scorer it follows (what summary rows name)."""
     version: str = ""
     """The version of this implementation of the scorer; it changes whenever a value could change."""
+    scorer_env: str | None = None
+    """The scorer (vlmhyperbench.scorers) whose own environment computes this metric out of process; None:
+    computed here, by fn."""
+    finish: Callable | None = None
+    """aggregation `parts`: column sums (resamples x parts) -> the figure of each resample."""
 
 
 def _judged(name: str) -> MetricSpec | None:

@@ -18,6 +18,11 @@ def score(metric: str, table: pl.DataFrame) -> pl.DataFrame:
     sacrebleu's sufficient statistics, summed for corpus BLEU).
     """
     spec = get_metric(metric)
+    if spec.scorer_env is not None:
+        raise MetricError(
+            f"metric '{metric}' is computed by the scorer '{spec.scorer_env}' in its own environment "
+            "(vlmhyperbench.scorers.run_scorer), not in this process"
+        )
     missing = [c for c in ("sample_id", *spec.columns) if c not in table.columns]
     if missing:
         raise MetricError(

@@ -36,6 +36,10 @@ class InferenceResult:
     skipped: int
     window_s: float | None
     stopped_early: str | None
+    pages: int = 0
+    """Page images of the pair's samples (asked now or before): what the manifest records."""
+    dpi: int | None = None
+    """The resolution PDF pages were rendered at (None: the dataset's images are files)."""
 
 
 def already_complete(run: RunFolder, pair: Pair) -> bool:
@@ -58,11 +62,14 @@ def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
         "max_samples": pair.max_samples,
     }
     requires = TASKS.get(d.task).requires
+    options = d.page_options()
     if d.benchmark and d.format is None:  # the benchmark's own reader, over its published layout
-        samples = BENCHMARKS.get(d.benchmark).read(catalog.dataset_path(d), d.split)
+        samples = BENCHMARKS.get(d.benchmark).read(catalog.dataset_path(d), d.split, options=options)
         check_fields(samples, requires)
         return select_samples(samples, **filters)
-    return read_dataset(d.reader_format, catalog.dataset_path(d), split=d.split, requires=requires, **filters)
+    return read_dataset(
+        d.reader_format, catalog.dataset_path(d), split=d.split, requires=requires, options=options, **filters
+    )
 
 
 def sample_fields(sample: Sample, prompt: str) -> dict:
@@ -77,6 +84,11 @@ def sample_fields(sample: Sample, prompt: str) -> dict:
         "classes": list(sample.classes),
         "fields": json.dumps(sample.fields, ensure_ascii=False) if sample.fields is not None else None,
         "order": list(sample.order) if sample.order is not None else None,
+        "pages": len(sample.images),
+        "dpi": sample.dpi,
+        "annotation": (
+            json.dumps(sample.annotation, ensure_ascii=False) if sample.annotation is not None else None
+        ),
     }
 
 
@@ -186,4 +198,6 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
         skipped=len(samples) - len(todo),
         window_s=stats.window_s,
         stopped_early=stats.stopped_early,
+        pages=sum(len(s.images) for s in samples),
+        dpi=next((s.dpi for s in samples if s.dpi is not None), None),
     )

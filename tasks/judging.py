@@ -8,6 +8,7 @@ judge judges, at the judge's own concurrency, then one more round for the answer
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.inference import load_samples, sample_images
 from tasks.progress import PairProgress
-from tasks.scoring import score_pair_file
+from tasks.scoring import ScorerSetup, score_pair
 from vlmhyperbench.config import Catalog, Pair
 from vlmhyperbench.inference import Answer, Endpoint, RequestItem, run_requests
 from vlmhyperbench.judges import (
@@ -166,10 +167,18 @@ async def judging(
 
 
 @task(name="judged-scoring", task_run_name="scoring-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
-def judged_scoring(pair: Pair, run: RunFolder, catalog: Catalog) -> pl.DataFrame:
+async def judged_scoring(
+    pair: Pair, run: RunFolder, catalog: Catalog, env: str | None = None
+) -> pl.DataFrame:
+    """Scores a judged pair once its judges are done (in a thread, as scoring does); see score_judged_pair."""
+    return await asyncio.to_thread(score_judged_pair, pair, run, catalog, env)
+
+
+def score_judged_pair(pair: Pair, run: RunFolder, catalog: Catalog, env: str | None = None) -> pl.DataFrame:
     """Scores a judged pair from its predictions and its judges' journals, and writes its scores, summary and
     judge figures (how many samples the judges saw, agreement, disagreements, the judges' cost and speed).
-    Returns the judging counts."""
+    A scorer's metrics run in its environment (built with ENV when given), as for any pair. Returns the
+    judging counts. (flows.rescore calls it without a task.)"""
     key = pair.key
     predictions = pl.read_parquet(run.predictions(key))
     judging_plan = plan_pair(pair, predictions, catalog.prompts)
@@ -181,17 +190,18 @@ def judged_scoring(pair: Pair, run: RunFolder, catalog: Catalog) -> pl.DataFrame
         performance.append(judge_performance(judge, pair, lines, catalog.models[judge].concurrency))
     verdicts = verdict_columns(judging_plan, list(pair.judges), states)
     keys = dict(zip(("model", "dataset", "perturbation"), key.as_tuple()))
-    scores, summary = score_pair_file(
+    scored = score_pair(
         predictions,
         keys,
         pair.metric_names(),
         list(pair.aggregators),
+        ScorerSetup(run=run, key=key, env=env),
         pair.dataset.benchmark,
         pair.reasoning_tags,
         verdicts.select("sample_id", "judge_grade", "judge_extraction"),
     )
-    counts = judging_counts(pair, judging_plan, verdicts, scores)
-    run.save_scored(key, scores, summary, None)
+    counts = judging_counts(pair, judging_plan, verdicts, scored.scores)
+    run.save_scored(key, scored.scores, scored.summary, None)
     run.save_judging(
         key,
         {

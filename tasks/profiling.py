@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +14,7 @@ from vlmhyperbench.inference import performance_row
 
 
 @task(name="profiling", task_run_name="profiling-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
-def profiling(
+async def profiling(
     pair: Pair,
     predictions: Path,
     *,
@@ -22,8 +23,10 @@ def profiling(
     env_build_s: float | None,
     server_start_s: float | None,
 ) -> dict:
-    """The pair's row of performance.parquet, from its stored per-request timings."""
-    row = performance_row(pl.read_parquet(predictions), concurrency=pair.concurrency)
+    """The pair's row of performance.parquet, from its stored per-request timings (computed in a thread:
+    other models' requests in flight keep their event loop, and so their timings)."""
+    frame = await asyncio.to_thread(pl.read_parquet, predictions)
+    row = await asyncio.to_thread(performance_row, frame, concurrency=pair.concurrency)
     row.update(
         model=pair.model.name,
         dataset=pair.dataset.name,

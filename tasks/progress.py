@@ -9,6 +9,9 @@ import time
 from prefect import get_run_logger
 
 _CONSOLE_PROGRESS = None  # one rich Progress shared by the pairs that run side by side
+KEEP_BARS = 12
+"""Finished bars stay on screen while there are at most this many; beyond, a finished pair's bar goes
+(its log line stays), so that a run of hundreds of models shows the pairs in progress."""
 
 
 def _terminal():
@@ -43,6 +46,7 @@ class PairProgress:
     async def start(self) -> None:
         from prefect.artifacts import acreate_progress_artifact
 
+        self._last_push = time.monotonic()  # a pair done within the interval costs two calls, not three
         try:
             self._artifact_id = await acreate_progress_artifact(
                 progress=100.0 * self.done / self.total, description=f"inference progress of {self.name}"
@@ -77,6 +81,8 @@ class PairProgress:
     async def close(self) -> None:
         if self._bar is not None:
             self._bar.update(self._bar_task, completed=self.done)
+            if len(self._bar.tasks) > KEEP_BARS:
+                self._bar.remove_task(self._bar_task)
         if self._artifact_id is None:
             return
         from prefect.artifacts import aupdate_progress_artifact

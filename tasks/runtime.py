@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from vlmhyperbench.errors import BenchError
+from vlmhyperbench.errors import BenchError, failure_reason
+from vlmhyperbench.results import PairKey, PairOutcome
 
 
 def failure_of(state) -> BaseException | None:
@@ -27,6 +28,40 @@ def is_transient(exc: BaseException | None) -> bool:
 def retry_transient(task, task_run, state) -> bool:
     """Prefect's `retry_condition_fn`: retry only transient failures."""
     return is_transient(failure_of(state))
+
+
+def harness_fault(exc: BaseException | None) -> bool:
+    """A failure of the orchestration itself, not of the model or its data: the Prefect API answered
+    5xx, 408 or 429 (overloaded, its SQLite database locked) or could not be reached, after the Prefect
+    client's own retries with backoff. Looks through the exception's causes."""
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.settings import PREFECT_API_URL
+
+    api = (PREFECT_API_URL.value() or "").rstrip("/")
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, PrefectHTTPStatusError):
+            code = exc.response.status_code
+            return code >= 500 or code in (408, 429)
+        if isinstance(exc, httpx.TransportError) and api:
+            try:
+                url = str(exc.request.url)
+            except RuntimeError:  # an error raised without its request
+                url = ""
+            if url.startswith(api):
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def pair_failure(key: PairKey, exc: BaseException) -> PairOutcome:
+    """What an exception makes of a pair: `errored` when the harness failed (harness_fault), else
+    `failed` with the reason."""
+    if harness_fault(exc):
+        return PairOutcome.errored(key, f"harness fault, not the model's: {type(exc).__name__}: {exc}")
+    return PairOutcome.failed(key, failure_reason(exc))
 
 
 class _NoTracebackForBenchErrors(logging.Filter):

@@ -1,7 +1,16 @@
-"""scoring: per-sample metric values of one pair from its stored predictions, and their aggregates."""
+"""scoring: per-sample metric values of one pair from its stored predictions, and their aggregates.
+
+Metrics computed here run in this process; a scorer's metrics (vlmhyperbench.scorers) run in the
+scorer's own environment, fed the predictions as files in the pair's scorer folder, and come back as
+the same long rows. Both are aggregated by metrics.summarize. What a scorer could not score where it
+ran, and a metric that no sample could be scored with, get a summary row with no value and a `note`
+saying why, so nothing asked for disappears silently.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -10,11 +19,37 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 import metrics
+from metrics import METRICS
 from vlmhyperbench.config import Pair
-from vlmhyperbench.inference import answer_table
+from vlmhyperbench.inference import TASK_COLUMNS, answer_table, left_out_mask
+from vlmhyperbench.results import PairKey, RunFolder
 
 SAMPLE_COLUMNS = ("doc_class", "question_type")
 """Passed to the metrics that ask for them (OCRBench's rules depend on the source dataset)."""
+SCORER_COLUMNS = ("error", "annotation", *SAMPLE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ScorerSetup:
+    """Where a pair's scorers work and log, and the environment kind they are built with (--env)."""
+
+    run: RunFolder
+    key: PairKey
+    env: str | None = None
+
+    def workdir(self, scorer: str) -> Path:
+        return self.run.scorer_dir(self.key, scorer)
+
+    def log(self, scorer: str) -> Path:
+        return self.run.log(f"{self.key.model}.{self.key.stem}.scorer-{scorer}.log")
+
+
+@dataclass
+class PairScores:
+    scores: pl.DataFrame
+    summary: pl.DataFrame
+    scorers: list[dict] = field(default_factory=list)
+    """What each scorer run was (environment key, cache hit, times, what it could not score)."""
 
 
 def score_predictions(
@@ -23,10 +58,13 @@ def score_predictions(
     reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
     verdicts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Long per-sample scores of PREDICTIONS. A request that failed scores as an empty answer (the model's
-    failure); a sample never sent for a data reason (a missing or broken image) is left out. REASONING: the
-    reasoning tags removed from answers first. VERDICTS (sample_id, judge_grade, judge_extraction): the
-    judges' verdicts that judged metrics read (vlmhyperbench.judges)."""
+    """Long per-sample scores of PREDICTIONS with the in-process metrics NAMES. A request that failed scores
+    as an empty answer (the model's failure); a sample never sent for a data reason (a missing or broken
+    image or PDF) is left out. REASONING: the reasoning tags removed from answers first. VERDICTS
+    (sample_id, judge_grade, judge_extraction): the judges' verdicts that judged metrics read
+    (vlmhyperbench.judges)."""
+    if not names:
+        return pl.DataFrame(schema={"sample_id": pl.String, "metric": pl.String, "value": pl.Float64})
     wanted = {c for name in names for c in metrics.get_metric(name).columns}
     table = answer_table(predictions, columns=[c for c in SAMPLE_COLUMNS if c in wanted], reasoning=reasoning)
     if verdicts is not None:
@@ -58,6 +96,111 @@ def label_scorers(summary: pl.DataFrame, benchmark: str) -> pl.DataFrame:
     )
 
 
+def score_pair(
+    path: Path | pl.DataFrame,
+    pair_keys: dict,
+    names: list[str],
+    aggregators: list[str],
+    setup: ScorerSetup | None = None,
+    benchmark: str | None = None,
+    reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
+    verdicts: pl.DataFrame | None = None,
+) -> PairScores:
+    """Scores and summary of one stored predictions file (or its frame); PAIR_KEYS (model, dataset,
+    perturbation) are added as columns; a BENCHMARK's summary rows say which scorer made them. SETUP is
+    needed when a metric is a scorer environment's. REASONING and VERDICTS: as score_predictions."""
+    predictions = path if isinstance(path, pl.DataFrame) else pl.read_parquet(path)
+    by_scorer: dict[str, list[str]] = {}
+    for name in names:
+        scorer = METRICS.get(name).scorer_env
+        if scorer is not None:
+            by_scorer.setdefault(scorer, []).append(name)
+    local = [n for n in names if METRICS.get(n).scorer_env is None]
+    parts = [score_predictions(predictions, local, reasoning, verdicts)]
+    notes: dict[str, list[str]] = {}
+    records = []
+    for scorer, wanted in by_scorer.items():
+        if setup is None:
+            raise ValueError(f"scorer '{scorer}' runs out of process: score_pair needs a ScorerSetup")
+        from vlmhyperbench.scorers import run_scorer
+
+        columns = [c for c in ("references", *SCORER_COLUMNS, *TASK_COLUMNS) if c in predictions.columns]
+        sent = predictions.filter(~left_out_mask(predictions)).with_columns(  # never sent: no one's score
+            metrics.strip_reasoning_expr(pl.col("prediction"), reasoning)  # scorers see answers as metrics do
+        )
+        run = run_scorer(
+            scorer,
+            sent.select("sample_id", "prediction", *columns),
+            wanted,
+            workdir=setup.workdir(scorer),
+            log=setup.log(scorer),
+            env_override=setup.env,
+        )
+        parts.append(run.scores)
+        records.append(run.record())
+        for ns in run.not_scored:
+            notes.setdefault(ns.metric, []).append(f"{ns.part}: {ns.reason}" if ns.part else ns.reason)
+    keys = [pl.lit(v, dtype=pl.String).alias(k) for k, v in pair_keys.items()]
+    scores = (
+        pl.concat([p for p in parts if p.height], how="diagonal_relaxed")
+        if any(p.height for p in parts)
+        else parts[0]
+    )
+    scores = scores.with_columns(keys)
+    samples = predictions.select("sample_id", "doc_class", "question_type").with_columns(keys)
+    if any(METRICS.get(n).aggregation == "category_mean" for n in names) and "by_category" not in aggregators:
+        aggregators = [*aggregators, "by_category"]  # olmOCR-bench reports each category's pass rate
+    summary = metrics.summarize(scores, samples, aggregators)
+    # by_category means something only for rows that have a category
+    summary = summary.filter(~((pl.col("aggregator") == "by_category") & (pl.col("group") == "")))
+    summary = _with_notes(summary, scores, names, notes, pair_keys)
+    if benchmark:
+        summary = label_scorers(summary, benchmark)
+    front = list(pair_keys)
+    return PairScores(scores.select(*front, pl.exclude(front)), summary, records)
+
+
+def _with_notes(
+    summary: pl.DataFrame,
+    scores: pl.DataFrame,
+    names: list[str],
+    notes: dict[str, list[str]],
+    pair_keys: dict,
+) -> pl.DataFrame:
+    """A `note` on the summary rows of a partly scored metric, and a value-less row for an unscored one."""
+    scored = set(scores.get_column("metric").unique().to_list()) if scores.height else set()
+    note = {m: "not scored: " + "; ".join(dict.fromkeys(v)) for m, v in notes.items()}
+    summary = summary.with_columns(
+        pl.col("metric")
+        .replace_strict(
+            {m: "partly " + n for m, n in note.items() if m in scored}, default=None, return_dtype=pl.String
+        )
+        .alias("note")
+    )
+    missing = []
+    for name in names:
+        if name in scored:
+            continue
+        reason = note.get(name) or "not scored: no sample has what this metric measures"
+        missing.append(
+            {
+                **pair_keys,
+                "metric": name,
+                "aggregator": "general",
+                "group": "",
+                "value": None,
+                "ci_low": None,
+                "ci_high": None,
+                "n": 0,
+                "higher_is_better": METRICS.get(name).higher_is_better,
+                "note": reason,
+            }
+        )
+    if not missing:
+        return summary
+    return pl.concat([summary, pl.DataFrame(missing, schema=summary.schema)], how="vertical")
+
+
 def score_pair_file(
     path: Path | pl.DataFrame,
     pair_keys: dict,
@@ -67,28 +210,31 @@ def score_pair_file(
     reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
     verdicts: pl.DataFrame | None = None,
 ):
-    """(scores, summary) of one stored predictions file (or its frame); PAIR_KEYS (model, dataset,
-    perturbation) are added as columns; a BENCHMARK's summary rows say which scorer made them."""
-    predictions = path if isinstance(path, pl.DataFrame) else pl.read_parquet(path)
-    keys = [pl.lit(v, dtype=pl.String).alias(k) for k, v in pair_keys.items()]
-    scores = score_predictions(predictions, names, reasoning, verdicts).with_columns(keys)
-    samples = predictions.select("sample_id", "doc_class", "question_type").with_columns(keys)
-    summary = metrics.summarize(scores, samples, aggregators)
-    if benchmark:
-        summary = label_scorers(summary, benchmark)
-    front = list(pair_keys)
-    return scores.select(*front, pl.exclude(front)), summary
+    """(scores, summary) of one stored predictions file scored with in-process metrics only."""
+    scored = score_pair(
+        path, pair_keys, names, aggregators, benchmark=benchmark, reasoning=reasoning, verdicts=verdicts
+    )
+    return scored.scores, scored.summary
 
 
 @task(name="scoring", task_run_name="scoring-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
-def scoring(pair: Pair, predictions: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Scores one pair; returns (scores, summary) with model, dataset and perturbation columns."""
+async def scoring(pair: Pair, predictions: Path, run: RunFolder, env: str | None = None) -> PairScores:
+    """Scores one pair (in a thread: other models' requests in flight keep their event loop, and so their
+    timings); scorers run in their environments, built with ENV when given. Returns its scores and summary,
+    with model, dataset and perturbation columns, and the scorer runs."""
+    return await asyncio.to_thread(score_one_pair, pair, predictions, run, env)
+
+
+def score_one_pair(pair: Pair, predictions: Path, run: RunFolder, env: str | None = None) -> PairScores:
+    """scoring's work, without a Prefect task (flows.rescore scores every pair of a run with it)."""
     keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
-    return score_pair_file(
+    setup = ScorerSetup(run=run, key=pair.key, env=env)
+    return score_pair(
         predictions,
         keys,
         pair.metric_names(),
         list(pair.aggregators),
+        setup,
         pair.dataset.benchmark,
         pair.reasoning_tags,
     )

@@ -11,9 +11,11 @@ Engine-args:
                           own tesseract process, so requests may overlap; set OMP_THREAD_LIMIT=1 in
                           the server's environment when workers > 1 to avoid oversubscription
   page_separator=TEXT     between the pages of a multi-page request (default "\\n")
+  layout=tesseract|xycut  reading order: tesseract's own page segmentation (default; it finds columns
+                          itself), or its word boxes put in order by layout.py, as rapidocr's are
 
-The prompt is ignored. Tesseract's own line order is kept; blank lines (paragraph breaks) and
-trailing spaces are dropped, so the answer is lines joined by "\\n", as with rapidocr.
+The prompt is ignored. Blank lines (paragraph breaks) and trailing spaces are dropped, so the answer is
+lines joined by "\\n", as with rapidocr.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from .engine_rapidocr import unescape
 from .engines import Engine, EngineArgError, Generation, ocr_generation
+from .layout import TextBox, reading_order_lines
 
 
 class TesseractEngine(Engine):
@@ -32,7 +35,17 @@ class TesseractEngine(Engine):
     thread_safe = True
     known_args = {
         k: ""
-        for k in ("lang", "psm", "oem", "config", "tesseract_cmd", "timeout", "workers", "page_separator")
+        for k in (
+            "lang",
+            "psm",
+            "oem",
+            "config",
+            "tesseract_cmd",
+            "timeout",
+            "workers",
+            "page_separator",
+            "layout",
+        )
     }
 
     def __init__(self, model: str, args: dict[str, str]):
@@ -52,6 +65,9 @@ class TesseractEngine(Engine):
             options.append(args["config"])
         self.config = " ".join(options)
         self.page_separator = unescape(args.get("page_separator", "\n"))
+        self.layout = args.get("layout", "tesseract")
+        if self.layout not in ("tesseract", "xycut"):
+            raise EngineArgError(f"layout must be tesseract or xycut; got {self.layout!r}")
         self.version: str | None = None
         self._pytesseract = None
 
@@ -77,13 +93,33 @@ class TesseractEngine(Engine):
         with tempfile.TemporaryDirectory(prefix="vlmhb-tess-") as folder:
             path = os.path.join(folder, "page.bmp")
             image.save(path, "BMP")
+            if self.layout == "xycut":
+                return self._xycut(path)
             text = self._pytesseract.image_to_string(
                 path, lang=self.lang, config=self.config, timeout=self.timeout
             )
         return [line.rstrip() for line in text.splitlines() if line.strip()]
 
+    def _xycut(self, path: str) -> list[str]:
+        data = self._pytesseract.image_to_data(
+            path, lang=self.lang, config=self.config, timeout=self.timeout, output_type="dict"
+        )
+        boxes = [
+            TextBox(left, top, top + height, text, left + width)
+            for left, top, width, height, text in zip(
+                data["left"], data["top"], data["width"], data["height"], data["text"]
+            )
+            if text and text.strip()
+        ]
+        return reading_order_lines(boxes)
+
     def generate(self, request, images: list[Any]) -> Generation:
         return ocr_generation(images, self.recognise, self.page_separator)
 
     def describe(self) -> dict[str, Any]:
-        return {"tesseract_version": self.version, "lang": self.lang, "config": self.config}
+        return {
+            "tesseract_version": self.version,
+            "lang": self.lang,
+            "config": self.config,
+            "layout": self.layout,
+        }

@@ -7,6 +7,7 @@ BenchError
  │    └── BundleError                an offline benchmark bundle with a missing or changed file
  ├── EnvBuildError                   a model's environment could not be built; fails only that model
  ├── ServerError                     a model server did not start, or died; fails only that model
+ ├── ScorerError                     a scorer's job failed or wrote what it may not; fails only that pair
  ├── JudgeError                      a judge that could not give its verdicts (not started, stopped)
  ├── UnknownNameError (ValueError, KeyError)   a name no registry has, with close matches
  └── PluginError                     a plugin that cannot be used: names its package and entry point
@@ -89,6 +90,11 @@ class ServerError(BenchError):
     def __init__(self, message: str, *, transient: bool = False):
         super().__init__(message)
         self.transient = transient
+
+
+class ScorerError(BenchError):
+    """A scorer run out of process failed (its job exited non-zero, timed out, or wrote bad rows); the
+    message has its log tail. The pair's predictions are kept: `python -m flows.rescore` scores them again."""
 
 
 class UnknownNameError(BenchError, ValueError, KeyError):

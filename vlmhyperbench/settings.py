@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     drop's 95 % paired bootstrap interval decides); thresholds.csv in the config overrides it."""
     container_memory_limit: str | None = None
     """Memory limit of model server containers whose row sets none (e.g. 64g); default 90 % of the host."""
-    max_parallel_models: int = 2
-    """How many per-model subflows run side by side."""
+    max_parallel_models: int | None = None
+    """How many per-model subflows run side by side, whatever their kind. Unset: by kind (flows.benchmark
+    PARALLEL_BY_KIND): 16 remote endpoints, 2 model servers on CPU, 1 GPU model at a time."""
 
     # ---- Docker images and placement on work pools (README, "Running in production")
     base_image: str | None = None

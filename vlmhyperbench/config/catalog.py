@@ -30,6 +30,7 @@ from vlmhyperbench.config.rows import (
     JUDGE_TEMPLATE_FIELDS,
     MODEL_COLUMNS,
     NAME_RE,
+    PAGE_COLUMNS,
     PLAN_COLUMNS,
     PROMPT_COLUMNS,
     TEMPLATE_FIELDS,
@@ -42,9 +43,10 @@ from vlmhyperbench.config.rows import (
 )
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
-from vlmhyperbench.datasets import FORMATS, parse_perturbation
+from vlmhyperbench.datasets import FORMATS, PageOptions, parse_perturbation, takes_page_options
 from vlmhyperbench.errors import ConfigError, ConfigErrors, DatasetError, PluginError
 from vlmhyperbench.registry import Registry
+from vlmhyperbench.scorers import SCORERS
 
 
 @dataclass
@@ -289,7 +291,10 @@ def _check_dataset(
     if d.format is not None and d.format not in FORMATS:
         errors.append(row.error("format", f"unknown format {d.format!r}", FORMATS.names()))
     elif d.format is not None or benchmark is None:
-        _load_plugin(FORMATS, d.reader_format, row, "format", errors)
+        if _load_plugin(FORMATS, d.reader_format, row, "format", errors):
+            _check_page_columns(d, row, errors, FORMATS.get(d.reader_format), f"format {d.reader_format!r}")
+    else:
+        _check_page_columns(d, row, errors, benchmark.reader_function(), f"benchmark {benchmark.name!r}")
     if root is not None:
         _check_path(d, row, errors, root, benchmark)
     if d.prompts in JUDGE_COLLECTIONS:
@@ -359,6 +364,43 @@ def _check_path(
         errors.append(row.error("path", str(exc)))
 
 
+def _check_metric_names(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
+    """Metric names, or a scorer's name (all of its metrics)."""
+    allowed = sorted({n for n in METRICS.names() if not is_judged(n)} | set(SCORERS.names()))
+    for name in names:
+        if name not in allowed:
+            errors.append(row.error("metrics", f"unknown name {name!r}", allowed))
+        elif name in METRICS:
+            _load_plugin(METRICS, name, row, "metrics", errors)
+        else:
+            _load_plugin(SCORERS, name, row, "metrics", errors)
+
+
+def _check_page_columns(d: DatasetRow, row: CsvRow, errors: list[ConfigError], reader, what: str) -> None:
+    """dpi, pages, max_pages and reference: valid values, and only for a reader of PDFs (WHAT names it)."""
+    given = [c for c in PAGE_COLUMNS if getattr(d, c) is not None]
+    if not given:
+        return
+    if not takes_page_options(reader):
+        pdf_formats = [n for n in FORMATS.registered() if _reads_pdfs(n)]
+        errors.append(
+            row.error(given[0], f"{what} reads images, not PDFs: the column does not apply", pdf_formats)
+        )
+        return
+    for column in given:
+        try:
+            PageOptions.of(**{column: getattr(d, column)})
+        except ValueError as exc:
+            errors.append(row.error(column, str(exc)))
+
+
+def _reads_pdfs(fmt: str) -> bool:
+    try:
+        return takes_page_options(FORMATS.get(fmt))
+    except Exception:  # a plugin format that cannot load: not one to suggest
+        return False
+
+
 def _check_prompt(p: PromptRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     from jinja2 import TemplateSyntaxError, meta
     from jinja2.sandbox import SandboxedEnvironment
@@ -408,7 +450,7 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
 def _check_metrics(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
     """A `metrics` cell: registered names, and judged ones (judge_correct, judge_extract:M, M|judge[:T])."""
     plain = tuple(n for n in names if not is_judged(n))
-    _check_names(row, "metrics", plain, [n for n in METRICS.names() if not is_judged(n)], errors, METRICS)
+    _check_metric_names(row, plain, errors)
     for name in names:
         if name in plain:
             continue

@@ -46,8 +46,11 @@ class Pair:
         return PairKey(model=self.model.name, dataset=self.dataset.name, perturbation=self.perturbation)
 
     def metric_names(self) -> list[str]:
-        """The metrics the pair is scored with (PluginError when its plugin task cannot be used)."""
-        return list(self.metrics) or list(TASKS.get(self.dataset.task).metrics)
+        """The metrics the pair is scored with, a scorer's name standing for all its metrics (PluginError
+        when its plugin task or scorer cannot be used)."""
+        from vlmhyperbench.scorers import expand_metric_names
+
+        return expand_metric_names(list(self.metrics) or list(TASKS.get(self.dataset.task).metrics))
 
     def judged_metrics(self) -> list[metrics.JudgedMetric]:
         """The pair's judged metrics (judge_correct, judge_extract:M, M|judge), read."""

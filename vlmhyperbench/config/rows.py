@@ -60,10 +60,16 @@ DATASET_COLUMNS = [
     "prompts",
     "metrics",
     "benchmark",
+    "dpi",
+    "pages",
+    "max_pages",
+    "reference",
     "judge",
     "judge_images",
     "reasoning",
 ]
+PAGE_COLUMNS = ("dpi", "pages", "max_pages", "reference")
+"""datasets.csv columns of the formats that read PDFs (vlmhyperbench.datasets.PageOptions)."""
 PROMPT_COLUMNS = ["collection", "doc_class", "question_type", "template"]
 PLAN_COLUMNS = [
     "model",
@@ -133,6 +139,14 @@ class DatasetRow(_Row):
     prompts: str | None = None
     metrics: tuple[str, ...] = ()
     benchmark: str | None = None
+    dpi: int | None = None
+    """PDF formats: the resolution pages are rendered at (default 144)."""
+    pages: str | None = None
+    """PDF formats: all (a document is one sample), each (a page is one sample), N or N-M."""
+    max_pages: int | None = None
+    """PDF formats: at most this many pages of each document."""
+    reference: str | None = None
+    """PDF formats: annotation (default) or text_layer (the PDF's own text is the reference)."""
     judge: tuple[str, ...] = ()
     """The models.csv rows that judge this dataset's judged metrics (several vote by majority)."""
     judge_images: bool = False
@@ -154,6 +168,14 @@ class DatasetRow(_Row):
     def reader_format(self) -> str:
         """The dataset format to read it with when no benchmark reads it."""
         return self.format or "vlmhyperbench"
+
+    def page_options(self):
+        """The row's PageOptions (ValueError naming a bad value; the catalog has checked them)."""
+        from vlmhyperbench.datasets import PageOptions
+
+        return PageOptions.of(
+            dpi=self.dpi, pages=self.pages, max_pages=self.max_pages, reference=self.reference
+        )
 
 
 class PromptRow(_Row):

@@ -84,6 +84,16 @@ for _kind in (
         "page ordering",
         requires=(("order", "answer", "answers"),),
     ),
+    TaskKind(
+        "parse",
+        "Convert this document page to Markdown, in reading order. Write headings with #, tables as HTML "
+        "(<table>...</table>) and formulas in LaTeX ($...$ inline, $$...$$ displayed). Skip pictures. "
+        "Output only the Markdown.{% if question %}\n{{ question }}{% endif %}",
+        ("parse_edit", "teds", "teds_s", "reading_order"),
+        "document parsing: page to Markdown with tables",
+        # a reference Markdown, or an annotation an official scorer reads (olmOCR-bench's unit tests)
+        requires=(("answer", "answers", "annotation"),),
+    ),
 ):
     TASKS.add(_kind.name, _kind)
 

@@ -1,5 +1,5 @@
-"""Datasets: one sample model, a reader per format (`vlmhyperbench`, `docvqa`, `jsonl`, `parquet`), and
-image perturbations for robustness runs.
+"""Datasets: one sample model, a reader per format (`vlmhyperbench`, `docvqa`, `jsonl`, `parquet`, `pdf`,
+`omnidocbench`, `olmocr_bench`), PDF pages rendered when read, and image perturbations for robustness runs.
 
     samples = read_dataset("jsonl", Path("data/kie.jsonl"), split="test", max_samples=100)
     png = samples[0].images[0].read_bytes()      # images are read only now; SampleError if missing
@@ -22,6 +22,8 @@ from vlmhyperbench.datasets._formats import (
     stable_rank,
     unknown_fields,
 )
+from vlmhyperbench.datasets._options import PageOptions, PageSelection, parse_pages, takes_page_options
+from vlmhyperbench.datasets._pages import DEFAULT_DPI, PdfPage
 from vlmhyperbench.datasets._sample import ImageRef, Sample, SampleError, sniff_mime
 from vlmhyperbench.datasets.perturbations import (
     PERTURBATIONS,
@@ -35,7 +37,13 @@ from vlmhyperbench.datasets.perturbations import (
 )
 
 __all__ = [
+    "DEFAULT_DPI",
     "FORMATS",
+    "PageOptions",
+    "PageSelection",
+    "PdfPage",
+    "parse_pages",
+    "takes_page_options",
     "PERTURBATIONS",
     "Perturbation",
     "PerturbationKind",

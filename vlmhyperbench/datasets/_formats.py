@@ -6,12 +6,14 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from vlmhyperbench.datasets._options import PageOptions, takes_page_options
 from vlmhyperbench.datasets._sample import Sample
 from vlmhyperbench.errors import DatasetError, UnknownNameError
 from vlmhyperbench.registry import Registry
 
 Reader = Callable[[Path], list[Sample]]
-"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot."""
+"""Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot. A reader of
+PDFs also takes `options=PageOptions(...)` (dpi, pages, max_pages, reference: see _options.py)."""
 
 FORMATS: Registry[Reader] = Registry(
     "dataset_formats",
@@ -24,6 +26,9 @@ FORMATS.add_lazy("vlmhyperbench", "vlmhyperbench.datasets._csv:read_vlmhyperbenc
 FORMATS.add_lazy("docvqa", "vlmhyperbench.datasets._json:read_docvqa")
 FORMATS.add_lazy("jsonl", "vlmhyperbench.datasets._json:read_jsonl")
 FORMATS.add_lazy("parquet", "vlmhyperbench.datasets._parquet:read_parquet")
+FORMATS.add_lazy("pdf", "vlmhyperbench.datasets._pdf:read_pdf")
+FORMATS.add_lazy("omnidocbench", "vlmhyperbench.datasets._benchmarks:read_omnidocbench")
+FORMATS.add_lazy("olmocr_bench", "vlmhyperbench.datasets._benchmarks:read_olmocr_bench")
 
 
 def register_reader(name: str) -> Callable[[Reader], Reader]:
@@ -60,6 +65,7 @@ def read_dataset(
     question_types: list[str] | None = None,
     max_samples: int | None = None,
     requires: tuple[tuple[str, ...], ...] = (),
+    options: PageOptions | None = None,
 ) -> list[Sample]:
     """The dataset's samples in file order, filtered, then cut to `max_samples`.
 
@@ -70,13 +76,23 @@ def read_dataset(
     `requires`: the fields every sample must give, each as a group of names any of which will do (the
     task's reference: answer for OCR and VQA, label and classes, fields, order); a sample without one is a
     DatasetError `FILE:LINE: field 'NAME': missing`, before anything is sent.
+    OPTIONS go to a reader of PDFs; other readers take none (DatasetError when options other than the
+    defaults are given).
     """
     if max_samples is not None and max_samples < 0:
         raise ValueError(f"max_samples must be >= 0, got {max_samples}")
     from vlmhyperbench.datasets._paths import _real_dir
 
     _real_dir.cache_clear()  # folders may have moved since the last read
-    samples = get_reader(fmt)(Path(path))
+    reader = get_reader(fmt)
+    if takes_page_options(reader):
+        samples = reader(Path(path), options=options or PageOptions())
+    elif options is not None and not options.is_default():
+        raise DatasetError(
+            f"format '{fmt}' reads images, not PDFs: dpi, pages, max_pages and reference do not apply to it"
+        )
+    else:
+        samples = reader(Path(path))
     check_fields(samples, requires)
     return select_samples(
         samples, split=split, doc_classes=doc_classes, question_types=question_types, max_samples=max_samples
@@ -108,13 +124,32 @@ def select_samples(
     return samples
 
 
+def given_fields(sample: Sample) -> set[str]:
+    """The fields SAMPLE's row gave: those its reader recorded (`keys`), else (a standard benchmark's or a
+    plugin's reader, which build samples from their own layouts) those its values show."""
+    if sample.keys:
+        return set(sample.keys)
+    shown = {
+        "answer": bool(sample.references),
+        "answers": bool(sample.references),
+        "label": sample.label is not None,
+        "classes": bool(sample.classes),
+        "fields": sample.fields is not None,
+        "order": sample.order is not None,
+        "annotation": sample.annotation is not None,
+        "question": bool(sample.question),
+    }
+    return {name for name, present in shown.items() if present}
+
+
 def check_fields(samples: list[Sample], requires: tuple[tuple[str, ...], ...]) -> None:
     """DatasetError at the first sample that lacks a required field (see read_dataset)."""
     for sample in samples:
+        given = given_fields(sample)
         for names in requires:
-            if not any(name in sample.keys for name in names):
+            if not any(name in given for name in names):
                 alternatives = f" (or {', '.join(repr(n) for n in names[1:])})" if len(names) > 1 else ""
-                has = ", ".join(sample.keys) or "nothing"
+                has = ", ".join(sorted(given)) or "nothing"
                 raise DatasetError(
                     f"{sample.where}: field '{names[0]}'{alternatives}: missing (the row gives: {has})"
                 )

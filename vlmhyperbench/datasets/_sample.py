@@ -83,12 +83,13 @@ class Sample:
     """One question about one document (one or several page images), with its references.
 
     Task fields: `label` + `classes` (classification), `fields` (KIE reference object), `order`
-    (page ordering). `error` is set on a sample that could not be built (an image path that leaves
+    (page ordering). `images` are image sources: ImageRef (files, Parquet cells) or PdfPage (a PDF
+    page, rendered when read). `error` is set on a sample that could not be built (an image path that leaves
     the dataset folder, say): it is kept so that the run records it as a failed sample.
     """
 
     id: str
-    images: tuple[ImageRef, ...]
+    images: tuple[Any, ...]
     question: str = ""
     references: tuple[str, ...] = ()
     doc_class: str = ""
@@ -99,6 +100,11 @@ class Sample:
     fields: dict[str, Any] | None = None
     order: tuple[int, ...] | None = None
     error: str | None = None
+    dpi: int | None = None
+    """The resolution the sample's PDF pages are rendered at (None: image files, sent as they are)."""
+    annotation: Any = None
+    """The dataset's own annotation of the sample (JSON-able), for official scorers that need more than
+    the references: an OmniDocBench page's layout elements, an olmOCR-bench page's unit tests."""
     where: str = ""
     """Where the sample is written: `FILE:LINE`, `FILE: data[N]` or `FILE: row N` (for error messages)."""
     keys: tuple[str, ...] = ()

@@ -183,7 +183,7 @@ def _check(gate: GateRow, pair: PlannedPair, rec: dict | None, history: _History
         why = (
             f"the pair {pair.status}"
             if pair.status != "completed"
-            else "the pair has no value for the metric"
+            else (rec or {}).get("note") or "the pair has no value for the metric"
         )
         return [
             GateCheck(**base, rule=rule, limit=limit, status=UNCHECKED, reason=why) for rule, limit in rules

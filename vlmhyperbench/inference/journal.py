@@ -65,6 +65,9 @@ PREDICTION_SCHEMA: dict[str, pl.DataType] = {
     "sent_at": pl.Float64,
     "finished_at": pl.Float64,
     "session_start": pl.Float64,
+    # the sample's page images, and the DPI of rendered PDF pages (null: image files)
+    "pages": pl.Int64,
+    "dpi": pl.Int64,
 }
 _ANSWER_FIELDS = (
     "sample_id",

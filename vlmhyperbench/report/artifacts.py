@@ -3,10 +3,13 @@ regressions, failures), and a link to report.html."""
 
 from __future__ import annotations
 
-from vlmhyperbench.report.leaderboard import metric_cell
+from vlmhyperbench.report.leaderboard import metric_cell, ranked
 from vlmhyperbench.report.write import _md
 from vlmhyperbench.results.records import Manifest
 from vlmhyperbench.results.run_folder import REPORT, RunFolder
+
+LISTED = 20
+"""Regressions and failures listed by name in the summary artifact; the rest are counted."""
 
 
 def summary_markdown(rows: list[dict], run: RunFolder, manifest: Manifest | None = None) -> str:
@@ -43,14 +46,18 @@ def summary_markdown(rows: list[dict], run: RunFolder, manifest: Manifest | None
     lines += best_lines or ["- no completed pair"]
     found = [g for r in rows for g in r.get("regressions", [])]
     lines += ["", f"## Regressions ({len(found)})", ""]
-    lines += [f"- ▼ {_md(g.describe())}" for g in found] or ["- none against the previous run"]
+    lines += [f"- ▼ {_md(g.describe())}" for g in found[:LISTED]] or ["- none against the previous run"]
+    if len(found) > LISTED:
+        lines.append(f"- … and {len(found) - LISTED} more: see the report")
     failed = [r for r in rows if r["status"] != "completed"]
     lines += ["", f"## Failures ({len(failed)})", ""]
-    for r in failed:
+    for r in failed[:LISTED]:
         reason = (r["error"] or "").strip().splitlines()
         pert = f" ~{r['perturbation']}" if r["perturbation"] else ""
         why = _md(reason[0][:300]) if reason else r["status"]
         lines.append(f"- {_md(r['model'])} / {_md(r['dataset'])}{_md(pert)}: {why}")
+    if len(failed) > LISTED:
+        lines.append(f"- … and {len(failed) - LISTED} more: see the report")
     if not failed:
         lines.append("- none: every pair completed")
     lines += ["", f"Report: `{(run.root / 'report.html').resolve()}`"]
@@ -63,7 +70,10 @@ def publish_artifacts(rows: list[dict], run: RunFolder, manifest: Manifest | Non
     from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
     table = []
+    by_dataset: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
+        by_dataset.setdefault((r["dataset"], r["perturbation"]), []).append(r)
+    for r in (r for group in by_dataset.values() for r in ranked(group)):
         entry = {
             "dataset": r["dataset"] + (f" ~{r['perturbation']}" if r["perturbation"] else ""),
             "model": r["model"],

@@ -53,43 +53,53 @@ def primary_metrics(summary: pl.DataFrame, datasets: dict[str, dict]) -> dict[st
     return out
 
 
-def _prediction_files(run, pairs: list[dict]):
-    """(pair, its predictions parquet) for the pairs that have one."""
+def scan_predictions(run, pairs: list[dict], columns: tuple[str, ...]) -> pl.LazyFrame | None:
+    """The prediction files of PAIRS as one lazy frame of COLUMNS (those a file lacks are null) with the
+    pair's model, dataset and perturbation: the report reads every file once, in one scan."""
+    frames = []
     for p in pairs:
         key = PairKey(model=p["model"], dataset=p["dataset"], perturbation=p.get("perturbation"))
         path = run.predictions(key)
-        if path.is_file():
-            yield p, path
+        if not path.is_file():
+            continue
+        try:
+            names = set(pl.read_parquet_schema(path))
+        except (pl.exceptions.PolarsError, OSError):
+            continue
+        frames.append(
+            pl.scan_parquet(path)
+            .select([pl.col(c) for c in columns if c in names])
+            .with_columns(
+                pl.lit(key.model, pl.String).alias("model"),
+                pl.lit(key.dataset, pl.String).alias("dataset"),
+                pl.lit(key.perturbation or "", pl.String).alias("perturbation"),
+            )
+        )
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
 
 
 def latency_quantiles(run, pairs: list[dict]) -> dict[tuple[str, str, str], dict[str, list[float]]]:
     """(model, dataset, perturbation) -> quantiles of ttft_s and latency_s of answered requests."""
-    probs = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
+    import numpy as np
+
+    lf = scan_predictions(run, pairs, ("ttft_s", "latency_s", "error"))
+    if lf is None:
+        return {}
+    try:
+        df = lf.collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return {}
+    if "error" in df.columns:
+        df = df.filter(pl.col("error").is_null())
+    cols = [c for c in ("ttft_s", "latency_s") if c in df.columns]
+    probs = np.linspace(0, 1, N_QUANTILES)
     out = {}
-    for p, path in _prediction_files(run, pairs):
-        try:
-            lf = pl.scan_parquet(path)
-            names = lf.collect_schema().names()
-            cols = [c for c in ("ttft_s", "latency_s") if c in names]
-            if not cols:
-                continue
-            if "error" in names:
-                lf = lf.filter(pl.col("error").is_null())
-            q = lf.select(
-                [
-                    pl.col(c).cast(pl.Float64).quantile(pr, "linear").alias(f"{c}_{i}")
-                    for c in cols
-                    for i, pr in enumerate(probs)
-                ]
-            ).collect()
-        except (pl.exceptions.PolarsError, OSError):
-            continue
-        row = q.row(0, named=True) if q.height else {}
-        out[(p["model"], p["dataset"], p.get("perturbation") or "")] = {
-            c: ([row[f"{c}_{i}"] for i in range(N_QUANTILES)] if row.get(f"{c}_0") is not None else [])
-            for c in ("ttft_s", "latency_s")
-            if c in cols
-        }
+    for key, group in df.group_by(["model", "dataset", "perturbation"], maintain_order=True):
+        curves = {}
+        for c in cols:
+            values = group[c].cast(pl.Float64).drop_nulls().drop_nans().to_numpy()
+            curves[c] = np.quantile(values, probs).tolist() if values.size else []
+        out[tuple(key)] = curves
     return out
 
 
@@ -196,48 +206,40 @@ def worst_samples(
 def attach_predictions(run, items: list[dict]) -> None:
     """Adds each item's stored prompt, answer, references, error and latency (items name model, dataset,
     perturbation and sample_id); `question` and `thumbnail` start as None (attach_thumbnails)."""
-    by_file: dict[tuple[str, str, str], list[dict]] = {}
+    columns = (
+        "sample_id",
+        "doc_class",
+        "question_type",
+        "prompt",
+        "prediction",
+        "references",
+        "error",
+        "latency_s",
+    )
+    pairs = list({(it["model"], it["dataset"], it["perturbation"]): it for it in items}.values())
+    lf = scan_predictions(run, pairs, columns)
+    found: dict[tuple[str, str, str, str], dict] = {}
+    if lf is not None:
+        ids = list({it["sample_id"] for it in items})
+        try:
+            df = lf.filter(pl.col("sample_id").cast(pl.String).is_in(ids)).collect()
+            for r in df.iter_rows(named=True):
+                found[(r["model"], r["dataset"], r["perturbation"], str(r["sample_id"]))] = r
+        except (pl.exceptions.PolarsError, OSError):
+            found = {}
     for it in items:
-        by_file.setdefault((it["model"], it["dataset"], it["perturbation"]), []).append(it)
-    for (model, dataset, pert), group in by_file.items():
-        path = run.predictions(PairKey(model=model, dataset=dataset, perturbation=pert))
-        found = {}
-        if path.is_file():
-            try:
-                lf = pl.scan_parquet(path)
-                names = lf.collect_schema().names()
-                cols = [
-                    c
-                    for c in (
-                        "sample_id",
-                        "doc_class",
-                        "question_type",
-                        "prompt",
-                        "prediction",
-                        "references",
-                        "error",
-                        "latency_s",
-                    )
-                    if c in names
-                ]
-                ids = [it["sample_id"] for it in group]
-                df = lf.select(cols).filter(pl.col("sample_id").cast(pl.String).is_in(ids)).collect()
-                found = {str(r["sample_id"]): r for r in df.iter_rows(named=True)}
-            except (pl.exceptions.PolarsError, OSError):
-                found = {}
-        for it in group:
-            rec = found.get(it["sample_id"], {})
-            it.update(
-                doc_class=rec.get("doc_class"),
-                question_type=rec.get("question_type"),
-                prompt=rec.get("prompt"),
-                prediction=rec.get("prediction"),
-                references=list(rec.get("references") or []),
-                error=rec.get("error"),
-                latency_s=rec.get("latency_s"),
-                question=None,
-                thumbnail=None,
-            )
+        rec = found.get((it["model"], it["dataset"], it["perturbation"], it["sample_id"]), {})
+        it.update(
+            doc_class=rec.get("doc_class"),
+            question_type=rec.get("question_type"),
+            prompt=rec.get("prompt"),
+            prediction=rec.get("prediction"),
+            references=list(rec.get("references") or []),
+            error=rec.get("error"),
+            latency_s=rec.get("latency_s"),
+            question=None,
+            thumbnail=None,
+        )
 
 
 def attach_thumbnails(
@@ -258,14 +260,16 @@ def attach_thumbnails(
         if not path.is_absolute() and config:
             path = Path(config) / path
         try:
-            from vlmhyperbench.datasets import read_dataset
+            from vlmhyperbench.datasets import PageOptions, read_dataset
 
+            options = PageOptions.from_cells(cells)
             if cells.get("benchmark") and not cells.get("format"):
                 benchmark = BENCHMARKS.get(cells["benchmark"])
                 source = resolve_source(cells["path"], Path(config) if config else None, benchmark)
-                found = benchmark.read(source.path, cells.get("split"))
+                found = benchmark.read(source.path, cells.get("split"), options=options)
             else:
-                found = read_dataset(cells.get("format", "vlmhyperbench"), path, split=cells.get("split"))
+                fmt = cells.get("format") or "vlmhyperbench"
+                found = read_dataset(fmt, path, split=cells.get("split"), options=options)
             for s in found:
                 if s.id in ids:
                     samples[(name, s.id)] = s
@@ -300,38 +304,33 @@ def _thumbnail(sample, perturbation: str) -> str | None:
             img.thumbnail((THUMB_PX, THUMB_PX))
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=60, optimize=True)
-    except Exception:  # PDF pages, unreadable or missing images: no thumbnail
+    except Exception:  # unreadable or missing images: no thumbnail
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def sample_errors(run, pairs: list[dict], top: int = 3) -> list[dict]:
     """The most frequent per-sample error messages of each pair (failed requests of a completed pair)."""
-    out = []
-    for p, path in _prediction_files(run, pairs):
-        try:
-            lf = pl.scan_parquet(path)
-            if "error" not in lf.collect_schema().names():
-                continue
-            df = (
-                lf.filter(pl.col("error").is_not_null())
-                .select(pl.col("error").cast(pl.String).str.slice(0, 300).alias("error"))
-                .group_by("error")
-                .len()
-                .sort(["len", "error"], descending=[True, False])
-                .head(top)
-                .collect()
+    lf = scan_predictions(run, pairs, ("error",))
+    if lf is None:
+        return []
+    try:
+        df = (
+            lf.filter(pl.col("error").is_not_null())
+            .select("model", "dataset", "perturbation", pl.col("error").cast(pl.String).str.slice(0, 300))
+            .group_by("model", "dataset", "perturbation", "error")
+            .len()
+            .sort(
+                ["model", "dataset", "perturbation", "len", "error"],
+                descending=[False, False, False, True, False],
             )
-        except (pl.exceptions.PolarsError, OSError):
-            continue
-        for rec in df.iter_rows(named=True):
-            out.append(
-                {
-                    "model": p["model"],
-                    "dataset": p["dataset"],
-                    "perturbation": p.get("perturbation") or "",
-                    "error": rec["error"],
-                    "count": rec["len"],
-                }
-            )
-    return out
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError):
+        return []
+    df = df.group_by("model", "dataset", "perturbation", maintain_order=True).head(top)
+    return [
+        {"model": r["model"], "dataset": r["dataset"], "perturbation": r["perturbation"], "error": r["error"],
+         "count": r["len"]}
+        for r in df.iter_rows(named=True)
+    ]  # fmt: skip

@@ -29,6 +29,10 @@ PERF = [
     ("output_tokens_per_s", "tok/s", False),
     ("peak_rss_mb", "peak RSS MB", True),
 ]
+PLOT_MODELS = 10
+"""At most this many models are drawn in a bar or distribution plot (the best on the dataset's main metric);
+the tables beside them list every model, so a run of hundreds of models keeps plots legible and cheap."""
+PLOT_DROPS = 20
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -86,6 +90,7 @@ def render_report(
 
     # ---- leaderboard tables and quality-vs-latency points
     boards = []
+    shown: dict[str, list[str]] = {}  # dataset -> the models its plots draw
     by_key: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         by_key.setdefault((r["dataset"], r["perturbation"]), []).append(r)
@@ -115,6 +120,10 @@ def render_report(
             ]
             best_perf[col] = _best(vals, not lower) if len(vals) > 1 else set()
         points, front = _points(group, main, primary.get(dataset, (None, True))[1])
+        if not pert:
+            shown[dataset] = _ranked(points, primary.get(dataset, (None, True))[1])[:PLOT_MODELS]
+        for p in points:
+            p["named"] = p["front"] or p["model"] in shown.get(dataset, ())
         table = []
         for i, r in enumerate(group):
             cells = []
@@ -122,11 +131,12 @@ def render_report(
                 rec = r["metrics"].get(m)
                 prev = previous.get((r["model"], dataset, pert, m))
                 delta = None
-                if rec is not None and prev is not None and rec["value"] is not None:
+                if rec is not None and prev is not None and None not in (rec["value"], prev["value"]):
                     delta = rec["value"] - prev["value"]
+                not_scored = rec is not None and rec["value"] is None and rec.get("note")
                 cells.append(
                     {
-                        "value": _fmt(rec["value"]) if rec else "–",
+                        "value": "not scored" if not_scored else _fmt(rec["value"]) if rec else "–",
                         "arrow": ("↑" if rec["higher_is_better"] else "↓") if rec else "",
                         "ci": f"[{_fmt(rec['ci_low'])}, {_fmt(rec['ci_high'])}]"
                         if rec and rec.get("ci_low") is not None
@@ -169,6 +179,7 @@ def render_report(
                 "main": main,
                 "plot": plot,
                 "front": sorted(front),
+                "plot_note": _plot_note(len(points), "labelled"),
             }
         )
 
@@ -192,7 +203,8 @@ def render_report(
                 .sort()
                 .to_list()
             )
-            models = sorted(sel["model"].unique().to_list())
+            every = sorted(sel["model"].unique().to_list())
+            models = [m for m in shown.get(dataset, every) if m in every] or every[:PLOT_MODELS]
             series = {}
             for m in models:
                 recs = {r["group"]: r for r in sel.filter(pl.col("model") == m).iter_rows(named=True)}
@@ -202,14 +214,15 @@ def render_report(
                     else (None, None, None)
                     for g in groups
                 ]
-            table = sel.sort(["group", "model"]).to_dicts()
             breakdowns.append(
                 {
                     "title": title,
                     "dataset": dataset,
                     "metric": metric,
                     "hib": hib,
-                    "rows": table,
+                    "groups": groups,
+                    "table": _pivot(sel, groups),
+                    "plot_note": _plot_note(len(every), "drawn"),
                     "plot": plots.grouped_bars(
                         [g or "(none)" for g in groups], series, metric, colors, salt(aggregator)
                     ),
@@ -221,18 +234,31 @@ def render_report(
     dists = []
     for dataset in dict.fromkeys(r["dataset"] for r in completed):
         curves = {}
+        drawn = set(
+            shown.get(dataset) or [r["model"] for r in completed if r["dataset"] == dataset][:PLOT_MODELS]
+        )
         for (model, ds, pert), q in quantiles.items():
-            if ds == dataset and any(q.get(c) for c in ("ttft_s", "latency_s")):
+            if ds == dataset and model in drawn and any(q.get(c) for c in ("ttft_s", "latency_s")):
                 curves[_pair_label(model, pert)] = {**q, "model": model, "perturbed": bool(pert)}
         if curves:
-            dists.append({"dataset": dataset, "plot": plots.distributions(curves, colors, salt("latency"))})
+            n_models = len({m for m, ds, _ in quantiles if ds == dataset})
+            dists.append(
+                {
+                    "dataset": dataset,
+                    "plot": plots.distributions(curves, colors, salt("latency")),
+                    "plot_note": _plot_note(n_models, "drawn"),
+                }
+            )
 
     # ---- perturbation drops
     drops = data.perturbation_drops(scores, primary) if scores.height else []
     drop_plot = None
     if drops:
         drop_plot = plots.drop_bars(
-            [{**d, "label": f"{d['model']} · {d['dataset']} ~{d['perturbation']}"} for d in drops],
+            [
+                {**d, "label": f"{d['model']} · {d['dataset']} ~{d['perturbation']}"}
+                for d in sorted(drops, key=lambda d: -(d["drop"] or 0))[:PLOT_DROPS]
+            ],
             colors,
             salt("perturbation"),
         )
@@ -328,6 +354,43 @@ def _points(group: list[dict], metric: str | None, hib: bool) -> tuple[list[dict
     for i, p in enumerate(pts):
         p["front"] = i in idx
     return pts, {pts[i]["model"] for i in idx}
+
+
+def _ranked(points: list[dict], higher_is_better: bool) -> list[str]:
+    """The models of POINTS, best first on their quality (ties by name)."""
+    sign = -1 if higher_is_better else 1
+    return [p["model"] for p in sorted(points, key=lambda p: (sign * p["y"], p["model"]))]
+
+
+def _plot_note(n_models: int, verb: str) -> str:
+    """The caption of a plot that shows only the best PLOT_MODELS of N_MODELS models."""
+    if n_models <= PLOT_MODELS:
+        return ""
+    return f"The {PLOT_MODELS} best of {n_models} models on the main metric are {verb}; the table lists all."
+
+
+def _pivot(sel: pl.DataFrame, groups: list) -> list[dict]:
+    """One row per model, one cell per group: {model, cells: [{value, ci, n} | None]} (a breakdown table
+    stays one screen wide and one row per model, however many models the run has)."""
+    rows: dict[str, dict] = {}
+    for r in sel.sort(["model", "group"]).iter_rows(named=True):
+        rows.setdefault(r["model"], {})[r["group"]] = r
+    return [
+        {
+            "model": model,
+            "cells": [
+                {
+                    "value": _fmt(by_group[g]["value"]),
+                    "ci": f"95 % CI [{_fmt(by_group[g]['ci_low'])}, {_fmt(by_group[g]['ci_high'])}]",
+                    "n": by_group[g]["n"],
+                }
+                if g in by_group
+                else None
+                for g in groups
+            ],
+        }
+        for model, by_group in rows.items()
+    ]
 
 
 def _previous(run, manifest: Manifest) -> dict[tuple[str, str, str, str], dict]:

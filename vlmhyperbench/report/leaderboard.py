@@ -14,6 +14,9 @@ PERF_COLUMNS = [
     ("requests_per_s", "req/s"),
     ("peak_rss_mb", "peak RSS MB"),
 ]
+TERMINAL_ROWS = 20
+"""Models shown per dataset in the terminal (the best on the main metric); leaderboard.md lists all."""
+TERMINAL_FAILURES = 10
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -58,9 +61,25 @@ def leaderboard_rows(
     return rows
 
 
+def ranked(group: list[dict]) -> list[dict]:
+    """GROUP's rows best first on their dataset's main metric (`main_metric`); rows without it, then
+    failed pairs, follow by name."""
+
+    def order(r: dict):
+        rec = r["metrics"].get(r.get("main_metric") or "")
+        if r["status"] != "completed" or rec is None or rec.get("value") is None:
+            return (1 if r["status"] == "completed" else 2, 0.0, r["model"])
+        value = float(rec["value"])
+        return (0, -value if rec.get("higher_is_better", True) else value, r["model"])
+
+    return sorted(group, key=order)
+
+
 def metric_cell(rec: dict | None, with_ci: bool = True) -> str:
     if rec is None:
         return "–"
+    if rec.get("value") is None and rec.get("note"):  # asked for, but not scorable where it ran
+        return "not scored"
     arrow = "↑" if rec.get("higher_is_better") else "↓"
     if rec.get("ci_low") is None or not with_ci:
         return f"{_fmt(rec['value'])} {arrow}"
@@ -80,7 +99,7 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
         header = ["model", *(["official"] if official else []), *names]
         header += [*[label for _, label in PERF_COLUMNS], *(["left out"] if left_out else []), "status"]
         lines += [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for r in group:
+        for r in ranked(group):
             cells = [
                 r["model"],
                 *([(r.get("official") or {}).get("text", "–")] if official else []),
@@ -142,8 +161,9 @@ def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
             *[label for _, label in PERF_COLUMNS],
         ]
         headers += ["left out", "status"] if left_out else ["status"]
+        shown = ranked(group)[:TERMINAL_ROWS]
         table = []
-        for r in group:
+        for r in shown:
             cells = [r["model"], *([(r.get("official") or {}).get("text", "–")] if official else [])]
             cells += [metric_cell(r["metrics"].get(n), with_ci=False) for n in names]
             cells += [_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS]
@@ -154,12 +174,26 @@ def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
             table,
             title=dataset + (f" ~{perturbation}" if perturbation else ""),
             fold=("model",),
-            styles=[None if r["status"] == "completed" else "red" for r in group],
+            styles=[None if r["status"] == "completed" else "red" for r in shown],
             console=console,
         )
-    for r in rows:
-        if r["status"] != "completed":
+        if len(group) > len(shown):
             console.print(
-                f"[red]✗ {escape(r['model'])} / {escape(r['dataset'])}:[/] {escape(str(r['error']))}",
+                f"… {len(group) - len(shown)} more models below these {len(shown)}: "
+                "leaderboard.md and report.html list them all",
                 highlight=False,
             )
+    failed = [r for r in rows if r["status"] != "completed"]
+    for r in failed[:TERMINAL_FAILURES]:
+        pert = f" ~{r['perturbation']}" if r["perturbation"] else ""
+        console.print(
+            f"[red]✗ {escape(r['model'])} / {escape(r['dataset'] + pert)} ({r['status']}):[/] "
+            f"{escape(str(r['error']))}",
+            highlight=False,
+        )
+    if len(failed) > TERMINAL_FAILURES:
+        console.print(
+            f"[red]✗ … and {len(failed) - TERMINAL_FAILURES} more pairs that did not complete:[/] "
+            "see leaderboard.md",
+            highlight=False,
+        )

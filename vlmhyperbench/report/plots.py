@@ -85,28 +85,30 @@ def quality_latency(
     points: list[dict], metric: str, higher_is_better: bool, colors: dict[str, str], salt: str
 ) -> str:
     """Quality (with its CI) against median latency, one point per model; the Pareto front joined by a line.
-    POINTS: {label, model, x, y, low, high, front}."""
+    POINTS: {label, model, x, y, low, high, front, named}. Every point is drawn in one call whatever their
+    number; only the named ones (the caller's top models and the front) carry a label."""
     plt = _pyplot()
     import matplotlib
 
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        low = [max(0.0, p["y"] - p["low"]) if p.get("low") is not None else 0.0 for p in points]
+        high = [max(0.0, p["high"] - p["y"]) if p.get("high") is not None else 0.0 for p in points]
+        xs, ys = [p["x"] for p in points], [p["y"] for p in points]
+        ax.errorbar(xs, ys, yerr=[low, high], fmt="none", ecolor="#999", elinewidth=0.8, capsize=2)
+        ax.scatter(
+            xs,
+            ys,
+            s=[64 if p["front"] else 36 for p in points],
+            c=[colors.get(p["model"], "#333") for p in points],
+            edgecolors=["black" if p["front"] else "none" for p in points],
+            zorder=3,
+        )
         for p in points:
-            yerr = None
-            if p.get("low") is not None and p.get("high") is not None:
-                yerr = [[max(0.0, p["y"] - p["low"])], [max(0.0, p["high"] - p["y"])]]
-            ax.errorbar(
-                [p["x"]],
-                [p["y"]],
-                yerr=yerr,
-                fmt="o",
-                color=colors.get(p["model"], "#333"),
-                ms=8 if p["front"] else 6,
-                mec="black" if p["front"] else "none",
-                capsize=3,
-                label=p["label"],
-            )
-            ax.annotate(p["label"], (p["x"], p["y"]), textcoords="offset points", xytext=(6, 5), fontsize=8)
+            if p.get("named", True):
+                ax.annotate(
+                    p["label"], (p["x"], p["y"]), textcoords="offset points", xytext=(6, 5), fontsize=8
+                )
         front = sorted((p for p in points if p["front"]), key=lambda p: p["x"])
         if len(front) > 1:
             ax.step(
@@ -119,8 +121,8 @@ def quality_latency(
                 alpha=0.6,
                 label="Pareto front",
             )
-        xs = [p["x"] for p in points if p["x"] > 0]
-        if xs and max(xs) / min(xs) > 20:
+        positive = [x for x in xs if x > 0]
+        if positive and max(positive) / min(positive) > 20:
             ax.set_xscale("log")
         ax.set_xlabel("latency p50, s (lower is better)")
         ax.set_ylabel(f"{metric} ({'higher' if higher_is_better else 'lower'} is better)")

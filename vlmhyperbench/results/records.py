@@ -20,13 +20,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
-3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256); 4: `judges`,
-each judge model's stage (status, environment, server start, questions asked)."""
+3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256);
+4: a pair records the page images it sent (`pages`), the DPI of rendered PDF pages (`dpi`) and the
+scorers run out of process on it (`scorers`); 5: `judges`, each judge model's stage (status, environment,
+server start, questions asked)."""
 
-PairStatus = Literal["pending", "completed", "failed"]
-PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED = "pending", "completed", "failed"
+PairStatus = Literal["pending", "completed", "failed", "errored"]
+PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED, PAIR_ERRORED = "pending", "completed", "failed", "errored"
+"""`failed`: the model's or the data's fault. `errored`: the harness's (the Prefect API overloaded or
+unreachable): not held against the model; `--resume` runs the pair again."""
 RunStatus = Literal["running", "completed", "partial", "failed"]
 
 
@@ -84,6 +88,13 @@ class PairOutcome(BaseModel):
     error: str | None = None
     requests: int | None = None
     errors: int | None = None
+    pages: int | None = None
+    """Page images of the pair's samples (schema 4; None in older manifests)."""
+    dpi: int | None = None
+    """The resolution PDF pages were rendered at (schema 4; None: image files, or an older manifest)."""
+    scorers: list[dict[str, Any]] | None = None
+    """Scorers run out of process on this pair (schema 4): environment key, provider, cache hit, build and
+    job seconds, the environment's freeze, and what it could not score."""
     updated_at: str | None = None
 
     @property
@@ -101,6 +112,11 @@ class PairOutcome(BaseModel):
     @classmethod
     def failed(cls, key: PairKey, error: str, **extra: Any) -> PairOutcome:
         return cls.of(key, PAIR_FAILED, error, **extra)
+
+    @classmethod
+    def errored(cls, key: PairKey, error: str, **extra: Any) -> PairOutcome:
+        """The harness failed this pair (not the model): ERROR says how."""
+        return cls.of(key, PAIR_ERRORED, error, **extra)
 
 
 class EnvironmentRecord(BaseModel):
@@ -170,8 +186,13 @@ class ModelResult(BaseModel):
 
     @property
     def failed(self) -> list[PairOutcome]:
-        """The pairs that failed (a pair still waiting for its judges has not)."""
-        return [p for p in self.pairs if p.status == PAIR_FAILED]
+        """The pairs that did not complete, whoever's fault (failed or errored); a pair whose model answered
+        and that waits for its judges (pending) has not failed."""
+        return [p for p in self.pairs if p.status in (PAIR_FAILED, PAIR_ERRORED)]
+
+    @property
+    def errored(self) -> list[PairOutcome]:
+        return [p for p in self.pairs if p.status == PAIR_ERRORED]
 
 
 class Manifest(BaseModel):
@@ -197,6 +218,9 @@ class Manifest(BaseModel):
     """Judge model name -> its judging stage (absent in older manifests)."""
     pairs: list[PairOutcome] = Field(default_factory=list)
     resumed_at: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds spent in each stage: plan_s, models_s (every model's subflow), judges_s (the judging stage,
+    judged runs only), report_s, gates_s."""
 
     @classmethod
     def start(
@@ -268,4 +292,10 @@ class Manifest(BaseModel):
 
     @property
     def failed_pairs(self) -> list[PairOutcome]:
+        """The pairs that did not complete (failed, errored, or never run)."""
         return [p for p in self.pairs if p.status != PAIR_COMPLETED]
+
+    @property
+    def errored_pairs(self) -> list[PairOutcome]:
+        """The pairs the harness failed (not the model): `--resume` runs them again."""
+        return [p for p in self.pairs if p.status == PAIR_ERRORED]

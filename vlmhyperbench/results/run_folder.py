@@ -6,6 +6,8 @@
     predictions/MODEL/STEM.parquet         the answers, one row per sample, built from the journal
     pairs/MODEL/STEM.{scores,summary}.parquet, STEM.performance.json   one completed pair's results
     pairs/MODEL/job-outcome.json           a pool job's result (flows/dispatch.py)
+    pairs/MODEL/STEM.scorer-NAME/          a scorer's work folder: request.json, input.jsonl, output.jsonl
+                                           (and its own detail files)
     verdicts/JUDGE/MODEL/STEM.journal.jsonl   every answer of judge JUDGE about the pair (append-only)
     pairs/MODEL/STEM.{judging,agreement,disagreements,judge-performance}.parquet   a judged pair's figures
     logs/MODEL.build.log, MODEL.server.log, JUDGE.judge.build.log, JUDGE.judge.server.log
@@ -117,6 +119,10 @@ class RunFolder:
             performance=base / f"{key.stem}.performance.json",
         )
 
+    def scorer_dir(self, key: PairKey, scorer: str) -> Path:
+        """The work folder of scorer SCORER on the pair KEY (its inputs and outputs, kept as a record)."""
+        return self.root / "pairs" / key.model / f"{key.stem}.scorer-{scorer}"
+
     def job_outcome(self, model: str) -> Path:
         return self.root / "pairs" / model / "job-outcome.json"
 
@@ -203,17 +209,13 @@ class RunFolder:
         return out
 
     def pair_results(self, keys: list[PairKey]) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[dict]]:
-        """(scores, summaries, performance rows) of the pairs in KEYS whose files exist."""
-        scores, summaries, performance = [], [], []
-        for key in keys:
-            files = self.pair_files(key)
-            if not files.scores.exists():
-                continue
-            scores.append(pl.read_parquet(files.scores))
-            summaries.append(pl.read_parquet(files.summary))
-            if files.performance.exists():
-                performance.append(json.loads(files.performance.read_text(encoding="utf-8")))
-        return scores, summaries, performance
+        """(scores, summaries, performance rows) of the pairs in KEYS whose files exist. The scores and the
+        summaries come as one frame each, read in one lazy scan over all the pairs' files."""
+        done = [files for files in map(self.pair_files, keys) if files.scores.exists()]
+        performance = [
+            json.loads(f.performance.read_text(encoding="utf-8")) for f in done if f.performance.exists()
+        ]
+        return _scan_all([f.scores for f in done]), _scan_all([f.summary for f in done]), performance
 
     def save_job_outcome(self, model: str, result: ModelResult) -> None:
         atomic_write(self.job_outcome(model), result.model_dump_json())
@@ -232,3 +234,10 @@ class RunFolder:
 
     def write_json(self, name: str, data) -> None:
         atomic_write_json(self.root / name, data)
+
+
+def _scan_all(paths: list[Path]) -> list[pl.DataFrame]:
+    """The parquet files at PATHS stacked (columns matched by name) in one frame: [] when there is none."""
+    if not paths:
+        return []
+    return [pl.concat([pl.scan_parquet(p) for p in paths], how="diagonal_relaxed").collect()]
