@@ -1,4 +1,4 @@
-"""The benchmark flow: plan -> one evaluate_model subflow per model (side by side) -> report.
+"""The benchmark flow: plan -> one evaluate_model subflow per model (side by side) -> judges -> report.
 
     python -m flows.benchmark [--config DIR] [--output DIR] [--run-id ID] [--resume ID]
                               [--models A,B] [--datasets X,Y] [--max-samples N] [--env venv|docker]
@@ -24,6 +24,7 @@ from prefect.exceptions import TerminationSignal
 from prefect.states import Completed, Crashed, Failed, State
 
 from flows.dispatch import run_model
+from flows.judge import run_judges
 from flows.lifecycle import command_lifecycle, stop_everything
 from tasks.gates import quality_gates
 from tasks.plan import plan, record_data
@@ -33,6 +34,7 @@ from tasks.runtime import pair_failure
 from vlmhyperbench.config import check_api_keys, dropped_datasets, plan_pairs
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.results import (
+    PAIR_PENDING,
     Manifest,
     ModelResult,
     RunFolder,
@@ -170,8 +172,25 @@ async def benchmark(
             (manifest.errored_pairs[0].error or "").splitlines()[0][:300],
         )
         await asyncio.gather(*(one_model(name) for name in errored))
-    stop_terminal()
     clock.lap("models")
+    judged = [
+        p for p in pairs if p.judged and getattr(manifest.outcome(p.key), "status", None) == PAIR_PENDING
+    ]
+    if judged:  # the judging stage: each judge once for all its pairs, then their scoring
+        params = {"models": models, "datasets": datasets, "max_samples": max_samples}
+        for outcome in await run_judges(
+            config=str(Path(config).resolve()),
+            run=run,
+            catalog=catalog,
+            pairs=judged,
+            manifest=manifest,
+            params=params,
+            env=env,
+        ):
+            manifest.record(outcome)
+        run.save_manifest(manifest)
+        clock.lap("judges")
+    stop_terminal()
     status = manifest.finish()
     run.save_manifest(manifest)
     scores, summaries, performance = run.pair_results([k for k in keys if k in manifest.completed_keys()])
@@ -328,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
             print(f"warning: {warning}", file=sys.stderr)
         if settings.dispatch == "local":  # on a pool, the per-model job's environment holds the keys
-            check_api_keys(catalog, [p.model.name for p in pairs])
+            check_api_keys(catalog, [p.model.name for p in pairs] + [j for p in pairs for j in p.judges])
         for line in dropped_datasets(catalog, pairs, args.datasets):
             print(f"note: {line}", file=sys.stderr)
         if note := api_note(len(pairs)):

@@ -1,7 +1,8 @@
 """evaluate_model: one model's subflow: build its env, serve it, and for each of its datasets run
-inference, profiling and scoring; the server is always stopped. A failure stays inside this model: its
-pairs are marked failed with the reason, and the subflow run ends Failed with that reason as its state
-message (it returns its ModelResult either way)."""
+inference, profiling and scoring (a pair with judged metrics is scored after its judges, flows/judge.py:
+its part here ends `pending` with its answers); the server is always stopped. A failure stays inside this
+model: its pairs are marked failed with the reason, and the subflow run ends Failed with that reason as its
+state message (it returns its ModelResult either way)."""
 
 from __future__ import annotations
 
@@ -23,19 +24,30 @@ from tasks.scoring import scoring
 from tasks.serve import serve, stop
 from vlmhyperbench.config import Catalog, Pair, plan_pairs
 from vlmhyperbench.inference import PredictionJournal, left_out_reasons
-from vlmhyperbench.results import EnvironmentRecord, ModelResult, PairOutcome, RunFolder
+from vlmhyperbench.results import (
+    PAIR_PENDING,
+    EnvironmentRecord,
+    ModelResult,
+    PairKey,
+    PairOutcome,
+    RunFolder,
+)
 from vlmhyperbench.settings import get_settings
 
 quiet_prefect_tracebacks()  # every per-model run imports this module: local, pool job or rescore
 
 
 def model_state(model: str, result: ModelResult) -> State:
-    """Completed when every pair completed; Crashed when the only pairs that did not are the harness's
-    fault (errored: nothing against the model); else Failed with the failed pairs and their first reason
-    line."""
+    """Completed when every pair completed (a judged pair's part ends with its answers: its judges come
+    next); Crashed when the only pairs that did not are the harness's fault (errored: nothing against the
+    model); else Failed with the failed pairs and their first reason line."""
     failed = result.failed
     if not failed:
-        return Completed(message=f"{model}: {len(result.pairs)} pairs completed", data=result)
+        waiting = sum(p.status == PAIR_PENDING for p in result.pairs)
+        done = f"{len(result.pairs) - waiting} pairs completed" + (
+            f", {waiting} answered and waiting for their judges" if waiting else ""
+        )
+        return Completed(message=f"{model}: {done}", data=result)
     reasons = "; ".join(
         f"{p.key.label}: {(p.error or p.status).strip().splitlines()[0][:200]}" for p in failed[:5]
     )
@@ -101,7 +113,11 @@ async def _evaluate(
         freeze=environment.freeze,
     )
     todo = [p for p in pairs if not already_complete(run, p)]
-    outcomes = [PairOutcome.completed(p.key) for p in pairs if p not in todo]
+    outcomes = [
+        awaiting_judges(run, p.key) if p.judged else PairOutcome.completed(p.key)
+        for p in pairs
+        if p not in todo
+    ]
     if not todo:
         return ModelResult(environment=record, pairs=outcomes)
 
@@ -132,6 +148,14 @@ async def _evaluate(
     return ModelResult(environment=record, pairs=outcomes)
 
 
+def awaiting_judges(run: RunFolder, key: PairKey, **counts) -> PairOutcome:
+    """A judged pair whose model answered: pending until its judges have given their verdicts."""
+    if not counts:
+        performance = run.read_performance(key) or {}
+        counts = {k: performance.get(k) for k in ("requests", "errors")}
+    return PairOutcome.of(key, PAIR_PENDING, stage="judging", **counts)
+
+
 async def _evaluate_pair(
     catalog: Catalog, pair: Pair, run: RunFolder, server, environment, start_s: float, env: str | None = None
 ) -> PairOutcome:
@@ -158,8 +182,12 @@ async def _evaluate_pair(
             env_build_s=round(environment.build_s, 3),
             server_start_s=round(start_s, 3),
         )
-        scored = await scoring(pair, predictions, run, env)
-        run.save_scored(key, scored.scores, scored.summary, performance)
+        scored = None
+        if pair.judged:  # its scores wait for its judges (flows/judge.py)
+            run.save_performance(key, performance)
+        else:
+            scored = await scoring(pair, predictions, run, env)
+            run.save_scored(key, scored.scores, scored.summary, performance)
     except Exception as exc:
         outcome = pair_failure(key, exc)
         logger.error("%s %s: %s", key.label, outcome.status, exc)
@@ -179,6 +207,10 @@ async def _evaluate_pair(
         line += f"; {left_out} sample{'s' if left_out != 1 else ''} left out of the scores ({reasons[0][0]})"
     logger.info("%s", line)
     extra = {"left_out": left_out} if left_out else {}
+    if scored is None:
+        return awaiting_judges(
+            run, key, requests=requests, errors=errors, pages=result.pages, dpi=result.dpi, **extra
+        )
     return PairOutcome.completed(
         key,
         requests=requests,

@@ -6,7 +6,10 @@ metrics belong to its task kind (vlmhyperbench.config.task_kinds). Definitions f
 "Metric definitions"; anls, cer and wer are vectorised and equal, value for value, to the anls
 package and jiwer 4. The official scorers of the standard benchmarks (docvqa_anls,
 chartqa_relaxed_accuracy, vqa_accuracy, ocrbench_accuracy) follow each benchmark's official code; their
-MetricSpec names that scorer and the version of its implementation.
+MetricSpec names that scorer and the version of its implementation. Judged metrics (`judge_correct`,
+`judge_extract:METRIC`, `METRIC|judge[:T]`) are functions over the judges' verdict columns (_judged); the
+agreement of a judge with a rule or another judge is `agreement` (share agreeing, Cohen's kappa); reasoning
+blocks (`<think>...</think>`) are removed from answers by `strip_reasoning` before any metric.
 """
 
 from metrics import (  # noqa: F401  (they register the metrics)
@@ -21,12 +24,45 @@ from metrics import (  # noqa: F401  (they register the metrics)
     _textvqa,
 )
 from metrics._aggregate import PairedDifference, aggregator_names, paired_difference, summarize
+from metrics._agreement import Agreement, agreement
 from metrics._errors import MetricError, UnknownNameError
+from metrics._judged import (
+    JUDGE_CORRECT,
+    JUDGE_EXTRACTION,
+    JUDGE_GRADE,
+    JudgedMetric,
+    is_judged,
+    judged_metric,
+    judged_spec,
+    rule_passed,
+    sample_rows,
+    threshold_of,
+)
+from metrics._reasoning import REASONING_TAGS, parse_reasoning, strip_reasoning, strip_reasoning_expr
 from metrics._registry import METRICS, MetricSpec, get_metric, metric, metric_names
 from metrics._score import score
+from metrics._unicode import normalize
+
+METRICS.add(JUDGE_CORRECT, judged_spec(JUDGE_CORRECT))  # listed by --list; the other judged names are built
 
 __all__ = [
+    "JUDGE_CORRECT",
+    "JUDGE_EXTRACTION",
+    "JUDGE_GRADE",
     "METRICS",
+    "REASONING_TAGS",
+    "Agreement",
+    "JudgedMetric",
+    "agreement",
+    "is_judged",
+    "judged_metric",
+    "judged_spec",
+    "parse_reasoning",
+    "rule_passed",
+    "sample_rows",
+    "strip_reasoning",
+    "strip_reasoning_expr",
+    "threshold_of",
     "MetricError",
     "MetricSpec",
     "PairedDifference",
@@ -35,6 +71,7 @@ __all__ = [
     "get_metric",
     "metric",
     "metric_names",
+    "normalize",
     "paired_difference",
     "score",
     "summarize",

@@ -46,12 +46,20 @@ class MetricSpec:
     """aggregation `parts`: column sums (resamples x parts) -> the figure of each resample."""
 
 
+def _judged(name: str) -> MetricSpec | None:
+    """`judge_correct`, `judge_extract:METRIC`, `METRIC|judge[:T]`, built on first use (metrics._judged)."""
+    from metrics._judged import judged_spec
+
+    return judged_spec(name)
+
+
 METRICS: Registry[MetricSpec] = Registry(
     "metrics",
     kind="metric",
     expects="decorate the function with @metrics.metric(name, ...)",
     accept=lambda obj: obj if isinstance(obj, MetricSpec) else None,
     describe=lambda spec: f"{'↑' if spec.higher_is_better else '↓'} {spec.description}".strip(),
+    resolve=_judged,
 )
 
 

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from environments.launch import served_name
 from tasks.progress import PairProgress
 from vlmhyperbench.benchmarks import BENCHMARKS
-from vlmhyperbench.config import TASKS, Catalog, Pair, pick_template, render_prompt
+from vlmhyperbench.config import TASKS, Catalog, ModelRow, Pair, pick_template, render_prompt
 from vlmhyperbench.datasets import (
     PerturbedImage,
     Sample,
@@ -43,8 +43,11 @@ class InferenceResult:
 
 
 def already_complete(run: RunFolder, pair: Pair) -> bool:
-    """Resume: a pair whose results were all written and whose every sample was answered needs no server."""
-    if not run.pair_files(pair.key).all_exist():
+    """Resume: a pair whose results were all written and whose every sample was answered needs no server.
+    A judged pair needs no server once its performance is written and every sample answered: its scores
+    wait for its judges."""
+    files = run.pair_files(pair.key)
+    if not (files.performance.exists() if pair.judged else files.all_exist()):
         return False
     errors = PredictionJournal(run.journal(pair.key)).load()["error"]
     return errors.null_count() == errors.len()
@@ -70,8 +73,9 @@ def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
 
 
 def sample_fields(sample: Sample, prompt: str) -> dict:
-    """What the journal keeps beside each answer, so scoring never needs the dataset again."""
+    """What the journal keeps beside each answer, so scoring (and a judge) never needs the dataset again."""
     return {
+        "question": sample.question,
         "doc_class": sample.doc_class,
         "question_type": sample.question_type,
         "prompt": prompt,
@@ -88,11 +92,24 @@ def sample_fields(sample: Sample, prompt: str) -> dict:
     }
 
 
+def sample_images(sample: Sample, pair: Pair) -> tuple:
+    """The sample's images as the pair's model sees them (perturbed when the pair perturbs them)."""
+    if not pair.perturbation:
+        return tuple(sample.images)
+    return tuple(
+        PerturbedImage(img, pair.perturbation, f"{sample.id}:{i}") for i, img in enumerate(sample.images)
+    )
+
+
 def endpoint_for(pair: Pair, base_url: str) -> Endpoint:
-    m = pair.model
+    return model_endpoint(pair.model, pair.backend, base_url)
+
+
+def model_endpoint(m: ModelRow, backend, base_url: str) -> Endpoint:
+    """The endpoint of model row M served at BASE_URL (a candidate's, or a judge's)."""
     return Endpoint(
         base_url=base_url.rstrip("/") + "/v1",
-        model=served_name(m, pair.backend),
+        model=served_name(m, backend),
         api_key=m.api_key(),
         headers=m.headers,
         max_tokens=m.max_tokens,
@@ -147,14 +164,7 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
                 classes=sample.classes,
                 fields=sample.fields,
             )
-            images = (
-                sample.images
-                if not pair.perturbation
-                else tuple(
-                    PerturbedImage(img, pair.perturbation, f"{sample.id}:{i}")
-                    for i, img in enumerate(sample.images)
-                )
-            )
+            images = sample_images(sample, pair)
             # A sample that could not be built (e.g. its image leaves the dataset folder) is recorded
             # with its error and never sent.
             yield RequestItem(

@@ -21,10 +21,9 @@ from prefect.cache_policies import NO_CACHE
 import metrics
 from metrics import METRICS
 from vlmhyperbench.config import Pair
-from vlmhyperbench.inference import left_out_mask
+from vlmhyperbench.inference import TASK_COLUMNS, answer_table, left_out_mask
 from vlmhyperbench.results import PairKey, RunFolder
 
-TASK_COLUMNS = ("label", "classes", "fields", "order")
 SAMPLE_COLUMNS = ("doc_class", "question_type")
 """Passed to the metrics that ask for them (OCRBench's rules depend on the source dataset)."""
 SCORER_COLUMNS = ("error", "annotation", *SAMPLE_COLUMNS)
@@ -53,17 +52,23 @@ class PairScores:
     """What each scorer run was (environment key, cache hit, times, what it could not score)."""
 
 
-def score_predictions(predictions: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+def score_predictions(
+    predictions: pl.DataFrame,
+    names: list[str],
+    reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
+    verdicts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Long per-sample scores of PREDICTIONS with the in-process metrics NAMES. A request that failed scores
     as an empty answer (the model's failure); a sample never sent for a data reason (a missing or broken
-    image or PDF) is left out."""
-    predictions = predictions.filter(~left_out_mask(predictions))
+    image or PDF) is left out. REASONING: the reasoning tags removed from answers first. VERDICTS
+    (sample_id, judge_grade, judge_extraction): the judges' verdicts that judged metrics read
+    (vlmhyperbench.judges)."""
     if not names:
         return pl.DataFrame(schema={"sample_id": pl.String, "metric": pl.String, "value": pl.Float64})
     wanted = {c for name in names for c in metrics.get_metric(name).columns}
-    optional = [*TASK_COLUMNS, *(c for c in SAMPLE_COLUMNS if c in wanted)]
-    cols = ["sample_id", "references", *[c for c in optional if c in predictions.columns]]
-    table = predictions.select(*cols, pl.col("prediction").fill_null(""))
+    table = answer_table(predictions, columns=[c for c in SAMPLE_COLUMNS if c in wanted], reasoning=reasoning)
+    if verdicts is not None:
+        table = table.join(verdicts, on="sample_id", how="left", maintain_order="left")
     return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")
 
 
@@ -92,24 +97,26 @@ def label_scorers(summary: pl.DataFrame, benchmark: str) -> pl.DataFrame:
 
 
 def score_pair(
-    path: Path,
+    path: Path | pl.DataFrame,
     pair_keys: dict,
     names: list[str],
     aggregators: list[str],
     setup: ScorerSetup | None = None,
     benchmark: str | None = None,
+    reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
+    verdicts: pl.DataFrame | None = None,
 ) -> PairScores:
-    """Scores and summary of one stored predictions file; PAIR_KEYS (model, dataset, perturbation) are added
-    as columns; a BENCHMARK's summary rows say which scorer made them. SETUP is needed when a metric is a
-    scorer environment's."""
-    predictions = pl.read_parquet(path)
+    """Scores and summary of one stored predictions file (or its frame); PAIR_KEYS (model, dataset,
+    perturbation) are added as columns; a BENCHMARK's summary rows say which scorer made them. SETUP is
+    needed when a metric is a scorer environment's. REASONING and VERDICTS: as score_predictions."""
+    predictions = path if isinstance(path, pl.DataFrame) else pl.read_parquet(path)
     by_scorer: dict[str, list[str]] = {}
     for name in names:
         scorer = METRICS.get(name).scorer_env
         if scorer is not None:
             by_scorer.setdefault(scorer, []).append(name)
     local = [n for n in names if METRICS.get(n).scorer_env is None]
-    parts = [score_predictions(predictions, local)]
+    parts = [score_predictions(predictions, local, reasoning, verdicts)]
     notes: dict[str, list[str]] = {}
     records = []
     for scorer, wanted in by_scorer.items():
@@ -118,7 +125,9 @@ def score_pair(
         from vlmhyperbench.scorers import run_scorer
 
         columns = [c for c in ("references", *SCORER_COLUMNS, *TASK_COLUMNS) if c in predictions.columns]
-        sent = predictions.filter(~left_out_mask(predictions))  # samples never sent are no one's score
+        sent = predictions.filter(~left_out_mask(predictions)).with_columns(  # never sent: no one's score
+            metrics.strip_reasoning_expr(pl.col("prediction"), reasoning)  # scorers see answers as metrics do
+        )
         run = run_scorer(
             scorer,
             sent.select("sample_id", "prediction", *columns),
@@ -193,10 +202,18 @@ def _with_notes(
 
 
 def score_pair_file(
-    path: Path, pair_keys: dict, names: list[str], aggregators: list[str], benchmark: str | None = None
+    path: Path | pl.DataFrame,
+    pair_keys: dict,
+    names: list[str],
+    aggregators: list[str],
+    benchmark: str | None = None,
+    reasoning: tuple[str, ...] = metrics.REASONING_TAGS,
+    verdicts: pl.DataFrame | None = None,
 ):
     """(scores, summary) of one stored predictions file scored with in-process metrics only."""
-    scored = score_pair(path, pair_keys, names, aggregators, benchmark=benchmark)
+    scored = score_pair(
+        path, pair_keys, names, aggregators, benchmark=benchmark, reasoning=reasoning, verdicts=verdicts
+    )
     return scored.scores, scored.summary
 
 
@@ -213,5 +230,11 @@ def score_one_pair(pair: Pair, predictions: Path, run: RunFolder, env: str | Non
     keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
     setup = ScorerSetup(run=run, key=pair.key, env=env)
     return score_pair(
-        predictions, keys, pair.metric_names(), list(pair.aggregators), setup, pair.dataset.benchmark
+        predictions,
+        keys,
+        pair.metric_names(),
+        list(pair.aggregators),
+        setup,
+        pair.dataset.benchmark,
+        pair.reasoning_tags,
     )

@@ -8,6 +8,7 @@ BenchError
  ├── EnvBuildError                   a model's environment could not be built; fails only that model
  ├── ServerError                     a model server did not start, or died; fails only that model
  ├── ScorerError                     a scorer's job failed or wrote what it may not; fails only that pair
+ ├── JudgeError                      a judge that could not give its verdicts (not started, stopped)
  ├── UnknownNameError (ValueError, KeyError)   a name no registry has, with close matches
  └── PluginError                     a plugin that cannot be used: names its package and entry point
 
@@ -125,6 +126,11 @@ class PluginError(BenchError):
             f"plugin {kind} '{name}' from package '{package}' (entry point '{entry_point}' in group "
             f"'{group}') cannot be used: {reason}"
         )
+
+
+class JudgeError(BenchError):
+    """A judge model could not give its verdicts: it could not be built or started, or it stopped answering.
+    The pairs it judges fail with this error, which names the judge; nothing is counted as wrong."""
 
 
 def failure_reason(exc: BaseException) -> str:

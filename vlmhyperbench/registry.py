@@ -20,6 +20,9 @@ the name itself (a decorator), or the registry's `accept` turns the loaded objec
 that cannot be used raises PluginError, which names its package and entry point, and the same error
 again on every later use. A built-in name always wins over a plugin's. An unknown name raises
 UnknownNameError with the close matches.
+
+A registry may also build parametrised names on first use (`resolve`): METRICS builds `anls|judge` and
+`judge_extract:anls` from `anls`, and registers them under those names.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ class Registry(Generic[T]):
         load_plugins: bool = True,
         from_entry: Callable[[PluginEntry], T] | None = None,
         sort_names: bool = True,
+        resolve: Callable[[str], T | None] | None = None,
     ):
         self.name = name
         """The registry's name: `metrics`; its entry-point group is `vlmhyperbench.metrics`."""
@@ -120,6 +124,10 @@ class Registry(Generic[T]):
         self._from_entry = from_entry
         """Builds a plugin's item from its entry point without importing it (server engines, whose code
         runs only inside model environments)."""
+        self._resolve_name = resolve
+        """Builds the item of a parametrised name (`anls|judge`) that nothing registered: its item, None
+        when the name is not of its form, or an error (UnknownNameError...) saying what is wrong with it.
+        What it builds is registered under that name."""
         self._items: dict[str, T | _Lazy] = {}
         self._plugin_items: set[str] = set()
         self._entries: dict[str, PluginEntry] | None = None
@@ -172,6 +180,10 @@ class Registry(Generic[T]):
         """The item NAME: a built-in, else a plugin's (imported now). UnknownNameError when nothing has
         that name; PluginError when a plugin has it but cannot be used."""
         with self._lock:
+            if name not in self._items and self._resolve_name is not None:
+                built = self._resolve_name(name)
+                if built is not None:
+                    self._items[name] = built
             if name not in self._items and not self._load_plugin(name):
                 known = self.names()
                 raise UnknownNameError(
@@ -212,7 +224,14 @@ class Registry(Generic[T]):
         return name in self._items
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in self._items or name in self.plugin_entries())
+        if not isinstance(name, str):
+            return False
+        if name in self._items or name in self.plugin_entries():
+            return True
+        try:  # a parametrised name is known when it can be built
+            return self._resolve_name is not None and self.find(name) is not None
+        except Exception:
+            return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from environments.backends import BACKENDS, Backend
-from metrics import METRICS, aggregator_names
+from metrics import METRICS, aggregator_names, is_judged, judged_metric, parse_reasoning
 from vlmhyperbench.benchmarks import BENCHMARKS, Benchmark, DataSource, is_bundle, is_hub, resolve_source
 from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
 from vlmhyperbench.config.gates import GATE_COLUMNS, GATES_FILE, GateRow, check_gates
@@ -26,6 +26,8 @@ from vlmhyperbench.config.plan import expand_plan
 from vlmhyperbench.config.rows import (
     DATASET_COLUMNS,
     ENV_VAR_RE,
+    JUDGE_COLLECTIONS,
+    JUDGE_TEMPLATE_FIELDS,
     MODEL_COLUMNS,
     NAME_RE,
     PAGE_COLUMNS,
@@ -63,6 +65,11 @@ class Catalog:
     """Rows that name a plugin that cannot be used: reported, not fatal (only the pairs that use it fail)."""
     backends: dict[str, Backend | None] = field(default_factory=dict)
     """Each model's backend, resolved once (None: a plugin backend that cannot be used)."""
+
+    def judge_names(self) -> set[str]:
+        """The models.csv rows that a `judge` column of datasets.csv or plan.csv names: judges, which a
+        plan wildcard does not pair with datasets as candidates."""
+        return {n for d in self.datasets.values() for n in d.judge} | {n for p in self.plan for n in p.judge}
 
     def dataset_path(self, d: DatasetRow) -> Path:
         """D's files: relative paths taken from the config folder; `hf://` and bundles resolved (see
@@ -121,7 +128,7 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
         dataset_rows,
         DatasetRow,
         errors,
-        lambda d, r, e: _check_dataset(d, r, e, root if check_paths else None, prompts),
+        lambda d, r, e: _check_dataset(d, r, e, root if check_paths else None, prompts, models),
     )
     plan = [
         p
@@ -130,7 +137,10 @@ def load_catalog(root: str | Path, *, check_paths: bool = True) -> Catalog:
         and _check_plan_row(p, row, errors, models, datasets)
     ]
     gate_rows = rows(GATES_FILE, GATE_COLUMNS, ["metric"], optional_file=True)
-    gates = check_gates(gate_rows, models, datasets, METRICS.names(), errors)
+    # a gate may name the judged metrics the config uses (whatever this process has built before)
+    judged = {n for row in [*datasets.values(), *plan] for n in row.metrics if is_judged(n)}
+    plain = [n for n in METRICS.names() if not is_judged(n) or n == "judge_correct"]
+    gates = check_gates(gate_rows, models, datasets, plain + sorted(judged - set(plain)), errors)
     _check_thresholds(root, files, errors)
     warnings = [e for e in errors if isinstance(e, PluginRowError)]
     errors = [e for e in errors if not isinstance(e, PluginRowError)]
@@ -262,6 +272,7 @@ def _check_dataset(
     errors: list[ConfigError],
     root: Path | None,
     prompts: dict[str, list[PromptRow]],
+    models: dict[str, ModelRow],
 ) -> DatasetRow | bool:
     """The row checked, with what its benchmark brings filled in; False when it has errors."""
     before = len(errors)
@@ -286,13 +297,21 @@ def _check_dataset(
         _check_page_columns(d, row, errors, benchmark.reader_function(), f"benchmark {benchmark.name!r}")
     if root is not None:
         _check_path(d, row, errors, root, benchmark)
-    if d.prompts and d.prompts not in prompts:
+    if d.prompts in JUDGE_COLLECTIONS:
+        errors.append(row.error("prompts", f"{d.prompts!r} holds judge prompts, not the model's"))
+    elif d.prompts and d.prompts not in prompts:
         errors.append(
             row.error(
                 "prompts", f"no prompt collection {d.prompts!r} in prompts.csv", sorted(prompts) or None
             )
         )
-    _check_metric_names(row, d.metrics, errors)
+    _check_metrics(row, d.metrics, errors)
+    _check_judges(row, d.judge, models, errors)
+    if d.reasoning is not None:
+        try:
+            parse_reasoning(d.reasoning)
+        except ValueError as exc:
+            errors.append(row.error("reasoning", str(exc), ["strip", "keep", "strip:TAG,TAG"]))
     return d if _ok(errors, before) else False
 
 
@@ -347,7 +366,7 @@ def _check_path(
 
 def _check_metric_names(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
     """Metric names, or a scorer's name (all of its metrics)."""
-    allowed = sorted(set(METRICS.names()) | set(SCORERS.names()))
+    allowed = sorted({n for n in METRICS.names() if not is_judged(n)} | set(SCORERS.names()))
     for name in names:
         if name not in allowed:
             errors.append(row.error("metrics", f"unknown name {name!r}", allowed))
@@ -391,11 +410,10 @@ def _check_prompt(p: PromptRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     except TemplateSyntaxError as exc:
         errors.append(row.error("template", f"Jinja2 syntax error: {exc.message}"))
         return False
-    unknown = sorted(names - TEMPLATE_FIELDS)
+    allowed = JUDGE_TEMPLATE_FIELDS if p.collection in JUDGE_COLLECTIONS else TEMPLATE_FIELDS
+    unknown = sorted(names - allowed)
     if unknown:
-        errors.append(
-            row.error("template", f"unknown variable(s) {', '.join(unknown)}", sorted(TEMPLATE_FIELDS))
-        )
+        errors.append(row.error("template", f"unknown variable(s) {', '.join(unknown)}", sorted(allowed)))
         return False
     return True
 
@@ -409,7 +427,8 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
     for column, value in (("max_samples", p.max_samples), ("concurrency", p.concurrency)):
         if value is not None and value < 1:
             errors.append(row.error(column, f"{value} is below the minimum 1"))
-    _check_metric_names(row, p.metrics, errors)
+    _check_metrics(row, p.metrics, errors)
+    _check_judges(row, p.judge, models, errors)
     _check_names(row, "aggregators", p.aggregators, aggregator_names(), errors)
     if p.perturbation:
         try:
@@ -426,6 +445,46 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
                 )
             )
     return _ok(errors, before)
+
+
+def _check_metrics(row: CsvRow, names: tuple[str, ...], errors: list[ConfigError]) -> None:
+    """A `metrics` cell: registered names, and judged ones (judge_correct, judge_extract:M, M|judge[:T])."""
+    plain = tuple(n for n in names if not is_judged(n))
+    _check_metric_names(row, plain, errors)
+    for name in names:
+        if name in plain:
+            continue
+        try:
+            judged_metric(name)
+        except (ValueError, PluginError) as exc:
+            errors.append(row.error("metrics", f"judged metric {name!r}: {exc}"))
+
+
+def _check_judges(
+    row: CsvRow, judges: tuple[str, ...], models: dict[str, ModelRow], errors: list[ConfigError]
+) -> None:
+    """A `judge` cell: models.csv rows that can answer a text question, each named once."""
+    seen: set[str] = set()
+    for name in judges:
+        if name in seen:
+            errors.append(row.error("judge", f"judge {name!r} is named twice (each judge votes once)"))
+            continue
+        seen.add(name)
+        model = models.get(name)
+        if model is None:
+            errors.append(
+                row.error("judge", f"unknown judge {name!r}: name a models.csv row", sorted(models))
+            )
+            continue
+        backend = BACKENDS.find(model.backend) if BACKENDS.problem(model.backend) is None else None
+        if backend is not None and backend.tasks is not None:
+            errors.append(
+                row.error(
+                    "judge",
+                    f"model {name!r} (backend {model.backend}) cannot judge: it answers only "
+                    f"{', '.join(sorted(backend.tasks))}",
+                )
+            )
 
 
 def _check_names(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import metrics
 from environments.backends import Backend
 from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow
 from vlmhyperbench.config.task_kinds import TASKS
@@ -35,6 +36,10 @@ class Pair:
     aggregators: tuple[str, ...]
     backend: Backend | None = None
     """The model's backend, resolved once by the catalog (None: a plugin that cannot be used)."""
+    judges: tuple[str, ...] = ()
+    """The models.csv rows that judge the pair's judged metrics (the plan row's, else the dataset's)."""
+    judge_images: bool = False
+    """Whether the judges see the sample's images."""
 
     @property
     def key(self) -> PairKey:
@@ -46,6 +51,20 @@ class Pair:
         from vlmhyperbench.scorers import expand_metric_names
 
         return expand_metric_names(list(self.metrics) or list(TASKS.get(self.dataset.task).metrics))
+
+    def judged_metrics(self) -> list[metrics.JudgedMetric]:
+        """The pair's judged metrics (judge_correct, judge_extract:M, M|judge), read."""
+        return [j for name in self.metric_names() if (j := metrics.judged_metric(name)) is not None]
+
+    @property
+    def judged(self) -> bool:
+        """Whether the pair waits for its judges before it is scored."""
+        return bool(self.judges) and bool(self.judged_metrics())
+
+    @property
+    def reasoning_tags(self) -> tuple[str, ...]:
+        """The reasoning tags removed from answers before scoring (the dataset's `reasoning` rule)."""
+        return metrics.parse_reasoning(self.dataset.reasoning)
 
 
 def expand_plan(
@@ -67,10 +86,17 @@ def expand_plan(
             raise ConfigError(f"{label}: unknown name(s) {', '.join(unknown)}", allowed=sorted(known))
     plan = catalog.plan or [PlanRow()]
     plan_file = catalog.root / "plan.csv"
+    judge_names = catalog.judge_names()
     pairs: dict[tuple[str, str, str | None], tuple[Pair, int]] = {}
     errors: list[ConfigError] = []
     for row in plan:
-        for m in catalog.models.values() if row.model == "*" else [catalog.models[row.model]]:
+        # A judge is not a candidate unless a plan row names it: a wildcard leaves it out.
+        candidates = (
+            [m for m in catalog.models.values() if m.name not in judge_names]
+            if row.model == "*"
+            else [catalog.models[row.model]]
+        )
+        for m in candidates:
             for d in catalog.datasets.values() if row.dataset == "*" else [catalog.datasets[row.dataset]]:
                 backend = catalog.backends.get(m.name)  # None: a plugin that cannot be used
                 tasks = backend.tasks if backend is not None else None
@@ -99,21 +125,26 @@ def expand_plan(
                             )
                         )
                     continue
-                pairs[key] = (
-                    Pair(
-                        model=m,
-                        dataset=d,
-                        max_samples=max_samples or row.max_samples,
-                        concurrency=row.concurrency or m.concurrency,
-                        filter_doc_class=row.filter_doc_class,
-                        filter_question_type=row.filter_question_type,
-                        perturbation=row.perturbation,
-                        metrics=row.metrics or d.metrics,
-                        aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
-                        backend=backend,
-                    ),
-                    row.line,
+                pair = Pair(
+                    model=m,
+                    dataset=d,
+                    max_samples=max_samples or row.max_samples,
+                    concurrency=row.concurrency or m.concurrency,
+                    filter_doc_class=row.filter_doc_class,
+                    filter_question_type=row.filter_question_type,
+                    perturbation=row.perturbation,
+                    metrics=row.metrics or d.metrics,
+                    aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
+                    backend=backend,
+                    judges=row.judge or d.judge,
+                    judge_images=d.judge_images if row.judge_images is None else row.judge_images,
                 )
+                problem = _unjudged(pair, row, catalog.root)
+                if problem is not None:
+                    if str(problem) not in {str(e) for e in errors}:
+                        errors.append(problem)
+                    continue
+                pairs[key] = (pair, row.line)
     if errors:
         raise ConfigErrors(errors)
     return [
@@ -121,6 +152,24 @@ def expand_plan(
         for p, _ in pairs.values()
         if (not models or p.model.name in models) and (not datasets or p.dataset.name in datasets)
     ]
+
+
+def _unjudged(pair: Pair, row: PlanRow, root: Path) -> ConfigError | None:
+    """The error of a pair whose judged metrics have no judge (at the row that set its metrics)."""
+    try:
+        judged = pair.judged_metrics()
+    except BenchError:  # a plugin task that cannot be used, or a bad name: reported where it is named
+        return None
+    if not judged or pair.judges:
+        return None
+    names = ", ".join(j.name for j in judged)
+    message = (
+        f"metric(s) {names} of pair ({pair.model.name}, {pair.dataset.name}) need a judge: "
+        "name one or more models.csv rows in column 'judge'"
+    )
+    if row.line and (row.metrics or row.judge):
+        return ConfigError(message, file=root / "plan.csv", line=row.line, column="judge")
+    return ConfigError(message, file=root / "datasets.csv", line=pair.dataset.line, column="judge")
 
 
 def dropped_datasets(catalog: Catalog, pairs: list[Pair], datasets: list[str] | None = None) -> list[str]:

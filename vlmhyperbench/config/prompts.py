@@ -54,7 +54,10 @@ def render_prompt(
     question_type: str = "",
     classes: tuple[str, ...] | list[str] = (),
     fields: dict | list | None = None,
+    **extra,
 ) -> str:
+    """TEMPLATE rendered over a sample's fields; EXTRA adds what a judge prompt sees (answer, references,
+    prompt: config.rows.JUDGE_TEMPLATE_FIELDS)."""
     field_names = list(fields) if fields else []
     return (
         _compile(template)
@@ -64,6 +67,7 @@ def render_prompt(
             question_type=question_type,
             classes=list(classes),
             fields=field_names,
+            **extra,
         )
         .strip()
     )

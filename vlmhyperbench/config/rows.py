@@ -23,6 +23,11 @@ ENV_KINDS = ["none", "venv", "docker"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TEMPLATE_FIELDS = {"question", "doc_class", "question_type", "classes", "fields"}
+JUDGE_COLLECTIONS = ("judge", "judge_extract")
+"""prompts.csv collections of judge prompts: `judge` grades an answer (GRADE: C / GRADE: I), `judge_extract`
+extracts the final answer (ANSWER: ...)."""
+JUDGE_TEMPLATE_FIELDS = TEMPLATE_FIELDS | {"answer", "references", "prompt"}
+"""A judge prompt also sees the model's answer (reasoning removed), the references and the model's prompt."""
 
 MODEL_COLUMNS = [
     "name",
@@ -59,6 +64,9 @@ DATASET_COLUMNS = [
     "pages",
     "max_pages",
     "reference",
+    "judge",
+    "judge_images",
+    "reasoning",
 ]
 PAGE_COLUMNS = ("dpi", "pages", "max_pages", "reference")
 """datasets.csv columns of the formats that read PDFs (vlmhyperbench.datasets.PageOptions)."""
@@ -73,6 +81,8 @@ PLAN_COLUMNS = [
     "perturbation",
     "metrics",
     "aggregators",
+    "judge",
+    "judge_images",
 ]
 
 
@@ -137,6 +147,12 @@ class DatasetRow(_Row):
     """PDF formats: at most this many pages of each document."""
     reference: str | None = None
     """PDF formats: annotation (default) or text_layer (the PDF's own text is the reference)."""
+    judge: tuple[str, ...] = ()
+    """The models.csv rows that judge this dataset's judged metrics (several vote by majority)."""
+    judge_images: bool = False
+    """Whether the judges see the document's images with the question (a vision judge)."""
+    reasoning: str | None = None
+    """Reasoning blocks removed before scoring: None/`strip` (the default tags), `keep`, `strip:TAG,TAG`."""
     # Filled in from the benchmark by the catalog; not columns of datasets.csv.
     prompt_template: str | None = None
     """The prompt used when the row names no prompt collection (None: the task's built-in one)."""
@@ -179,6 +195,9 @@ class PlanRow(_Row):
     perturbation: str | None = None
     metrics: tuple[str, ...] = ()
     aggregators: tuple[str, ...] = ()
+    judge: tuple[str, ...] = ()
+    judge_images: bool | None = None
+    """None: the dataset's."""
 
 
 # ---------------------------------------------------------------- cell parsers
@@ -207,6 +226,15 @@ def _pairs(value: str, sep: str) -> dict[str, str]:
     return out
 
 
+def _yes_no(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("yes", "true", "1"):
+        return True
+    if text in ("no", "false", "0"):
+        return False
+    raise ValueError("must be yes or no")
+
+
 CELL_PARSERS: dict[str, Callable[[str], Any]] = {
     "packages": _words,
     "args": _words,
@@ -214,6 +242,8 @@ CELL_PARSERS: dict[str, Callable[[str], Any]] = {
     "aggregators": _words,
     "filter_doc_class": _words,
     "filter_question_type": _words,
+    "judge": _words,
+    "judge_images": _yes_no,
     "extra_body": _json_object,
     "headers": lambda v: _pairs(v, ":"),
     "env_vars": lambda v: _pairs(v, "="),

@@ -1,7 +1,9 @@
 """Inference: streamed chat requests to an OpenAI-compatible endpoint, timed on the client (chat), the
-append-only journal every answer goes to as it arrives (journal), and the speed figures computed from
-the stored answers (performance)."""
+append-only journal every answer goes to as it arrives (journal), the speed figures computed from the
+stored answers (performance), and the answers as metrics and judges see them, reasoning removed (answers).
+"""
 
+from vlmhyperbench.inference.answers import TASK_COLUMNS, answer_table
 from vlmhyperbench.inference.chat import (
     Answer,
     Endpoint,
@@ -24,7 +26,9 @@ from vlmhyperbench.inference.performance import (
 
 __all__ = [
     "PREDICTION_SCHEMA",
+    "TASK_COLUMNS",
     "Answer",
+    "answer_table",
     "Endpoint",
     "ImageSource",
     "PredictionJournal",

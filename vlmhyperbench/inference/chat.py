@@ -157,6 +157,8 @@ class Answer:
     session_start: float | None = None
     """Epoch start of the ``run_requests`` call that produced it: throughput windows are per session."""
     meta: dict[str, Any] | None = field(default=None, repr=False)
+    prompt_tokens: int | None = None
+    """``usage.prompt_tokens`` when the server sends usage (what a judge's cost is counted in)."""
 
 
 @dataclass(slots=True)
@@ -208,6 +210,7 @@ class _Timing:
     chunks: int
     usage_tokens: int | None
     streamed: bool = True
+    prompt_tokens: int | None = None
 
 
 _IMAGE_MAGIC = (
@@ -287,12 +290,21 @@ async def _stream(
                 text = obj["choices"][0]["message"].get("content") or ""
             except (ValueError, KeyError, IndexError, TypeError) as e:
                 raise _Fatal(f"malformed completion: {raw[:200]!r}") from e
-            tokens = (obj.get("usage") or {}).get("completion_tokens")
-            return _Timing(text, now - st, now - st, None, 1 if text else 0, tokens, streamed=False)
+            usage = obj.get("usage") or {}
+            return _Timing(
+                text,
+                now - st,
+                now - st,
+                None,
+                1 if text else 0,
+                usage.get("completion_tokens"),
+                streamed=False,
+                prompt_tokens=usage.get("prompt_tokens"),
+            )
         parts: list[str] = []
         ttft = last_text = last_data = 0.0
         gaps: list[float] = []
-        usage_tokens = None
+        usage_tokens = prompt_tokens = None
         pending = b""
         complete = False  # [DONE] or a finish_reason seen: a stream that ends without either was cut
         async for data in resp.content.iter_any():
@@ -332,6 +344,7 @@ async def _stream(
                 usage = chunk.get("usage")
                 if usage:
                     usage_tokens = usage.get("completion_tokens")
+                    prompt_tokens = usage.get("prompt_tokens")
         tail = pending.strip()
         if tail in (b"data: [DONE]", b"data:[DONE]"):
             complete = True
@@ -345,7 +358,15 @@ async def _stream(
     gaps.sort()
     n = len(gaps)
     itl = None if not n else (gaps[n // 2] if n % 2 else (gaps[n // 2 - 1] + gaps[n // 2]) / 2)
-    return _Timing("".join(parts), ttft, (last_data or perf()) - st, itl, chunks, usage_tokens)
+    return _Timing(
+        "".join(parts),
+        ttft,
+        (last_data or perf()) - st,
+        itl,
+        chunks,
+        usage_tokens,
+        prompt_tokens=prompt_tokens,
+    )
 
 
 def _server_message(raw: bytes) -> str:
@@ -497,6 +518,7 @@ async def run_requests(
                 epoch0 + end,
                 session_start,
                 item.meta,
+                prompt_tokens=timing.prompt_tokens,
             )
             stats.answered += 1
             stats.output_tokens += tokens

@@ -189,7 +189,7 @@ def worst_samples(
                         "higher_is_better": hib,
                     }
                 )
-    _attach_predictions(run, out)
+    attach_predictions(run, out)
     return sorted(
         out,
         key=lambda r: (
@@ -203,7 +203,9 @@ def worst_samples(
     )
 
 
-def _attach_predictions(run, items: list[dict]) -> None:
+def attach_predictions(run, items: list[dict]) -> None:
+    """Adds each item's stored prompt, answer, references, error and latency (items name model, dataset,
+    perturbation and sample_id); `question` and `thumbnail` start as None (attach_thumbnails)."""
     columns = (
         "sample_id",
         "doc_class",

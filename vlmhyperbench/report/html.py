@@ -5,7 +5,8 @@ Content-Security-Policy without any script source keeps even a missed escape ine
 
 Sections: summary, leaderboard (quality and speed side by side), quality vs latency with the Pareto front,
 regressions against the previous run, breakdowns by doc_class and question_type, TTFT and latency
-distributions, perturbation drops, worst samples (thumbnail, question, answer, reference), failures.
+distributions, perturbation drops, worst samples (thumbnail, question, answer, reference), judges (how many
+samples they saw, agreement, disagreements with images, their cost and speed), failures.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vlmhyperbench.report import data, plots
+from vlmhyperbench.report.judges import judge_section
 from vlmhyperbench.results.records import Manifest
 
 PERF = [
@@ -66,8 +68,10 @@ def render_report(
     scores: pl.DataFrame | None = None,
     regressions: list | None = None,
     thumbnails: bool = True,
+    judges=None,
 ) -> str:
-    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS to none."""
+    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS to none; JUDGES: the run's
+    judge tables (report.judges.JudgeTables), for its Judges section."""
     if scores is None:
         path = Path(run.root) / "scores.parquet"
         scores = pl.read_parquet(path) if path.is_file() else pl.DataFrame()
@@ -261,8 +265,11 @@ def render_report(
 
     # ---- worst samples, failures
     worst = data.worst_samples(run, scores, primary) if scores.height else []
-    if thumbnails and worst:
-        data.attach_thumbnails(worst, manifest, datasets_cfg)
+    judge_view = judge_section(run, manifest, judges) if judges is not None else None
+    pictured = worst + (judge_view["disagreements"] if judge_view else [])
+    if thumbnails and pictured:  # one read of each dataset for both
+        limit = data.MAX_THUMBNAILS * (2 if judge_view else 1)
+        data.attach_thumbnails(pictured, manifest, datasets_cfg, limit=limit)
     worst_groups: dict[tuple[str, str], list[dict]] = {}
     for w in worst:
         worst_groups.setdefault((w["dataset"], w["perturbation"]), []).append(w)
@@ -322,6 +329,7 @@ def render_report(
         config=manifest.config,
         fmt=_fmt,
         colors=colors,
+        judges=judge_view,
     )
 
 

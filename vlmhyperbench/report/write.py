@@ -18,6 +18,7 @@ from vlmhyperbench.history.regressions import (
 )
 from vlmhyperbench.report.data import dataset_rows, primary_metrics
 from vlmhyperbench.report.html import render_fallback, render_report
+from vlmhyperbench.report.judges import judge_tables, judges_markdown, write_judge_tables
 from vlmhyperbench.report.leaderboard import leaderboard_rows, print_leaderboard, to_markdown
 from vlmhyperbench.results.records import Manifest
 from vlmhyperbench.results.run_folder import (
@@ -88,7 +89,8 @@ def write_report(
     compare: bool = True,
     results_dir: Path | None = None,
 ) -> list[dict]:
-    """Writes scores, summary, performance, regressions.csv, leaderboard.md and report.html; returns the
+    """Writes scores, summary, performance, regressions.csv, the judge tables (judged runs), leaderboard.md
+    and report.html; returns the
     leaderboard rows (each with the pair's `regressions`, history.Regression against the previous run, and its
     dataset's `main_metric`)."""
     perf_df = frame([pl.DataFrame([p]) for p in performance], PERFORMANCE_COLUMNS, PERFORMANCE_SCHEMA)
@@ -97,6 +99,9 @@ def write_report(
     run.write_table(scores_df, SCORES, csv=False)
     run.write_table(summary_df, SUMMARY, csv=True)
     run.write_table(perf_df, PERFORMANCE, csv=True)
+    judges = judge_tables(run, manifest)
+    if judges is not None:
+        write_judge_tables(run, judges)
     rows = leaderboard_rows(summary_df, perf_df, manifest.pairs)
     found: list[Regression] = []
     compared = compare and has_earlier_run(run, manifest, results_dir)
@@ -115,9 +120,12 @@ def write_report(
             if (g.model, g.dataset, g.perturbation) == (row["model"], row["dataset"], row["perturbation"])
         ]
         row["main_metric"] = main.get(row["dataset"], (None, True))[0]
-    run.write_text(LEADERBOARD, to_markdown(rows, run.run_id) + _regressions_markdown(found))
+    judges_md = judges_markdown(judges) if judges is not None else ""
+    run.write_text(LEADERBOARD, to_markdown(rows, run.run_id) + _regressions_markdown(found) + judges_md)
     try:
-        html = render_report(run, manifest, rows, summary_df, perf_df, scores=scores_df, regressions=found)
+        html = render_report(
+            run, manifest, rows, summary_df, perf_df, scores=scores_df, regressions=found, judges=judges
+        )
     except Exception as exc:  # the run's results stand: a page with the leaderboard and the error instead
         get_logger().error(
             "report.html: full report failed (%s: %s); writing the plain one", type(exc).__name__, exc

@@ -4,6 +4,8 @@ tables' schemas, and atomic writes."""
 from vlmhyperbench.results.atomic import atomic_folder, atomic_write, atomic_write_json, write_parquet_atomic
 from vlmhyperbench.results.provenance import git_commit, new_run_id, versions
 from vlmhyperbench.results.records import (
+    JUDGE_COMPLETED,
+    JUDGE_FAILED,
     PAIR_COMPLETED,
     PAIR_ERRORED,
     PAIR_FAILED,
@@ -11,6 +13,7 @@ from vlmhyperbench.results.records import (
     SCHEMA_VERSION,
     BenchmarkData,
     EnvironmentRecord,
+    JudgeRecord,
     Manifest,
     ModelResult,
     PairKey,
@@ -19,7 +22,10 @@ from vlmhyperbench.results.records import (
     stem,
 )
 from vlmhyperbench.results.run_folder import (
+    AGREEMENT,
     GATES,
+    JUDGE_PERFORMANCE,
+    JUDGING,
     LEADERBOARD,
     MANIFEST,
     PERFORMANCE,
@@ -27,12 +33,18 @@ from vlmhyperbench.results.run_folder import (
     REPORT,
     SCORES,
     SUMMARY,
+    JudgeFiles,
     PairFiles,
     RunFolder,
 )
 
 __all__ = [
+    "AGREEMENT",
     "GATES",
+    "JUDGE_COMPLETED",
+    "JUDGE_FAILED",
+    "JUDGE_PERFORMANCE",
+    "JUDGING",
     "LEADERBOARD",
     "MANIFEST",
     "PERFORMANCE",
@@ -47,6 +59,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "BenchmarkData",
     "EnvironmentRecord",
+    "JudgeFiles",
+    "JudgeRecord",
     "Manifest",
     "ModelResult",
     "PairFiles",

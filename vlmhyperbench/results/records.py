@@ -20,11 +20,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the first build's manifest (no schema_version); 2: schema_version, typed pairs and environments;
 3: `benchmarks`, the data of each standard benchmark the run read (source, revision, sha256);
 4: a pair records the page images it sent (`pages`), the DPI of rendered PDF pages (`dpi`) and the
-scorers run out of process on it (`scorers`)."""
+scorers run out of process on it (`scorers`); 5: `judges`, each judge model's stage (status, environment,
+server start, questions asked)."""
 
 PairStatus = Literal["pending", "completed", "failed", "errored"]
 PAIR_PENDING, PAIR_COMPLETED, PAIR_FAILED, PAIR_ERRORED = "pending", "completed", "failed", "errored"
@@ -152,6 +153,31 @@ class BenchmarkData(BaseModel):
     samples: int | None = None
 
 
+JUDGE_COMPLETED, JUDGE_FAILED = "completed", "failed"
+
+
+class JudgeRecord(BaseModel):
+    """One judge model's part of the run: whether it gave its verdicts, and what it cost to start and ask.
+    A judge with nothing to ask (every verdict already journaled) is never started (`started` false)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    status: Literal["completed", "failed"] = JUDGE_COMPLETED
+    error: str | None = None
+    pairs: list[str] = Field(default_factory=list)
+    """The pairs it judges (PairKey.label)."""
+    started: bool = False
+    environment: EnvironmentRecord | None = None
+    server_start_s: float | None = None
+    asked: int = 0
+    """Questions sent in this session (a re-ask after an unparseable answer counted again)."""
+    request_errors: int = 0
+    unparseable: int = 0
+    reasked: int = 0
+    updated_at: str | None = None
+
+
 class ModelResult(BaseModel):
     """What one model's subflow returns (and a pool job writes to pairs/MODEL/job-outcome.json)."""
 
@@ -160,8 +186,9 @@ class ModelResult(BaseModel):
 
     @property
     def failed(self) -> list[PairOutcome]:
-        """The pairs that did not complete, whoever's fault (failed or errored)."""
-        return [p for p in self.pairs if p.status != PAIR_COMPLETED]
+        """The pairs that did not complete, whoever's fault (failed or errored); a pair whose model answered
+        and that waits for its judges (pending) has not failed."""
+        return [p for p in self.pairs if p.status in (PAIR_FAILED, PAIR_ERRORED)]
 
     @property
     def errored(self) -> list[PairOutcome]:
@@ -187,11 +214,14 @@ class Manifest(BaseModel):
     environments: dict[str, EnvironmentRecord] = Field(default_factory=dict)
     benchmarks: dict[str, BenchmarkData] = Field(default_factory=dict)
     """Dataset name -> the data of the standard benchmark it is (absent in older manifests)."""
+    judges: dict[str, JudgeRecord] = Field(default_factory=dict)
+    """Judge model name -> its judging stage (absent in older manifests)."""
     pairs: list[PairOutcome] = Field(default_factory=list)
     resumed_at: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds spent in each stage: plan_s, models_s (every model's subflow), judges_s (the judging stage,
+    judged runs only), report_s, gates_s."""
     _pair_index: dict[tuple[str, str, str], int] | None = PrivateAttr(default=None)
-    """Seconds spent in each stage: plan_s, models_s (every model's subflow), report_s, gates_s."""
 
     @classmethod
     def start(

@@ -8,8 +8,11 @@
     pairs/MODEL/job-outcome.json           a pool job's result (flows/dispatch.py)
     pairs/MODEL/STEM.scorer-NAME/          a scorer's work folder: request.json, input.jsonl, output.jsonl
                                            (and its own detail files)
-    logs/MODEL.build.log, MODEL.server.log
+    verdicts/JUDGE/MODEL/STEM.journal.jsonl   every answer of judge JUDGE about the pair (append-only)
+    pairs/MODEL/STEM.{judging,agreement,disagreements,judge-performance}.parquet   a judged pair's figures
+    logs/MODEL.build.log, MODEL.server.log, JUDGE.judge.build.log, JUDGE.judge.server.log
     scores.parquet, summary.{parquet,csv}, performance.{parquet,csv}, regressions.csv, gates.json,
+    judging.{parquet,csv}, agreement.{parquet,csv}, judge_performance.{parquet,csv},
     leaderboard.md, report.html            the whole run's, written by the report
 
 STEM is the pair's dataset, plus `~PERTURBATION` when there is one (PairKey.stem). Every file is written
@@ -37,6 +40,9 @@ REGRESSIONS = "regressions.csv"
 GATES = "gates.json"
 SCORES, SUMMARY, PERFORMANCE = "scores", "summary", "performance"
 """The whole run's tables: STEM.parquet (and STEM.csv for summary and performance)."""
+JUDGING, AGREEMENT, JUDGE_PERFORMANCE = "judging", "agreement", "judge_performance"
+"""The whole run's judge tables (with a CSV copy): the samples each judged metric's judges saw, their
+agreement with the rules and each other, and the judges' cost and speed."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,24 @@ class PairFiles:
 
     def all_exist(self) -> bool:
         return self.scores.exists() and self.summary.exists() and self.performance.exists()
+
+
+@dataclass(frozen=True)
+class JudgeFiles:
+    """A judged pair's judge figures, written when it is scored (vlmhyperbench.judges.verdicts)."""
+
+    judging: Path
+    agreement: Path
+    disagreements: Path
+    performance: Path
+
+    def tables(self) -> dict[str, Path]:
+        return {
+            "judging": self.judging,
+            "agreement": self.agreement,
+            "disagreements": self.disagreements,
+            "performance": self.performance,
+        }
 
 
 @dataclass
@@ -102,6 +126,23 @@ class RunFolder:
     def job_outcome(self, model: str) -> Path:
         return self.root / "pairs" / model / "job-outcome.json"
 
+    def verdicts(self, judge: str, key: PairKey) -> Path:
+        """The append-only journal of judge JUDGE's answers about pair KEY."""
+        return self.root / "verdicts" / judge / key.model / f"{key.stem}.journal.jsonl"
+
+    def judge_files(self, key: PairKey) -> JudgeFiles:
+        base = self.root / "pairs" / key.model
+        return JudgeFiles(
+            judging=base / f"{key.stem}.judging.parquet",
+            agreement=base / f"{key.stem}.agreement.parquet",
+            disagreements=base / f"{key.stem}.disagreements.parquet",
+            performance=base / f"{key.stem}.judge-performance.parquet",
+        )
+
+    def judge_log(self, judge: str, what: str) -> Path:
+        """logs/JUDGE.judge.WHAT.log (build, server): apart from the same model's logs as a candidate."""
+        return self.log(f"{judge}.judge.{what}.log")
+
     # ---------------------------------------------------------------- creation
 
     @classmethod
@@ -143,6 +184,29 @@ class RunFolder:
         write_parquet_atomic(summary, files.summary, fsync=False)
         if performance is not None:
             atomic_write(files.performance, json.dumps(performance, default=str))
+
+    def save_performance(self, key: PairKey, performance: dict) -> None:
+        """A judged pair's performance row, written after its inference (its scores wait for the judges)."""
+        atomic_write(self.pair_files(key).performance, json.dumps(performance, default=str))
+
+    def read_performance(self, key: PairKey) -> dict | None:
+        path = self.pair_files(key).performance
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def save_judging(self, key: PairKey, tables: dict[str, pl.DataFrame]) -> None:
+        """A judged pair's judge figures: TABLES by JudgeFiles name (judging, agreement, ...)."""
+        paths = self.judge_files(key).tables()
+        for name, df in tables.items():
+            write_parquet_atomic(df, paths[name], fsync=False)
+
+    def judging_results(self, keys: list[PairKey]) -> dict[str, list[pl.DataFrame]]:
+        """JudgeFiles name -> the frames of the pairs in KEYS that have that file (judged pairs)."""
+        out: dict[str, list[pl.DataFrame]] = {}
+        for key in keys:
+            for name, path in self.judge_files(key).tables().items():
+                if path.is_file():
+                    out.setdefault(name, []).append(pl.read_parquet(path))
+        return out
 
     def pair_results(self, keys: list[PairKey]) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[dict]]:
         """(scores, summaries, performance rows) of the pairs in KEYS whose files exist. The scores and the

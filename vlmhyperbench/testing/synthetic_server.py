@@ -19,8 +19,10 @@ Fault modes (options, for the fault-injection tests; each counts chat requests f
 ``--answer echo`` answers each request with its prompt text and a digest of its images, split
 into tokens (a deterministic answer per sample); ``--answers FILE`` (a JSON object) answers a request
 whose prompt contains one of its keys with that key's value, exactly as written (the first key found,
-in the file's order; others are answered as without it); ``--fail-every N`` answers every Nth request with
-``--fail-status`` (default 503) and ``--error-message``; ``--malformed-every N`` sends an
+in the file's order; others are answered as without it); a value that is a list scripts a sequence: the
+Nth request with that key gets its Nth answer, the last one from then on (a judge whose first verdict
+cannot be read and whose second can: ``["GRADE: maybe", "GRADE: C"]``); ``--fail-every N`` answers every
+Nth request with ``--fail-status`` (default 503) and ``--error-message``; ``--malformed-every N`` sends an
 unparseable chunk after the first one in every Nth stream; ``--truncate-every N`` ends every Nth
 stream cleanly in the middle of a chunk, without a finish or ``[DONE]``. These periodic faults are
 transient, as on a real server: a request (same body) that one of them hit is not hit again, so its
@@ -76,6 +78,7 @@ class Synthetic:
         answers: dict[str, str] | None = None,
     ):
         self.scripted = answers or {}
+        self.scripted_seen: dict[str, int] = {}  # key -> requests so far, for the scripted sequences
         self.model, self.ttft, self.itl, self.tokens = model, ttft_ms / 1000, itl_ms / 1000, tokens
         self.answer, self.fail_every, self.fail_status = answer, fail_every, fail_status
         self.error_message = error_message
@@ -163,7 +166,7 @@ class Synthetic:
             tokens = min(tokens, int(max_tokens))
         prompt_tokens = len(text.split())
         words = _echo_words(body, text) if self.answer == "echo" else None
-        scripted = next((v for k, v in self.scripted.items() if k in text), None)
+        scripted = self._scripted(text)
         if scripted is not None:  # one chunk per character: the answer arrives exactly as written
             words = list(scripted) or [""]
         if words is not None:
@@ -225,6 +228,17 @@ class Synthetic:
             pass  # the client gave up (a timeout test): nothing to report
         return resp
 
+    def _scripted(self, text: str) -> str | None:
+        """The scripted answer to a prompt: the first key it contains; a list answers in sequence."""
+        key = next((k for k in self.scripted if k in text), None)
+        if key is None:
+            return None
+        value = self.scripted[key]
+        if not isinstance(value, list):
+            return value
+        nth = self.scripted_seen[key] = self.scripted_seen.get(key, 0) + 1
+        return value[min(nth, len(value)) - 1] if value else ""
+
     def _periodic_fault(self, every: int, n: int, body: dict) -> bool:
         """Whether request ``n`` is hit by a fault of period ``every`` (once per body, unless it is 1)."""
         if not every or n % every:
@@ -266,6 +280,7 @@ class Synthetic:
         self.requests, self.peers, self.seen, self.ttfts, self.latencies = 0, set(), {}, [], []
         self.faulted = set()
         self.chats = 0
+        self.scripted_seen = {}
         return web.Response(text="ok")
 
 
