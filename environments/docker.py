@@ -99,7 +99,10 @@ class DockerProvider:
 
     def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
         started = time.perf_counter()
-        client = _client()
+        try:
+            client = _client()
+        except EnvBuildError as exc:
+            raise EnvBuildError(f"{exc}, or run the model with --env venv") from None
         try:
             env = build_once(
                 self.root,
@@ -530,7 +533,7 @@ def _client():
         where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise EnvBuildError(
             f"no Docker engine answers at {where}: start it (`sudo systemctl start docker`, or "
-            "deployments/ci-docker.sh), or use --env venv"
+            "deployments/ci-docker.sh)"
         ) from None
 
 
