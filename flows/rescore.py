@@ -16,6 +16,7 @@ from flows.lifecycle import command_lifecycle
 from tasks.report import report
 from tasks.scoring import score_one_pair
 from vlmhyperbench.config import expand_plan, load_catalog
+from vlmhyperbench.console import FOLDER, usage_examples
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
 from vlmhyperbench.results import RunFolder
@@ -54,11 +55,26 @@ def rescore(run_dir: str) -> dict:
     return {"run_dir": str(run.root), "rescored": rescored}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.rescore", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
-    args = parser.parse_args(argv)
-    with command_lifecycle(lambda: f"run `python -m flows.rescore {args.run_dir}` again") as life:
+PROG = "python -m flows.rescore"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line's parser (also `vlmhb rescore`'s, under PROG)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(
+            prog, "results/20261126-150434-746e   # after a metric fix: no request is sent"
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (OUTPUT/RUN_ID)").complete = FOLDER
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
+    with command_lifecycle(lambda: f"run `{prog} {args.run_dir}` again") as life:
         try:
             result = rescore(args.run_dir)
         except ConfigError as exc:
