@@ -32,6 +32,10 @@ BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "deployments" / "build_base
 SCRIPT_PREFIX = "[build_base_image] "
 
 
+class BaseImageError(EnvBuildError):
+    """The base image is missing and cannot be made here; the message says how to fix it."""
+
+
 def built_here(image: str) -> bool:
     """True for a name this machine builds (repository `vlmhyperbench-base`, no registry, no namespace)."""
     repository = re.sub(r"@.*$", "", image)
@@ -82,7 +86,7 @@ def _pull(client, image: str, progress: Callable[[str], None]) -> None:
     try:
         client.images.pull(image)
     except docker.errors.APIError as exc:
-        raise EnvBuildError(
+        raise BaseImageError(
             f"the base image {image} is not here and cannot be pulled ({exc.explanation or exc}): check the "
             f"name and `docker login`, or unset VLMHB_BASE_IMAGE to build {DEFAULT_BASE_IMAGE} here"
         ) from None
@@ -92,13 +96,13 @@ def _build(image: str, cache_dir: Path, progress: Callable[[str], None]) -> None
     """Runs the build script (argv, no shell) with its output in CACHE_DIR/base-image/build-TAG.log; its
     step lines are the progress."""
     if not BUILD_SCRIPT.is_file():
-        raise EnvBuildError(
+        raise BaseImageError(
             f"the base image {image} is missing and this installation has no {BUILD_SCRIPT.name}: build "
             "it from a checkout (deployments/build_base_image.sh), or set VLMHB_BASE_IMAGE to an image in "
             "a registry"
         )
     if shutil.which("bash") is None:
-        raise EnvBuildError(
+        raise BaseImageError(
             f"the base image {image} is missing and building it needs bash (apt-get install bash)"
         )
     log_path = cache_dir / "base-image" / f"build-{re.sub(r'[^A-Za-z0-9_.-]+', '_', image)}.log"
@@ -121,4 +125,4 @@ def _build(image: str, cache_dir: Path, progress: Callable[[str], None]) -> None
     code = run_logged(["bash", str(BUILD_SCRIPT)], log_path, on_line, env=env)
     if code != 0:
         reason = last_error or f"{BUILD_SCRIPT.name} exited {code} (see {log_path})"
-        raise EnvBuildError(f"cannot build the base image {image}: {reason}")
+        raise BaseImageError(f"cannot build the base image {image}: {reason}")

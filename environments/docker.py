@@ -26,7 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from environments.base_image import DEFAULT_BASE_IMAGE, ensure_base_image
+from environments.base_image import DEFAULT_BASE_IMAGE, BaseImageError, ensure_base_image
 from environments.containers import (
     OWNER_LABEL,
     SERVER_LABEL,
@@ -310,6 +310,8 @@ class DockerProvider:
             output.step("labelled and tagged")
         except BaseException as exc:
             _forget(client, spec.key)
+            if isinstance(exc, BaseImageError):  # its own line says what to do: no image name around it
+                raise
             if isinstance(exc, EnvBuildError | OSError):
                 raise EnvBuildError(
                     f"building the {spec.backend} image {_tag(spec.key)} failed: {exc}"
