@@ -112,6 +112,7 @@ def _build(image: str, cache_dir: Path, progress: Callable[[str], None]) -> None
         f"minutes; from a cached root filesystem, seconds); log: {log_path}"
     )
     last_error = ""
+    started = time.perf_counter()
 
     def on_line(line: str) -> None:
         nonlocal last_error
@@ -120,7 +121,7 @@ def _build(image: str, cache_dir: Path, progress: Callable[[str], None]) -> None
             if text.startswith("error: "):
                 last_error = text[len("error: ") :]
             else:
-                progress(f"  base image: {text}")
+                progress(f"  base image [{time.perf_counter() - started:4.0f} s]: {text}")
 
     code = run_logged(["bash", str(BUILD_SCRIPT)], log_path, on_line, env=env)
     if code != 0:
