@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m flows.benchmark $(ARGS)
+	$(VENV)/bin/vlmhb run $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -41,7 +41,7 @@ bench: $(STAMP)
 
 # Work pools, concurrency limits and prefect.yaml's deployments on the server PREFECT_API_URL names (idempotent).
 deploy: $(STAMP)
-	$(PY) deployments/deploy.py $(ARGS)
+	$(VENV)/bin/vlmhb deploy $(ARGS)
 
 clean-results:
 	rm -rf results

@@ -7,6 +7,8 @@
 #   deployments/build_base_image.sh --force    # re-imports the image from the cached root filesystem
 #   deployments/build_base_image.sh --refresh  # also re-runs debootstrap (picks up Debian updates)
 #
+# `--env docker` runs it by itself on first use when the image is missing (environments/base_image.py).
+#
 # The root filesystem is cached as a tarball under $VLMHB_CACHE_DIR/base-image (default
 # ~/.cache/vlmhyperbench), so re-importing takes seconds. debootstrap needs root and the
 # `debootstrap` package; importing needs only access to the Docker engine.
@@ -29,7 +31,7 @@ for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
     --refresh) force=1; refresh=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build_base_image.sh: unknown argument '$arg' (allowed: --force, --refresh, --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,9 +51,14 @@ arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 tarball="$CACHE/rootfs-$SUITE-$arch.tar"
 mkdir -p "$CACHE"
 
-# One build at a time per cache folder: CI jobs and developers may call this concurrently.
+# One build at a time per cache folder: CI jobs and developers may call this concurrently. The one that
+# waited finds the image made and stops there.
 exec 9>"$CACHE/.lock"
 flock 9
+if [[ $force == 0 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  say "$IMAGE was built while this build waited; nothing to do"
+  exit 0
+fi
 
 rootfs=""
 cleanup() {
@@ -78,8 +85,10 @@ deb $SECURITY_MIRROR $SUITE-security main
 EOF
   cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
   mount -t proc proc "$rootfs/proc"
+  say "apt-get upgrade in the rootfs ($SUITE-updates, $SUITE-security)"
+  # --force-unsafe-io: no fsync per file; a build cut short leaves nothing (the trap removes the rootfs).
   chroot "$rootfs" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
-    sh -c 'apt-get -o APT::Sandbox::User=root update -qq && apt-get -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0 -y -qq -o Dpkg::Options::=--force-confold upgrade >/dev/null' >&2
+    sh -c 'apt-get -o APT::Sandbox::User=root update -qq && apt-get -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0 -y -qq -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io upgrade >/dev/null' >&2
   umount "$rootfs/proc"
 
   found=$(chroot "$rootfs" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')

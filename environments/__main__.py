@@ -15,19 +15,34 @@ import sys
 import time
 from pathlib import Path
 
+from vlmhyperbench.console import FOLDER, usage_examples
 from vlmhyperbench.errors import ConfigError, EnvBuildError
 
+PROG = "python -m environments"
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m environments", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["build", "list", "prune"])
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line's parser (also `vlmhb env`'s, under PROG)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.split("\n\n", 1)[1],  # what each command does
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(
+            prog,
+            "build --config configs/mine --env docker   # CI/CD: bake the images before the run",
+            "list",
+            "prune --config configs/default --config configs/mine --dry-run",
+            "prune --images --older-than 30",
+        ),
+    )
+    parser.add_argument("command", choices=["build", "list", "prune"], help="what to do (above)")
     parser.add_argument(
         "--config",
         action="append",
         default=None,
         metavar="DIR",
         help="config folder (build: default configs/default; prune: keep what these configs use; repeatable)",
-    )
+    ).complete = FOLDER
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     parser.add_argument("--env", choices=["venv", "docker"], default=None)
     parser.add_argument(
@@ -45,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="prune: the work pools' orchestrator and job images of older code, not environments",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """The command line: `python -m environments ARGV`, or `vlmhb env ARGV` (PROG names it in messages)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.images:
         if args.command != "prune":
@@ -52,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return _prune_images(args.older_than, args.dry_run)
 
     from environments.manager import EnvManager
-    from vlmhyperbench.config import load_catalog
+    from vlmhyperbench.config import default_config, load_catalog
 
     manager = EnvManager()
     kinds = [args.env] if args.env else ["venv", "docker"]
@@ -63,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             "prune needs --config DIR (one or more: keep what they use) or --unused-days N: the cache is "
             "shared by every config and checkout on this machine"
         )
-    configs = args.config or ["configs/default"]
+    configs = args.config or [default_config()]
     specs = {}
     for config in configs:
         try:

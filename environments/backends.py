@@ -22,6 +22,10 @@ def _server_packages(engine: str) -> tuple[str, ...]:
     return ENGINES.get(engine).requirements()
 
 
+def _replaced_by(engine: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return ENGINES.get(engine).replaced_by
+
+
 @dataclass(frozen=True)
 class Launch:
     """Everything a provider needs to start one model server."""
@@ -47,6 +51,8 @@ class Backend:
     argv: Callable[[Launch], list[str]] = field(default=lambda launch: [])
     """The server command after `python`, e.g. ['-m', 'vllm.entrypoints.openai.api_server', ...]."""
     ready_path: str = "/v1/models"
+    replaced_by: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """A project a row may name, and the default projects it takes the place of (EngineInfo.replaced_by)."""
 
 
 def _own_server(engine: str) -> Callable[[Launch], list[str]]:
@@ -144,6 +150,7 @@ for _backend in (
     Backend(
         "rapidocr",
         packages=_server_packages("rapidocr"),
+        replaced_by=_replaced_by("rapidocr"),
         tasks=OCR_TASKS,
         needs_model=False,
         own_server=True,

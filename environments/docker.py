@@ -26,6 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from environments.base_image import DEFAULT_BASE_IMAGE, BaseImageError, ensure_base_image
 from environments.containers import (
     OWNER_LABEL,
     SERVER_LABEL,
@@ -53,8 +54,8 @@ from vlmhyperbench.errors import EnvBuildError, ServerError
 
 __all__ = ["BASE_IMAGE", "ContainerServer", "DockerProvider", "cleanup_stale", "stop_all"]
 
-BASE_IMAGE = "vlmhyperbench-base:bookworm-py3.11"
-"""Built locally by deployments/build_base_image.sh (debootstrap + docker import, no registry)."""
+BASE_IMAGE = DEFAULT_BASE_IMAGE
+"""Built here on first use by deployments/build_base_image.sh (debootstrap + docker import, no registry)."""
 IMAGE_REPO = "vlmhyperbench-env"
 VENV = "/opt/venv"
 SERVER_PATH = "/opt/vlmhb/server"
@@ -85,16 +86,23 @@ def default_memory_limit() -> str:
 class DockerProvider:
     name = "docker"
 
-    def __init__(self, root: Path, base_image: str | None = None):
+    def __init__(self, root: Path, base_image: str | None = None, base_cache: Path | None = None):
         self.root = Path(root) / "docker"
-        # The image built by deployments/build_base_image.sh, which reads the same variable.
-        self.base_image = base_image or os.environ.get("VLMHB_BASE_IMAGE") or BASE_IMAGE
+        from vlmhyperbench.settings import get_settings
+
+        # VLMHB_BASE_IMAGE (settings.base_image), which deployments/build_base_image.sh reads too.
+        self.base_image = base_image or get_settings().base_image or BASE_IMAGE
+        self.base_cache = Path(base_cache or root)
+        """Where the base image's root filesystem is cached (its base-image/ folder), as the script does."""
 
     # -------------------------------------------------------------- public
 
     def ensure(self, spec: EnvSpec, log: Path | None = None) -> Environment:
         started = time.perf_counter()
-        client = _client()
+        try:
+            client = _client()
+        except EnvBuildError as exc:
+            raise EnvBuildError(f"{exc}, or run the model with --env venv") from None
         try:
             env = build_once(
                 self.root,
@@ -302,6 +310,8 @@ class DockerProvider:
             output.step("labelled and tagged")
         except BaseException as exc:
             _forget(client, spec.key)
+            if isinstance(exc, BaseImageError):  # its own line says what to do: no image name around it
+                raise
             if isinstance(exc, EnvBuildError | OSError):
                 raise EnvBuildError(
                     f"building the {spec.backend} image {_tag(spec.key)} failed: {exc}"
@@ -317,20 +327,18 @@ class DockerProvider:
     def _probe(self, client, base: str, spec: EnvSpec, output: list[str]) -> Target:
         import docker
 
-        try:
-            client.images.get(base)
-        except docker.errors.ImageNotFound:
-            if base == self.base_image:
-                raise EnvBuildError(
-                    f"the base image {base} is missing: build it with "
-                    "deployments/build_base_image.sh (needs root and debootstrap)"
-                ) from None
+        if base == self.base_image:  # the provider's base: built here (or pulled) once, on first use
+            ensure_base_image(client, base, self.base_cache)
+        else:  # a row's own image (vLLM's, say): pulled when it is not here
             try:
-                client.images.pull(base)
-            except docker.errors.APIError as exc:
-                raise EnvBuildError(
-                    f"the base image {base} is not here and cannot be pulled: {exc.explanation or exc}"
-                ) from None
+                client.images.get(base)
+            except docker.errors.ImageNotFound:
+                try:
+                    client.images.pull(base)
+                except docker.errors.APIError as exc:
+                    raise EnvBuildError(
+                        f"the image {base} is not here and cannot be pulled: {exc.explanation or exc}"
+                    ) from None
         script = PROBE_SCRIPT.format(version=spec.python)
         try:
             out = client.containers.run(
@@ -520,11 +528,14 @@ def _client():
             "the docker provider needs the Docker SDK: pip install 'vlmhyperbench[docker]'"
         ) from None
     try:
-        return docker.from_env()
-    except docker.errors.DockerException as exc:
+        client = docker.from_env()
+        client.ping()
+        return client
+    except docker.errors.DockerException:
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise EnvBuildError(
-            f"the Docker engine does not answer ({exc}); start it "
-            "(deployments/ci-docker.sh does) or use the venv provider"
+            f"no Docker engine answers at {where}: start it (`sudo systemctl start docker`, or "
+            "deployments/ci-docker.sh)"
         ) from None
 
 

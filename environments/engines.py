@@ -29,6 +29,9 @@ class EngineInfo:
     apt_packages: tuple[str, ...] = ()
     """Debian packages a Docker environment installs for it."""
     description: str = ""
+    replaced_by: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(a project a row may name instead, the default projects it replaces): another packaging of the engine
+    (rapidocr-onnxruntime 1.x for rapidocr 3.x) takes the place of the defaults, not a seat beside them."""
 
     def requirements(self) -> tuple[str, ...]:
         """Everything pip must install into an environment that serves this engine."""
@@ -46,9 +49,12 @@ ENGINES: Registry[EngineInfo] = Registry(
 for _info in (
     EngineInfo(
         "rapidocr",
-        ("rapidocr-onnxruntime>=1.3,<2",),
-        ("libgl1", "libglib2.0-0"),  # opencv-python, pulled in by rapidocr
+        # 3.x ships its models in the wheel (offline) and keeps the spaces between words; it leaves the
+        # inference engine to the user, hence onnxruntime.
+        ("rapidocr>=3,<4", "onnxruntime>=1.18"),
+        ("libgl1", "libglib2.0-0"),  # OpenCV, pulled in by either release
         "RapidOCR (ONNX Runtime): classic OCR baseline",
+        replaced_by=(("rapidocr-onnxruntime", ("rapidocr", "onnxruntime")),),
     ),
     EngineInfo(
         "tesseract",

@@ -114,7 +114,15 @@ def orchestrator_ref() -> str:
 def base_image() -> str:
     from environments.docker import BASE_IMAGE
 
-    return os.environ.get("VLMHB_BASE_IMAGE") or BASE_IMAGE
+    return get_settings().base_image or BASE_IMAGE
+
+
+def _probe_base(client):
+    """The base image's interpreter; the base is built (or pulled) first when it is missing."""
+    from environments.base_image import ensure_base_image
+
+    ensure_base_image(client, base_image(), get_settings().cache_dir)
+    return _probe(client, base_image())
 
 
 def prepare_context(output: list[str] | None = None) -> Path:
@@ -128,7 +136,7 @@ def prepare_context(output: list[str] | None = None) -> Path:
             return context
         client = _client()
         try:
-            target = _probe(client, base_image())
+            target = _probe_base(client)
         finally:
             client.close()
         wheels = orchestrator_wheels(target, output)
@@ -237,7 +245,7 @@ def ensure_job_image(env, venv_spec, log: list[str] | None = None) -> str:
     try:
         if _exists(client, ref):
             return ref
-        own, theirs = _probe(client, base_image()), _probe(client, env.location)
+        own, theirs = _probe_base(client), _probe(client, env.location)
         python = None
         if theirs != own:  # another interpreter (or another build of it): the copied venv would not run
             if tuple(map(int, theirs.python.split("."))) < (3, 11):
@@ -338,9 +346,7 @@ def _probe(client, image: str):
     import docker
 
     if not _exists(client, image):
-        raise EnvBuildError(
-            f"the base image {image} is missing: build it with deployments/build_base_image.sh"
-        )
+        raise EnvBuildError(f"the image {image} is missing")
     try:
         out = client.containers.run(
             image,

@@ -67,6 +67,39 @@ def run_child(argv: list[str], *, poll_s: float = 0.5, **popen) -> subprocess.Co
     return subprocess.CompletedProcess(argv, proc.returncode, out, None)
 
 
+def run_logged(argv: list[str], log_path: Path, on_line, *, poll_s: float = 0.5, **popen) -> int:
+    """Runs ARGV with its output (stdout and stderr) in LOG_PATH, handing each line to ON_LINE as it comes,
+    and returns its exit code; like run_child, it gives up (Interrupted) when the run is interrupted."""
+    if STOPPING.is_set():
+        raise Interrupted(f"not starting {Path(argv[0]).name}: the run is being interrupted")
+    with (
+        open(log_path, "w", encoding="utf-8") as out,
+        open(log_path, encoding="utf-8", errors="replace") as log,
+    ):
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **popen)
+        with _LOCK:
+            _CHILDREN.add(proc)
+        pending = ""
+        try:
+            while True:
+                done = proc.poll() is not None  # read after the check: nothing written before the end is lost
+                pending += log.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    on_line(line)
+                if done:
+                    if pending:
+                        on_line(pending)
+                    return proc.returncode
+                if STOPPING.is_set():
+                    _terminate(proc)
+                    raise Interrupted(f"{Path(argv[0]).name} was stopped: the run is being interrupted")
+                time.sleep(poll_s)
+        finally:
+            with _LOCK:
+                _CHILDREN.discard(proc)
+
+
 def _terminate(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()

@@ -88,9 +88,14 @@ def server_digest(package: str = SERVER_CODE) -> str:
     return digest.hexdigest()[:16]
 
 
-def merge_requirements(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+def merge_requirements(
+    defaults: tuple[str, ...],
+    extra: tuple[str, ...],
+    replaced_by: tuple[tuple[str, tuple[str, ...]], ...] = (),
+) -> tuple[str, ...]:
     """The backend's defaults plus the row's packages; a row's requirement replaces a default one of
-    the same project (so `torch==2.13.0` in a row pins the default `torch`)."""
+    the same project (so `torch==2.13.0` in a row pins the default `torch`), and REPLACED_BY's projects
+    replace the defaults they name (`rapidocr-onnxruntime==1.4.4` replaces `rapidocr` and `onnxruntime`)."""
 
     def name(req: str) -> str:
         try:
@@ -99,6 +104,9 @@ def merge_requirements(defaults: tuple[str, ...], extra: tuple[str, ...]) -> tup
             return req  # a path or URL: kept as written, pip reports it if it is wrong
 
     overridden = {name(r) for r in extra}
+    for project, replaced in replaced_by:
+        if canonicalize_name(project) in overridden:
+            overridden |= {canonicalize_name(p) for p in replaced}
     return tuple([r for r in defaults if name(r) not in overridden] + list(extra))
 
 
@@ -110,7 +118,9 @@ def spec_for(model_row, backend: Backend, provider: str) -> EnvSpec:
         backend=backend.name,
         provider=provider,  # type: ignore[arg-type]
         python=model_row.python or f"{sys.version_info.major}.{sys.version_info.minor}",
-        packages=() if backend.external else merge_requirements(backend.packages, model_row.packages),
+        packages=()
+        if backend.external
+        else merge_requirements(backend.packages, model_row.packages, backend.replaced_by),
         base_image=model_row.image if provider == "docker" else None,
         gpus=model_row.gpus,
         env_vars=tuple(sorted(model_row.env_vars.items())),

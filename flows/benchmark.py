@@ -1,7 +1,7 @@
 """The benchmark flow: plan -> one evaluate_model subflow per model (side by side) -> judges -> report.
 
     python -m flows.benchmark [--config DIR] [--output DIR] [--run-id ID] [--resume ID]
-                              [--models A,B] [--datasets X,Y] [--max-samples N] [--env venv|docker]
+                              [--models A,B] [--datasets X,Y] [--max-samples|--limit N] [--env venv|docker]
     python -m flows.benchmark --list      every registered name per registry, with its package
 
 Exit codes: 0 every pair completed; 1 the run finished but some pairs failed; 2 bad configuration
@@ -31,7 +31,8 @@ from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
 from tasks.runtime import pair_failure
-from vlmhyperbench.config import check_api_keys, dropped_datasets, plan_pairs
+from vlmhyperbench.config import DEFAULT_CONFIG, check_api_keys, default_config, dropped_datasets, plan_pairs
+from vlmhyperbench.console import FOLDER, usage_examples
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.results import (
     PAIR_PENDING,
@@ -53,7 +54,7 @@ PARALLEL_BY_KIND = {"endpoint": 16, "server": 2, "gpu": 1}
 """Models run side by side, by kind, unless VLMHB_MAX_PARALLEL_MODELS sets one limit for all: a remote
 endpoint costs this machine only its client; a model server costs memory (two fit beside each other on a
 CPU machine); a GPU model can take a whole GPU, so GPU models run one at a time (pools place them by GPU)."""
-DEFAULT_CONFIG = "configs/default"
+PROG = "python -m flows.benchmark"
 
 
 class Stopwatch:
@@ -286,23 +287,40 @@ def run_state(run: RunFolder, manifest: Manifest, failed_gates: list[str], resul
 # ---------------------------------------------------------------- command line
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line's parser (also `vlmhb run`'s, under PROG)."""
     parser = argparse.ArgumentParser(
-        prog="python -m flows.benchmark",
+        prog=prog,
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(
+            prog,
+            "--limit 5                         # the embedded default benchmark, 5 samples per dataset",
+            "--config configs/mine --models qwen,smol --env docker",
+            "--resume 20261126-150434-746e     # continue a stopped run: only what is missing is asked",
+        ),
     )
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help="config folder (default: %(default)s)")
     parser.add_argument(
-        "--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)"
-    )
+        "--config", default=DEFAULT_CONFIG, metavar="DIR", help="config folder (default: %(default)s)"
+    ).complete = FOLDER
+    parser.add_argument(
+        "--output", default=None, metavar="DIR", help="results folder (default: VLMHB_RESULTS_DIR or results)"
+    ).complete = FOLDER
     parser.add_argument("--run-id", default=None, help="the new run's id (default: time-based)")
     parser.add_argument("--resume", default=None, metavar="ID", help="continue run ID in place")
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all planned)")
     parser.add_argument(
         "--datasets", default=None, help="comma-separated dataset names (default: all planned)"
     )
-    parser.add_argument("--max-samples", type=int, default=None, help="at most N samples per dataset")
+    parser.add_argument(
+        "--max-samples",
+        "--limit",
+        dest="max_samples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N samples per dataset (--limit is the same option)",
+    )
     parser.add_argument(
         "--env",
         choices=["venv", "docker"],
@@ -315,18 +333,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="list every registered backend, server engine, dataset format, task, metric and "
         "perturbation with the package it comes from, then exit",
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None, prog: str = PROG) -> argparse.Namespace:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.resume and args.run_id:
         parser.error("--resume and --run-id exclude each other")
     if args.max_samples is not None and args.max_samples < 1:
-        parser.error("--max-samples must be at least 1")
+        parser.error("--max-samples (--limit) must be at least 1")
     args.models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] if args.datasets else None
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """The command line: `python -m flows.benchmark ARGV`, or `vlmhb run ARGV` (PROG names it in messages)."""
+    args = parse_args(argv, prog)
     if args.list:
         from flows.registries import print_registries
 
@@ -337,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume:
             config = resumed_config(RunFolder.open(Path(args.output or settings.results_dir), args.resume))
         else:
-            config = args.config
+            config = default_config(args.config)
             if args.run_id and (Path(args.output or settings.results_dir) / args.run_id).exists():
                 raise ConfigError(
                     f"run {args.run_id} already exists in {args.output or settings.results_dir}: "

@@ -30,16 +30,27 @@ from vlmhyperbench.benchmarks import (
     verify_bundle,
 )
 from vlmhyperbench.benchmarks._bundle import is_tarball, unpack
+from vlmhyperbench.console import usage_examples
 from vlmhyperbench.errors import DatasetError, UnknownNameError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+PROG = "python -m flows.bundle"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line's parser (also `vlmhb bundle`'s, under PROG)."""
     parser = argparse.ArgumentParser(
-        prog="python -m flows.bundle",
+        prog=prog,
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(
+            prog,
+            "export docvqa hf://lmms-lab/DocVQA@<commit> docvqa-val.tar.gz --split validation",
+            "import docvqa-val.tar.gz /data/docvqa-val",
+            "verify /data/docvqa-val",
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write a benchmark's files and their hashes to a bundle")
@@ -52,7 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     imp.add_argument("dest", help="a new folder")
     verify = commands.add_parser("verify", help="check a bundle's every hash in place")
     verify.add_argument("bundle", help="a bundle folder or tarball")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None, prog: str = PROG) -> argparse.Namespace:
+    return build_parser(prog).parse_args(argv)
 
 
 def _describe(folder: Path) -> str:
@@ -96,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The command line (reusable: a console script can mount it as its `bundle` subcommand)."""
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """The command line: `python -m flows.bundle ARGV`, or `vlmhb bundle ARGV` (PROG names it in messages)."""
+    args = parse_args(argv, prog)
     try:
         return run(args)
     except UnknownNameError as exc:

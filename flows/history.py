@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from vlmhyperbench.console import FOLDER, usage_examples
 from vlmhyperbench.history.trend import print_trend, trend
 
 
@@ -41,17 +42,31 @@ def history(
     return len(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from vlmhyperbench.settings import get_settings
+PROG = "python -m flows.history"
 
-    parser = argparse.ArgumentParser(prog="python -m flows.history", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--output", default=None, help="results folder (default: VLMHB_RESULTS_DIR or results)"
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line's parser (also `vlmhb history`'s, under PROG)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(prog, "--output results --datasets docs-ocr --metrics cer --last 5"),
     )
+    parser.add_argument(
+        "--output", default=None, metavar="DIR", help="results folder (default: VLMHB_RESULTS_DIR or results)"
+    ).complete = FOLDER
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     parser.add_argument("--datasets", default=None, help="comma-separated dataset names (default: all)")
     parser.add_argument("--metrics", default=None, help="comma-separated metrics (default: all)")
     parser.add_argument("--last", type=int, default=10, help="the last N runs (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    from vlmhyperbench.settings import get_settings
+
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.last < 1:
         parser.error("--last must be at least 1")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+
 from environments.backends import BACKENDS
 from environments.engines import ENGINES
 from metrics import METRICS
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config.task_kinds import TASKS
+from vlmhyperbench.console import usage_examples
 from vlmhyperbench.datasets import FORMATS, PERTURBATIONS
 from vlmhyperbench.registry import Listed, Registry
 from vlmhyperbench.registry import print_registries as _print
 from vlmhyperbench.scorers import SCORERS
 
+PROG = "python -m flows.benchmark --list"
 REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, BENCHMARKS, TASKS, METRICS, SCORERS, PERTURBATIONS]
 
 
@@ -24,3 +28,21 @@ def list_registries() -> list[Listed]:
 def print_registries(console=None) -> int:
     """One table per registry; returns how many plugins cannot be used."""
     return _print(REGISTRIES, console)
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """`vlmhb list` (= `python -m flows.benchmark --list`): no options."""
+    return argparse.ArgumentParser(
+        prog=prog,
+        description="Every name the CSV files can use (backends, server engines, dataset formats, "
+        "benchmarks, tasks, metrics, scorers, perturbations) with the package it comes from; a plugin that "
+        "cannot be used says why.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(prog, "", "| grep -i anls"),
+    )
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    build_parser(prog).parse_args(argv)
+    print_registries()
+    return 0

@@ -29,6 +29,7 @@ from tasks.judging import score_judged_pair
 from tasks.report import report
 from tasks.scoring import score_one_pair
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
+from vlmhyperbench.console import FOLDER, usage_examples
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
 from vlmhyperbench.report import write_report
@@ -160,9 +161,22 @@ def rescore_here(run_dir: str) -> dict:
     return {"run_dir": str(done.run.root), "rescored": done.rescored}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.rescore", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
+PROG = "python -m flows.rescore"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line's parser (also `vlmhb rescore`'s, under PROG)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(
+            prog,
+            "results/20261126-150434-746e   # after a metric fix: no request is sent",
+            "results/20261126-150434-746e --ask-judges missing   # ask the verdicts the journals lack",
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (OUTPUT/RUN_ID)").complete = FOLDER
     parser.add_argument(
         "--ask-judges",
         choices=[ASK_MISSING, ASK_ALL],
@@ -170,14 +184,19 @@ def main(argv: list[str] | None = None) -> int:
         help="start the judges and ask the verdicts their journals lack (missing) or every one again (all); "
         "without it no judge is asked",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
     from prefect.settings import PREFECT_API_URL
 
+    again = f"run `{prog} {args.run_dir}` again"
     try:
         if not PREFECT_API_URL.value() and not args.ask_judges:
             result = rescore_here(args.run_dir)
         else:
-            with command_lifecycle(lambda: f"run `python -m flows.rescore {args.run_dir}` again") as life:
+            with command_lifecycle(lambda: again) as life:
                 try:
                     result = rescore(args.run_dir, args.ask_judges)
                 except KeyboardInterrupt:
@@ -186,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: run `python -m flows.rescore {args.run_dir}` again", file=sys.stderr)
+        print(f"interrupted: {again}", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"re-scored {result['rescored']} pairs: {result['run_dir']}")
     return 0

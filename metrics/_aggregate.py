@@ -34,7 +34,15 @@ _AGGREGATORS: Registry[tuple[bool, pl.Expr]] = Registry("aggregators", kind="agg
 _AGGREGATORS.add("general", (False, pl.lit("")))
 _AGGREGATORS.add("by_doc_class", (False, pl.col("doc_class")))
 _AGGREGATORS.add("by_question_type", (False, pl.col("question_type")))
-_AGGREGATORS.add("by_doc_question", (False, pl.concat_str("doc_class", pl.lit("/"), "question_type")))
+_AGGREGATORS.add(
+    "by_doc_question",
+    (
+        False,
+        pl.when((pl.col("doc_class") == "") & (pl.col("question_type") == ""))
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str("doc_class", pl.lit("/"), "question_type")),
+    ),
+)
 _AGGREGATORS.add("by_field", (True, pl.col("field")))
 _AGGREGATORS.add("by_category", (False, pl.col("category")))
 
@@ -75,7 +83,9 @@ def summarize(
 
     Groups: general "", by_doc_class "<doc_class>", by_question_type "<question_type>",
     by_doc_question "<doc_class>/<question_type>", by_field "<field>" (metrics with field rows).
-    A sample missing from `samples` (or a null there) falls in the group "".
+    Only `general` has the group "": a sample with no label for an aggregator (no doc_class, or missing
+    from `samples`) is in no group of it, so a dataset without document classes shows no by_doc_class
+    rows rather than one unnamed group.
     """
     specs = [(a, *_AGGREGATORS.get(a)) for a in dict.fromkeys(aggregators)]
     for c in ("model", "dataset"):  # one model's one dataset may come without them
@@ -101,6 +111,8 @@ def summarize(
     for aggregator, per_field, group in specs:
         part = rows.filter(pl.col("field").is_not_null() if per_field else pl.col("field").is_null())
         part = part.with_columns(group.fill_null("").alias("group"))
+        if aggregator != "general":
+            part = part.filter(pl.col("group") != "")
         for key, g in part.group_by([*keys, "metric", "group"], maintain_order=True):
             key = dict(zip([*keys, "metric", "group"], key))
             out.append(_summary_row(key, aggregator, g, seed, n_boot))

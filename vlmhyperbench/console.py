@@ -63,3 +63,13 @@ def print_table(
         style = styles[i] if styles else None
         table.add_row(*(escape("" if c is None else str(c)) for c in row), style=style)
     console.print(table)
+
+
+def usage_examples(prog: str, *examples: str) -> str:
+    """A command's --help epilog: one example per line, each after PROG (`vlmhb run` or `python -m ...`),
+    so that the text a user copies is the command they typed."""
+    return "examples:\n" + "\n".join(f"  {prog} {example}".rstrip() for example in examples)
+
+
+FOLDER = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
+"""Set as an argparse action's `complete` attribute: `vlmhb completion` (shtab) then completes folders."""

@@ -71,6 +71,31 @@ def test_a_spec_hash_changes_exactly_when_the_spec_does():
     )
 
 
+def test_rapidocr_3_by_default_and_1x_takes_its_place_not_a_seat_beside_it():
+    def packages(*row: str) -> tuple[str, ...]:
+        model = ModelRow(name="ocr", backend="rapidocr", packages=row)
+        return spec_for(model, get_backend("rapidocr"), "venv").packages
+
+    assert packages() == ("aiohttp>=3.9", "pillow>=10", "rapidocr>=3,<4", "onnxruntime>=1.18")
+    assert packages("rapidocr==3.10.0") == (
+        "aiohttp>=3.9",
+        "pillow>=10",
+        "onnxruntime>=1.18",
+        "rapidocr==3.10.0",
+    )
+    assert packages("rapidocr-onnxruntime==1.4.4") == (
+        "aiohttp>=3.9",
+        "pillow>=10",
+        "rapidocr-onnxruntime==1.4.4",
+    )
+    assert packages("rapidocr_onnxruntime==1.3.24", "numpy<2") == (
+        "aiohttp>=3.9",
+        "pillow>=10",
+        "rapidocr_onnxruntime==1.3.24",
+        "numpy<2",
+    )
+
+
 def test_a_cold_build_is_complete_and_a_second_ensure_is_a_fast_cache_hit(built):
     provider, env = built
     assert not env.cached and env.build_s > 0

@@ -93,21 +93,25 @@ def default_run(tmp_path_factory, prefect_harness) -> Path:
 def test_default_run_writes_every_result_file(default_run: Path):
     manifest = json.loads((default_run / "manifest.json").read_text())
     assert manifest["status"] == "completed"
-    assert {p["model"] for p in manifest["pairs"]} == {"rapidocr-1.4", "rapidocr-1.3"}
+    assert {p["model"] for p in manifest["pairs"]} == {"rapidocr-1.4", "rapidocr-3"}
     assert all(p["status"] == "completed" and p["error"] is None for p in manifest["pairs"])
     assert manifest["versions"]["prefect"] and manifest["started_at"] and manifest["finished_at"]
     # each model's own environment, with its own installed versions
     envs = manifest["environments"]
-    assert envs["rapidocr-1.4"]["key"] != envs["rapidocr-1.3"]["key"]
+    assert envs["rapidocr-1.4"]["key"] != envs["rapidocr-3"]["key"]
     assert "rapidocr-onnxruntime==1.4.4" in envs["rapidocr-1.4"]["freeze"]
-    assert "rapidocr-onnxruntime==1.3.24" in envs["rapidocr-1.3"]["freeze"]
+    assert "rapidocr==3.10.0" in envs["rapidocr-3"]["freeze"]
+    assert not any(p.startswith("rapidocr-onnxruntime==") for p in envs["rapidocr-3"]["freeze"])
+    # the two cannot share a venv: opencv-python (1.x) and opencv-python-headless (3.x) both are cv2
+    assert any(p.startswith("opencv-python==") for p in envs["rapidocr-1.4"]["freeze"])
+    assert any(p.startswith("opencv-python-headless==") for p in envs["rapidocr-3"]["freeze"])
     assert sorted(p.name for p in (default_run / "config").iterdir()) == [
         "datasets.csv",
         "models.csv",
         "plan.csv",
         "prompts.csv",
     ]
-    for model in ("rapidocr-1.4", "rapidocr-1.3"):
+    for model in ("rapidocr-1.4", "rapidocr-3"):
         preds = pl.read_parquet(default_run / "predictions" / model / "docs-ocr.parquet")
         assert preds.columns[: len(PREDICTION_COLUMNS)] == PREDICTION_COLUMNS
         assert preds.height == 36 and preds["sample_id"].n_unique() == 36

@@ -97,8 +97,9 @@ class Stand:
                 proc.wait()
 
     def deploy(self) -> subprocess.CompletedProcess:
+        """`vlmhb deploy`, the console script `make deploy` runs."""
         return subprocess.run(
-            [sys.executable, "deployments/deploy.py"],
+            [str(Path(sys.executable).with_name("vlmhb")), "deploy"],
             env=self.env,
             cwd=REPO,
             capture_output=True,
@@ -257,8 +258,14 @@ def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deploye
     assert models.work_pool_name == "vlmhb-models" and models.entrypoint == "flows/dispatch.py:model_job"
     assert models.job_variables["network_mode"] == "host"
 
+    summary = deployed.stdout[deployed.stdout.index("deploy: summary") :]
+    for name, pool in (("manual", "vlmhb-process"), ("models", "vlmhb-models")):
+        assert any(
+            line.split()[:2] == [name, "deployed"] and pool in line for line in summary.splitlines()
+        ), summary
     docker_problem = _docker_problem()
     if docker_problem is None:
+        assert any(line.split()[:2] == ["nightly", "deployed"] for line in summary.splitlines()), summary
         nightly = deployments["benchmark/nightly"]
         assert nightly.work_pool_name == "vlmhb-docker"
         [schedule] = nightly.schedules
@@ -292,6 +299,28 @@ def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deploye
     assert _run(state())[:2] == (pools, limit)
     print(f"deploy: first {stand.deploy_s:.1f} s, second {second_s:.1f} s")
     require(docker_problem is None, f"the nightly deployment needs Docker: {docker_problem}")
+
+
+def test_deploy_ends_with_what_it_skipped_and_why(stand, deployed):
+    """No Docker engine answers (DOCKER_HOST points nowhere): the nightly deployment is skipped, and the
+    summary, the last thing printed, says so with the fix; the manual one is deployed all the same."""
+    env = {**stand.env, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("vlmhb")), "deploy", "--names", "nightly,manual"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = done.stdout[done.stdout.index("deploy: summary") :].splitlines()
+    [nightly] = [line for line in summary if line.startswith("nightly ")]
+    assert (
+        "NOT deployed" in nightly and "no Docker engine answers at unix:///nonexistent/docker.sock" in nightly
+    )
+    assert "vlmhb deploy --names nightly" in " ".join(summary)
+    assert any(line.split()[:2] == ["manual", "deployed"] for line in summary), summary
 
 
 def test_gpu_slot_holds_the_hosts_limit(stand, deployed):

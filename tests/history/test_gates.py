@@ -42,7 +42,7 @@ def test_gates_csv_errors_name_file_line_and_column(write_config):
     lines = str(err.value).splitlines()
     gates = root / "gates.csv"
     assert lines[0].startswith(
-        f"{gates}:2: column 'model': unknown model 'rapidocr-9' (allowed: *, rapidocr-1.3"
+        f"{gates}:2: column 'model': unknown model 'rapidocr-9' (allowed: *, rapidocr-1.4, rapidocr-3"
     )
     assert lines[1].startswith(f"{gates}:3: column 'metric': unknown metric 'cerr' (allowed: accuracy, anls")
     assert lines[2] == f"{gates}:4: column 'max': max 0.5 is below min 0.6"
@@ -222,7 +222,7 @@ def test_quality_gates_task_writes_gates_json_and_publishes_the_artifact(
         started_at="2026-01-01",
         pairs=[
             PairOutcome(model="rapidocr-1.4", dataset="docs-ocr", status="completed"),
-            PairOutcome(model="rapidocr-1.3", dataset="docs-ocr", status="failed"),
+            PairOutcome(model="rapidocr-3", dataset="docs-ocr", status="failed"),
         ],
     )
 
@@ -235,7 +235,7 @@ def test_quality_gates_task_writes_gates_json_and_publishes_the_artifact(
     report, flow_run_id = gates_flow()
     assert [(c.model, c.status) for c in report.checks] == [
         ("rapidocr-1.4", "failed"),
-        ("rapidocr-1.3", "unchecked"),
+        ("rapidocr-3", "unchecked"),
     ]
     assert json.loads((root / "gates.json").read_text())["status"] == "failed"
     artifact = asyncio.run(read_artifacts(str(flow_run_id)))["quality-gates"]

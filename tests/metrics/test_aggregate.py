@@ -73,6 +73,27 @@ def test_summary_columns_groups_and_pooled_values():
     assert set(by_class.get_column("group")) == {"receipt", "invoice"}
 
 
+def test_samples_without_a_label_make_no_unnamed_group():
+    scores, _, _ = _ocr("m", seed=5)
+    samples = _samples().with_columns(
+        doc_class=pl.when(pl.col("sample_id").is_in(["s0", "s1", "s2"]))
+        .then(pl.lit(""))
+        .otherwise("doc_class"),
+        question_type=pl.lit(None, pl.String),  # a dataset without question types
+    )
+    out = summarize(scores, samples.filter(pl.col("sample_id") != "s4"), ALL)
+    groups = {a: set(out.filter(pl.col("aggregator") == a)["group"]) for a in ALL}
+    assert groups == {
+        "general": {""},
+        "by_doc_class": {"receipt", "invoice"},
+        "by_question_type": set(),
+        "by_doc_question": {"receipt/", "invoice/"},
+    }
+    by_class = out.filter((pl.col("aggregator") == "by_doc_class") & (pl.col("metric") == "anls"))
+    assert by_class["n"].sum() == 60 - 4, "s0-s2 have no class and s4 is not among the samples"
+    assert out.filter((pl.col("aggregator") == "general") & (pl.col("metric") == "anls"))["n"].item() == 60
+
+
 def test_bootstrap_is_seeded_and_holds_the_value():
     scores, _, _ = _ocr("m", seed=2)
     a = summarize(scores, _samples(), ALL, seed=3, n_boot=400)

@@ -43,7 +43,7 @@ SERVERS_DIR = REPO / "vlmhb_server"
 # Each engine's env is built by EnvManager (cached under VLMHB_CACHE_DIR); a variable can point elsewhere.
 ENV_ROWS = {  # env -> (backend, packages of the model row)
     "rapidocr": ("rapidocr", ("rapidocr-onnxruntime==1.4.4",)),
-    "rapidocr3": ("rapidocr", ("rapidocr==3.10.0", "onnxruntime")),
+    "rapidocr3": ("rapidocr", ("rapidocr==3.10.0",)),  # the embedded default's rapidocr-3 environment
     "tesseract": ("tesseract", ()),
     "transformers": ("transformers", ("torch==2.13.0", "transformers", "tokenizers")),
 }
@@ -574,18 +574,32 @@ def test_rapidocr_stops_cleanly_on_sigterm(rapidocr_python, server_pythonpath, t
 
 
 def test_rapidocr_3_is_served_through_the_same_engine(rapidocr3_python, server_pythonpath, tmp_path):
+    """3.x takes dotted params, and the 1.x names the default config uses (intra_op_num_threads) mean the
+    same there; it keeps the spaces between words."""
     with running_server(
         rapidocr3_python,
         "rapidocr",
         server_pythonpath,
         tmp_path,
-        engine_args={"package": "rapidocr", "Global.text_score": "0.5"},
+        engine_args={"intra_op_num_threads": "1", "Global.text_score": "0.5", "Det.model_type": "small"},
     ) as server:
         card = http("GET", f"{server.url}/v1/models")[1]["data"][0]
-        assert card["package"] == "rapidocr" and int(card["package_version"].split(".")[0]) >= 2
+        assert card["package"] == "rapidocr" and card["package_version"].startswith("3.")
         status, answer = http("POST", f"{server.url}/v1/chat/completions", chat(server.name, page(*INVOICE)))
         assert status == 200
         assert answer["choices"][0]["message"]["content"] == "\n".join(INVOICE)
+    for arg, message in (
+        ("colour=red", "rapidocr 2.x/3.x takes dotted params (Section.name=value"),
+        ("Det.model_type=huge", "Det.model_type must be one of mobile, server"),
+    ):
+        done = subprocess.run(
+            [*server_command(rapidocr3_python, "rapidocr", free_port()), "--engine-arg", arg],
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            env=server_env(server_pythonpath),
+        )
+        assert done.returncode != 0 and message in done.stderr, (arg, done.stderr[-2000:])
 
 
 # ---------------------------------------------------------------- tesseract

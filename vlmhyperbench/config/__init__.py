@@ -5,11 +5,12 @@
 Modules: csv_rows (reading `;`/`,` CSV with line numbers), rows (typed rows), catalog (load_catalog:
 every file checked against the registries), plan (Pair, expand_plan), task_kinds (the TASKS registry:
 built-in prompt, default metrics), prompts (prompts.csv lookup and rendering), gates and thresholds
-(the optional gates.csv and thresholds.csv).
+(the optional gates.csv and thresholds.csv), default (where the embedded default config is).
 """
 
 from vlmhyperbench.config.catalog import Catalog, PluginRowError, check_api_keys, load_catalog
 from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
+from vlmhyperbench.config.default import DEFAULT_CONFIG, default_config
 from vlmhyperbench.config.gates import GateRow
 from vlmhyperbench.config.plan import Pair, dropped_datasets, expand_plan, plan_pairs
 from vlmhyperbench.config.prompts import pick_template, render_prompt
@@ -17,6 +18,7 @@ from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow, PromptRow
 from vlmhyperbench.config.task_kinds import TASKS, TaskKind, default_aggregators, default_metrics
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "TASKS",
     "Catalog",
     "CsvRow",
@@ -30,6 +32,7 @@ __all__ = [
     "TaskKind",
     "check_api_keys",
     "default_aggregators",
+    "default_config",
     "default_metrics",
     "dropped_datasets",
     "expand_plan",

@@ -2,8 +2,9 @@
 prompts.csv), the metrics and aggregators a dataset of the kind gets when its cells are empty, and the
 reference fields its samples carry.
 
-    TASKS.get("kie").metrics   -> ("field_f1",)
-    default_metrics("ocr")     -> ["cer", "wer"]
+    TASKS.get("kie").metrics        -> ("field_f1",)
+    default_metrics("ocr")          -> ["cer", "wer"]
+    default_aggregators("kie")      -> ["general", "by_doc_class", "by_field"]
 
 A plugin adds a task with an entry point in the group `vlmhyperbench.tasks` that names a TaskKind.
 """
@@ -26,7 +27,9 @@ class TaskKind:
     """The metrics a dataset of the task gets when its `metrics` cell is empty."""
     description: str = ""
     aggregators: tuple[str, ...] = ("general", "by_doc_class")
-    """The aggregators a plan row gets when its `aggregators` cell is empty."""
+    """The aggregators a plan row gets when its `aggregators` cell is empty (and its dataset's benchmark
+    names none). A group needs a label: samples without a document class (question type) are in no
+    by_doc_class (by_question_type) group, so an aggregator that a dataset has no labels for shows nothing."""
     requires: tuple[tuple[str, ...], ...] = (("answer", "answers"),)
     """The fields every sample of the task must give, each a group of names any of which will do: a
     sample without one is a DatasetError that names its file, line and field."""
@@ -57,6 +60,7 @@ for _kind in (
         "as possible. Output only the answer.\nQuestion: {{ question }}",
         ("anls", "exact_match"),
         "document visual question answering",
+        aggregators=("general", "by_doc_class", "by_question_type"),
     ),
     TaskKind(
         "classification",
@@ -73,6 +77,7 @@ for _kind in (
         "absent): {{ fields | join(', ') }}.{% if question %}\n{{ question }}{% endif %}",
         ("field_f1",),
         "key-information extraction",
+        aggregators=("general", "by_doc_class", "by_field"),
         requires=(("fields", "answer", "answers"),),
     ),
     TaskKind(

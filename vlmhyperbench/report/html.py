@@ -33,6 +33,12 @@ PLOT_MODELS = 10
 """At most this many models are drawn in a bar or distribution plot (the best on the dataset's main metric);
 the tables beside them list every model, so a run of hundreds of models keeps plots legible and cheap."""
 PLOT_DROPS = 20
+BREAKDOWNS = (
+    ("by_doc_class", "document class"),
+    ("by_question_type", "question type"),
+    ("by_field", "field"),
+)
+"""The report's breakdowns of each dataset's primary metric, for the aggregators its pairs have groups of."""
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -183,9 +189,9 @@ def render_report(
             }
         )
 
-    # ---- breakdowns by doc_class and question_type (primary metric)
+    # ---- breakdowns by doc_class, question_type and KIE field (primary metric), where the summary has them
     breakdowns = []
-    for aggregator, title in (("by_doc_class", "document class"), ("by_question_type", "question type")):
+    for aggregator, title in BREAKDOWNS:
         if not summary.height:
             break
         part = summary.filter(pl.col("aggregator") == aggregator)
