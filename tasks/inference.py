@@ -89,15 +89,19 @@ def sample_fields(sample: Sample, prompt: str) -> dict:
 
 
 def endpoint_for(pair: Pair, base_url: str) -> Endpoint:
+    """Where the pair's requests go: BASE_URL/v1, or an Azure OpenAI resource's deployment."""
     m = pair.model
     return Endpoint(
-        base_url=base_url.rstrip("/") + "/v1",
+        base_url=m.base_url if m.api_version else base_url.rstrip("/") + "/v1",
         model=served_name(m, pair.backend),
         api_key=m.api_key(),
         headers=m.headers,
         max_tokens=m.max_tokens,
         temperature=m.temperature,
         extra_body=m.extra_body,
+        query=m.query_params(),
+        api_version=m.api_version,
+        deployment=m.deployment,
     )
 
 

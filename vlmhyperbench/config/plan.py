@@ -1,5 +1,7 @@
 """The plan: plan.csv's rows expanded into the run's pairs, each (model, dataset, perturbation) with the
-plan's overrides applied and its backend resolved."""
+plan's overrides applied and its backend resolved. A row whose concurrency is a list (`1 4 16 64`) is a load
+curve: one pair per level, on the same samples; the lowest level is the pair as any other, and each other
+level's key carries its concurrency (PairKey.concurrency)."""
 
 from __future__ import annotations
 
@@ -35,9 +37,27 @@ class Pair:
     aggregators: tuple[str, ...]
     backend: Backend | None = None
     """The model's backend, resolved once by the catalog (None: a plugin that cannot be used)."""
+    levels: tuple[int, ...] = ()
+    """A load curve's concurrency levels, lowest first (empty: one level). The first level is the pair
+    itself; each other level is a Pair of its own whose key carries its concurrency."""
+
+    @property
+    def is_level(self) -> bool:
+        """A load-curve level after the first: scored only when its answers differ from the first's."""
+        return bool(self.levels) and self.concurrency != self.levels[0]
 
     @property
     def key(self) -> PairKey:
+        return PairKey(
+            model=self.model.name,
+            dataset=self.dataset.name,
+            perturbation=self.perturbation,
+            concurrency=self.concurrency if self.is_level else None,
+        )
+
+    @property
+    def base_key(self) -> PairKey:
+        """The key of the load curve's first level (the pair itself when there is no curve)."""
         return PairKey(model=self.model.name, dataset=self.dataset.name, perturbation=self.perturbation)
 
     def metric_names(self) -> list[str]:
@@ -67,7 +87,7 @@ def expand_plan(
             raise ConfigError(f"{label}: unknown name(s) {', '.join(unknown)}", allowed=sorted(known))
     plan = catalog.plan or [PlanRow()]
     plan_file = catalog.root / "plan.csv"
-    pairs: dict[tuple[str, str, str | None], tuple[Pair, int]] = {}
+    pairs: dict[tuple[str, str, str | None, int | None], tuple[Pair, int]] = {}
     errors: list[ConfigError] = []
     for row in plan:
         for m in catalog.models.values() if row.model == "*" else [catalog.models[row.model]]:
@@ -87,7 +107,7 @@ def expand_plan(
                             )
                         )
                     continue
-                key = (m.name, d.name, row.perturbation)
+                key = (m.name, d.name, row.perturbation, None)
                 if key in pairs:
                     if row.model != "*" and row.dataset != "*":
                         errors.append(
@@ -99,21 +119,25 @@ def expand_plan(
                             )
                         )
                     continue
-                pairs[key] = (
-                    Pair(
+                levels = row.concurrency if len(row.concurrency) > 1 else ()
+                for concurrency in levels or (row.concurrency[0] if row.concurrency else m.concurrency,):
+                    pair = Pair(
                         model=m,
                         dataset=d,
                         max_samples=max_samples or row.max_samples,
-                        concurrency=row.concurrency or m.concurrency,
+                        concurrency=concurrency,
                         filter_doc_class=row.filter_doc_class,
                         filter_question_type=row.filter_question_type,
                         perturbation=row.perturbation,
                         metrics=row.metrics or d.metrics,
                         aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
                         backend=backend,
-                    ),
-                    row.line,
-                )
+                        levels=levels,
+                    )
+                    pairs[pair.key.model, pair.key.dataset, pair.key.perturbation, pair.key.concurrency] = (
+                        pair,
+                        row.line,
+                    )
     if errors:
         raise ConfigErrors(errors)
     return [

@@ -14,9 +14,12 @@ Timing, per answered request (``time.perf_counter``; the attempt that answered):
   (``delta.content``, or ``delta.reasoning_content`` of reasoning models);
 - ``latency_s``: to the last data chunk of the stream (the usage chunk included, as vLLM does);
 - ``tpot_s``: ``(latency - ttft) / (output_tokens - 1)``, None for a single token;
-- ``itl_s``: the median of the gaps between successive text chunks of that request (None for fewer
-  than two chunks). Chunks read in one socket read share a timestamp, as in vLLM's benchmark;
+- ``itl_s``: the median of the gaps between successive arrivals of text of that request (None for
+  fewer than two). Text chunks that arrive in one socket read are one arrival: a server that writes
+  several tokens per event (``transformers serve`` drains its token queue into one write) is not
+  credited with gaps of zero, and TPOT, from the token count, stays the per-token figure;
 - ``output_tokens``: ``usage.completion_tokens`` when the server sends usage, else the text chunks;
+  ``input_tokens``: ``usage.prompt_tokens`` (None when the server sends no usage);
 - ``queue_wait_s``: client-side time before the request went out, from the moment its concurrency
   slot was free (the slot's previous request done, or the start): taking the item from the iterable
   (the dataset reader) and building the body (reading and encoding the images). It is kept out of
@@ -26,6 +29,11 @@ Timing, per answered request (``time.perf_counter``; the attempt that answered):
   it has no TPOT or ITL;
 - ``sent_at`` / ``finished_at``: wall-clock (epoch) of the first attempt's send and of the end of the
   last attempt: what a throughput window over several sessions is built from.
+
+Endpoints: ``Endpoint.chat_url`` is ``BASE_URL/chat/completions`` with the row's extra ``query``
+parameters, or, for Azure OpenAI (``api_version`` set), ``ENDPOINT/openai/deployments/DEPLOYMENT/
+chat/completions?api-version=V`` with the key in the ``api-key`` header, as the ``openai`` SDK's
+``AzureOpenAI`` sends it. The URL is built once; query values and keys never appear in an error.
 
 Faults: each attempt has ``timeout_s``; connection errors, timeouts, 429 and 5xx are retried up to
 ``max_attempts`` with exponential backoff and full jitter (``Retry-After`` honoured up to the cap);
@@ -53,6 +61,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -98,10 +107,39 @@ class Endpoint(BaseModel):
     temperature: float = 0.0
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Merged into every request body (``top_p``, ``seed``, vLLM's ``repetition_penalty`` ...)."""
+    query: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+    """Query parameters every request carries (a gateway's routing or its access code); kept out of repr
+    and dumps, and out of error messages, as a gateway may take a secret there."""
+    api_version: str | None = None
+    """Azure OpenAI's ``api-version``: when set, ``base_url`` is the resource's endpoint
+    (``https://NAME.openai.azure.com``) and requests go to its deployment ``deployment``."""
+    deployment: str | None = None
+    """Azure OpenAI's deployment name (None: ``model``)."""
+
+    @property
+    def azure(self) -> bool:
+        return self.api_version is not None
+
+    @property
+    def chat_path(self) -> str:
+        """The chat URL without its query: what an error may show."""
+        base = self.base_url.rstrip("/")
+        if self.azure:
+            base = base.removesuffix("/openai")
+            return (
+                f"{base}/openai/deployments/{quote(self.deployment or self.model, safe='')}/chat/completions"
+            )
+        return base + "/chat/completions"
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        """Every query parameter of a request: the row's, then Azure's api-version."""
+        return {**self.query, **({"api-version": self.api_version} if self.azure else {})}
 
     @property
     def chat_url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
+        params = self.query_params
+        return self.chat_path + ("?" + urlencode(params) if params else "")
 
     def http_headers(self) -> dict[str, str]:
         headers = {
@@ -111,7 +149,10 @@ class Endpoint(BaseModel):
             **self.headers,
         }
         if self.api_key is not None:
-            headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+            if self.azure:  # Azure's key header, as AzureOpenAI sends it
+                headers["api-key"] = self.api_key.get_secret_value()
+            else:
+                headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         return headers
 
 
@@ -157,6 +198,8 @@ class Answer:
     session_start: float | None = None
     """Epoch start of the ``run_requests`` call that produced it: throughput windows are per session."""
     meta: dict[str, Any] | None = field(default=None, repr=False)
+    input_tokens: int | None = None
+    """``usage.prompt_tokens`` (text and image tokens) when the server reports usage."""
 
 
 @dataclass(slots=True)
@@ -208,6 +251,7 @@ class _Timing:
     chunks: int
     usage_tokens: int | None
     streamed: bool = True
+    prompt_tokens: int | None = None
 
 
 _IMAGE_MAGIC = (
@@ -287,12 +331,22 @@ async def _stream(
                 text = obj["choices"][0]["message"].get("content") or ""
             except (ValueError, KeyError, IndexError, TypeError) as e:
                 raise _Fatal(f"malformed completion: {raw[:200]!r}") from e
-            tokens = (obj.get("usage") or {}).get("completion_tokens")
-            return _Timing(text, now - st, now - st, None, 1 if text else 0, tokens, streamed=False)
+            usage = obj.get("usage") or {}
+            return _Timing(
+                text,
+                now - st,
+                now - st,
+                None,
+                1 if text else 0,
+                usage.get("completion_tokens"),
+                streamed=False,
+                prompt_tokens=usage.get("prompt_tokens"),
+            )
         parts: list[str] = []
         ttft = last_text = last_data = 0.0
         gaps: list[float] = []
-        usage_tokens = None
+        usage_tokens = prompt_tokens = None
+        text_chunks = 0
         pending = b""
         complete = False  # [DONE] or a finish_reason seen: a stream that ends without either was cut
         async for data in resp.content.iter_any():
@@ -322,16 +376,18 @@ async def _stream(
                     delta = choices[0].get("delta") or {}
                     piece = delta.get("content")
                     if piece or delta.get("reasoning_content") or delta.get("reasoning"):
-                        if ttft:
-                            gaps.append(now - last_text)
-                        else:
+                        text_chunks += 1
+                        if not ttft:
                             ttft = now - st
+                        elif now != last_text:  # text of one read is one arrival, not gaps of zero
+                            gaps.append(now - last_text)
                         last_text = now
                         if piece:
                             parts.append(piece)
                 usage = chunk.get("usage")
                 if usage:
                     usage_tokens = usage.get("completion_tokens")
+                    prompt_tokens = usage.get("prompt_tokens")
         tail = pending.strip()
         if tail in (b"data: [DONE]", b"data:[DONE]"):
             complete = True
@@ -339,13 +395,21 @@ async def _stream(
             # A clean end of the body in the middle of a chunk, or before the answer finished: a
             # truncated answer must not be stored as if it were the model's.
             raise _Retryable(f"stream ended before the answer was complete (last bytes: {tail[-80:]!r})")
-    chunks = len(gaps) + 1 if ttft else 0
+    chunks = text_chunks
     if not ttft:  # an empty answer: time it to the end of the stream
         ttft = (last_data or perf()) - st
     gaps.sort()
     n = len(gaps)
     itl = None if not n else (gaps[n // 2] if n % 2 else (gaps[n // 2 - 1] + gaps[n // 2]) / 2)
-    return _Timing("".join(parts), ttft, (last_data or perf()) - st, itl, chunks, usage_tokens)
+    return _Timing(
+        "".join(parts),
+        ttft,
+        (last_data or perf()) - st,
+        itl,
+        chunks,
+        usage_tokens,
+        prompt_tokens=prompt_tokens,
+    )
 
 
 def _server_message(raw: bytes) -> str:
@@ -404,6 +468,10 @@ async def run_requests(
     if max_consecutive_failures is None:
         max_consecutive_failures = max(10, concurrency)
     url, headers = endpoint.chat_url, endpoint.http_headers()
+
+    def _safe(e: BaseException) -> str:  # an error never shows the query (it may hold a gateway's code)
+        return str(e).replace(url, endpoint.chat_path)
+
     perf = time.perf_counter
     epoch0 = time.time() - perf()  # perf_counter -> epoch, without a clock call per request
     session_start = epoch0 + perf()
@@ -464,9 +532,9 @@ async def run_requests(
                 except TimeoutError:
                     err = _Retryable(f"timeout after {timeout_s:g} s")
                 except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
-                    err = _Retryable(f"connection error: {type(e).__name__}: {e}")
+                    err = _Retryable(f"connection error: {type(e).__name__}: {_safe(e)}")
                 except aiohttp.ClientError as e:
-                    err = _Fatal(f"client error: {type(e).__name__}: {e}")
+                    err = _Fatal(f"client error: {type(e).__name__}: {_safe(e)}")
                 error = str(err)
                 attempt_failed(err)
                 if isinstance(err, _Fatal) or attempts >= max_attempts or stats.stopped_early is not None:
@@ -497,6 +565,7 @@ async def run_requests(
                 epoch0 + end,
                 session_start,
                 item.meta,
+                timing.prompt_tokens,
             )
             stats.answered += 1
             stats.output_tokens += tokens

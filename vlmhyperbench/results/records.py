@@ -2,6 +2,7 @@
 
     key = PairKey(model="qwen", dataset="docs-vqa", perturbation="blur:2")
     key.stem                      -> "docs-vqa~blur-2"   (the pair's file stem in the run folder)
+    PairKey(model="qwen", dataset="docs-vqa", concurrency=16).stem -> "docs-vqa@c16"  (a load-curve level)
     PairOutcome.completed(key, requests=36, errors=0)
     manifest = Manifest.load(path)  # any schema version this code has written, oldest included
 
@@ -46,6 +47,9 @@ class PairKey(BaseModel):
     dataset: str
     perturbation: str | None = None
     """None (or "" in tables) for the images as they are."""
+    concurrency: int | None = None
+    """A load curve's level after the first (None: the pair itself, the first level of a curve included);
+    its files are STEM@cN, and its quality is the first level's unless its answers differ."""
 
     @field_validator("perturbation")
     @classmethod
@@ -55,13 +59,26 @@ class PairKey(BaseModel):
     @property
     def stem(self) -> str:
         """The pair's file stem under its model's folder: DATASET, or DATASET~PERTURBATION with unsafe
-        characters as '-'."""
-        return stem(self.dataset, self.perturbation)
+        characters as '-', then `@cN` for a load-curve level."""
+        return stem(self.dataset, self.perturbation) + (f"@c{self.concurrency}" if self.concurrency else "")
 
     @property
     def label(self) -> str:
-        """`model/dataset` or `model/dataset ~perturbation`, for people."""
-        return f"{self.model}/{self.dataset}" + (f" ~{self.perturbation}" if self.perturbation else "")
+        """`model/dataset`, `model/dataset ~perturbation`, and ` @cN` for a load-curve level, for people."""
+        return (
+            f"{self.model}/{self.dataset}"
+            + (f" ~{self.perturbation}" if self.perturbation else "")
+            + (f" @c{self.concurrency}" if self.concurrency else "")
+        )
+
+    @property
+    def is_level(self) -> bool:
+        return self.concurrency is not None
+
+    @property
+    def base(self) -> PairKey:
+        """The key of the pair itself (a load curve's first level)."""
+        return PairKey(model=self.model, dataset=self.dataset, perturbation=self.perturbation)
 
     def as_tuple(self) -> tuple[str, str, str]:
         """(model, dataset, perturbation) with "" for none: the key columns of every table."""
@@ -83,6 +100,8 @@ class PairOutcome(BaseModel):
     model: str
     dataset: str
     perturbation: str | None = None
+    concurrency: int | None = None
+    """A load-curve level after the first (PairKey.concurrency); None otherwise."""
     status: PairStatus = PAIR_PENDING
     error: str | None = None
     requests: int | None = None
@@ -98,7 +117,12 @@ class PairOutcome(BaseModel):
 
     @property
     def key(self) -> PairKey:
-        return PairKey(model=self.model, dataset=self.dataset, perturbation=self.perturbation)
+        return PairKey(
+            model=self.model,
+            dataset=self.dataset,
+            perturbation=self.perturbation,
+            concurrency=self.concurrency,
+        )
 
     @classmethod
     def of(cls, key: PairKey, status: PairStatus, error: str | None = None, **extra: Any) -> PairOutcome:
