@@ -110,18 +110,17 @@ def sdk_client(model_row, base_url: str, timeout_s: float = 10.0):
     BASE_URL is the endpoint without /v1, or an Azure OpenAI resource's endpoint for a row with an
     api_version; the key, headers and query parameters are the row's. No retry of its own (the callers
     wait as they see fit), no proxy from the environment (as the streaming client)."""
-    import httpx
-    from openai import AzureOpenAI, OpenAI
+    from openai import AzureOpenAI, DefaultHttpxClient, OpenAI
 
     key = model_row.api_key()
     common = {
-        # an explicit key, even empty: the SDK would otherwise send the orchestrator's OPENAI_API_KEY
-        "api_key": key.get_secret_value() if key else "",
+        # no key: vLLM's "EMPTY", never the orchestrator's own OPENAI_API_KEY, which the SDK would send
+        "api_key": key.get_secret_value() if key else "EMPTY",
         "default_headers": dict(model_row.headers),
         "default_query": model_row.query_params(),
         "max_retries": 0,
         "timeout": timeout_s,
-        "http_client": httpx.Client(trust_env=False, timeout=timeout_s),
+        "http_client": DefaultHttpxClient(trust_env=False, timeout=timeout_s),
     }
     if model_row.api_version:
         return AzureOpenAI(azure_endpoint=model_row.base_url, api_version=model_row.api_version, **common)

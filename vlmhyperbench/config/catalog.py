@@ -251,6 +251,10 @@ def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
             errors.append(
                 row.error(column, f"only an external endpoint takes {column}; {m.backend!r} is started here")
             )
+    if m.api_version and not m.api_key_env:
+        errors.append(
+            row.error("api_key_env", "Azure OpenAI needs a key: the NAME of the variable that holds it")
+        )
     if m.deployment and not m.api_version:
         errors.append(
             row.error(

@@ -78,6 +78,10 @@ except ImportError:  # pragma: no cover
         return _json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+NO_KEY = "EMPTY"
+"""What the SDK sends for an endpoint that needs no key (vLLM's convention): it must send some key, and it
+would otherwise take the orchestrator's OPENAI_API_KEY to an endpoint that has no business seeing it."""
+
 __all__ = [
     "Endpoint",
     "ImageSource",
@@ -645,17 +649,28 @@ async def run_requests(
 async def list_models(
     base_url: str, *, timeout_s: float = 10.0, api_key: SecretStr | str | None = None
 ) -> list[str]:
-    """The model ids the endpoint serves (``GET {base_url}/models``); raises on any failure."""
-    headers = {}
-    if api_key is not None:
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        headers["Authorization"] = f"Bearer {key}"
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-        async with session.get(base_url.rstrip("/") + "/models", headers=headers) as resp:
-            raw = await resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"GET /models: HTTP {resp.status}: {_server_message(raw)}")
-            return [m["id"] for m in _loads(raw).get("data", [])]
+    """The model ids the endpoint serves (``GET {base_url}/models``, by the ``openai`` SDK's typed client:
+    speed does not matter here); raises RuntimeError naming the status on an HTTP error."""
+    import openai
+
+    key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    client = openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=key or NO_KEY,  # never the orchestrator's OPENAI_API_KEY
+        max_retries=0,
+        timeout=timeout_s,
+        http_client=openai.DefaultAsyncHttpxClient(trust_env=False, timeout=timeout_s),
+    )
+    try:
+        return [m.id async for m in client.models.list()]
+    except openai.APIStatusError as e:
+        raise RuntimeError(
+            f"GET /models: HTTP {e.status_code}: {_server_message(e.response.content)}"
+        ) from None
+    except openai.APIError as e:
+        raise RuntimeError(f"GET /models: {type(e).__name__}: {e.__cause__ or e}") from None
+    finally:
+        await client.close()
 
 
 async def check_health(
