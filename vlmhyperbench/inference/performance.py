@@ -40,6 +40,7 @@ __all__ = [
     "percentile",
     "performance_row",
     "saturation_level",
+    "with_saturation",
 ]
 
 PERFORMANCE_REQUEST_COLUMNS = (
@@ -241,3 +242,25 @@ def saturation_level(levels: list[tuple[int, float | None, float | None]]) -> in
         if next_rps < rps * (1 + SATURATION_GAIN) and next_lat > lat:
             return level
     return None
+
+
+def with_saturation(performance: pl.DataFrame) -> pl.DataFrame:
+    """PERFORMANCE with `saturation`: on each load curve (several rows of one model, dataset and
+    perturbation), True on its saturation level and False on the others; null outside load curves."""
+    if not performance.height or "concurrency" not in performance.columns:
+        return performance
+    keys = ["model", "dataset", "perturbation"]
+    marks: dict[tuple, int | None] = {}
+    for key, group in performance.group_by(keys, maintain_order=True):
+        if group.height > 1:
+            marks[tuple(key)] = saturation_level(
+                [
+                    (int(r["concurrency"]), r.get("requests_per_s"), r.get("latency_p50_s"))
+                    for r in group.iter_rows(named=True)
+                ]
+            )
+    flags = [
+        (None if key not in marks else marks[key] == int(c))
+        for key, c in zip(performance.select(keys).iter_rows(), performance["concurrency"])
+    ]
+    return performance.with_columns(pl.Series("saturation", flags, dtype=pl.Boolean))

@@ -16,9 +16,16 @@ from vlmhyperbench.history.regressions import (
     regressions_frame,
     run_thresholds,
 )
+from vlmhyperbench.inference.performance import with_saturation
 from vlmhyperbench.report.data import dataset_rows, primary_metrics
 from vlmhyperbench.report.html import render_fallback, render_report
-from vlmhyperbench.report.leaderboard import leaderboard_rows, print_leaderboard, to_markdown
+from vlmhyperbench.report.leaderboard import (
+    curves_markdown,
+    leaderboard_rows,
+    load_curves,
+    print_leaderboard,
+    to_markdown,
+)
 from vlmhyperbench.results.records import Manifest
 from vlmhyperbench.results.run_folder import (
     LEADERBOARD,
@@ -92,6 +99,7 @@ def write_report(
     leaderboard rows (each with the pair's `regressions`, history.Regression against the previous run, and its
     dataset's `main_metric`)."""
     perf_df = frame([pl.DataFrame([p]) for p in performance], PERFORMANCE_COLUMNS, PERFORMANCE_SCHEMA)
+    perf_df = with_saturation(perf_df.sort(["model", "dataset", "perturbation", "concurrency"]))
     summary_df = frame(summaries, SUMMARY_COLUMNS, SUMMARY_SCHEMA)
     scores_df = frame(scores, SCORE_COLUMNS, SCORES_SCHEMA)
     run.write_table(scores_df, SCORES, csv=False)
@@ -115,9 +123,14 @@ def write_report(
             if (g.model, g.dataset, g.perturbation) == (row["model"], row["dataset"], row["perturbation"])
         ]
         row["main_metric"] = main.get(row["dataset"], (None, True))[0]
-    run.write_text(LEADERBOARD, to_markdown(rows, run.run_id) + _regressions_markdown(found))
+    curves = load_curves(perf_df, manifest.pairs)
+    run.write_text(
+        LEADERBOARD, to_markdown(rows, run.run_id) + curves_markdown(curves) + _regressions_markdown(found)
+    )
     try:
-        html = render_report(run, manifest, rows, summary_df, perf_df, scores=scores_df, regressions=found)
+        html = render_report(
+            run, manifest, rows, summary_df, perf_df, scores=scores_df, regressions=found, curves=curves
+        )
     except Exception as exc:  # the run's results stand: a page with the leaderboard and the error instead
         get_logger().error(
             "report.html: full report failed (%s: %s); writing the plain one", type(exc).__name__, exc
