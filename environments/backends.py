@@ -165,7 +165,7 @@ for _backend in (
     ),
     Backend(
         "transformers-serve",
-        packages=("transformers[serving]",),
+        packages=("transformers[serving]", "pillow>=10"),  # pillow: a VLM's image processor needs it
         argv=_transformers_serve,
         ready_path="/health",
         serves_model_path=True,
