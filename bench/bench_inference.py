@@ -14,6 +14,7 @@ written); client CPU per request (``time.process_time`` of this process over the
 CPU not included), and the server's. Clients, each driving the same load:
 - ``ours``: ``run_requests`` journaling every answer to a ``PredictionJournal`` (the flow's path);
 - ``bare-AsyncOpenAI``: a semaphore loop over the ``openai`` SDK with its default httpx transport;
+- ``sdk-aiohttp``: the same loop over the SDK on its aiohttp transport (``openai.DefaultAioHttpClient``);
 - ``bare-aiohttp``: vLLM's benchmark request function reduced to its core (one shared session).
 """
 
@@ -82,10 +83,15 @@ async def _ours(base_url: str, n: int, concurrency: int, journal: Path) -> tuple
     return stats.window_s, ttfts, stats.errors
 
 
-async def _bare_openai(base_url: str, n: int, concurrency: int) -> tuple[float, list[float], int]:
-    from openai import AsyncOpenAI
+async def _bare_openai(
+    base_url: str, n: int, concurrency: int, transport: str = "httpx"
+) -> tuple[float, list[float], int]:
+    """A semaphore loop over the SDK's typed streaming client, on its default transport (httpx) or its
+    aiohttp one (`DefaultAioHttpClient`, the `openai[aiohttp]` extra)."""
+    from openai import AsyncOpenAI, DefaultAioHttpClient
 
-    client = AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0)
+    http_client = DefaultAioHttpClient() if transport == "aiohttp" else None
+    client = AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0, http_client=http_client)
     sem = asyncio.Semaphore(concurrency)
     ttfts: list[float] = []
     errors = 0
@@ -183,7 +189,7 @@ def throughput(args: argparse.Namespace) -> None:
         f"at the start (other work on this machine counts)"
     )
     header = (
-        f"{'client':<16}{'conc':>5}{'requests':>9}{'req/s':>9}{'bound':>8}{'ratio':>7}"
+        f"{'client':<17}{'conc':>5}{'requests':>9}{'req/s':>9}{'bound':>8}{'ratio':>7}"
         f"{'TTFT p50':>10}{'err vs cfg':>11}{'vs server':>10}{'CPU/req':>9}{'errors':>7}"
         f"{'srv CPU':>11}"
     )
@@ -218,6 +224,8 @@ def throughput(args: argparse.Namespace) -> None:
                         window, ttfts, errors = asyncio.run(_ours(url, n, concurrency, journal))
                     elif name == "bare-aiohttp":
                         window, ttfts, errors = asyncio.run(_bare_aiohttp(url, n, concurrency))
+                    elif name == "sdk-aiohttp":
+                        window, ttfts, errors = asyncio.run(_bare_openai(url, n, concurrency, "aiohttp"))
                     else:
                         window, ttfts, errors = asyncio.run(_bare_openai(url, n, concurrency))
                     cpu = time.process_time() - cpu
@@ -229,7 +237,7 @@ def throughput(args: argparse.Namespace) -> None:
                     row = (rate / bound, err_cfg, err_srv, cpu / n)
                     results.setdefault((name, concurrency), []).append(row)
                     print(
-                        f"{name:<16}{concurrency:>5}{n:>9}{rate:>9.1f}{bound:>8.1f}{rate / bound:>7.1%}"
+                        f"{name:<17}{concurrency:>5}{n:>9}{rate:>9.1f}{bound:>8.1f}{rate / bound:>7.1%}"
                         f"{ttft * 1000:>8.2f}ms{err_cfg * 1000:>+9.2f}ms{err_srv * 1000:>+8.2f}ms"
                         f"{cpu / n * 1000:>7.3f}ms{errors:>7}{server_cpu / n * 1000:>9.3f}ms"
                     )
@@ -357,8 +365,8 @@ def main() -> None:
     p.add_argument(
         "--clients",
         type=lambda s: s.split(","),
-        default=["ours", "bare-AsyncOpenAI", "bare-aiohttp"],
-        help="any of ours, bare-AsyncOpenAI, bare-aiohttp",
+        default=["ours", "bare-AsyncOpenAI", "sdk-aiohttp", "bare-aiohttp"],
+        help="any of ours, bare-AsyncOpenAI, sdk-aiohttp (the SDK on DefaultAioHttpClient), bare-aiohttp",
     )
     p.add_argument("--ttft-ms", type=float, default=50.0)
     p.add_argument("--itl-ms", type=float, default=5.0)

@@ -2,7 +2,8 @@
 
 Every backend ends as an OpenAI-compatible endpoint. `external` backends are already running
 (`openai`); the others are started by the benchmark inside the model's environment, either with the
-project's own server (`vlmhb_server`, engines rapidocr/tesseract/transformers) or with vLLM/SGLang's.
+project's own server (`vlmhb_server`, engines rapidocr/tesseract/transformers) or with vLLM's, SGLang's or
+transformers' own (`transformers serve`).
 Argv lists only: nothing here passes through a shell.
 """
 
@@ -53,6 +54,11 @@ class Backend:
     ready_path: str = "/v1/models"
     replaced_by: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """A project a row may name, and the default projects it takes the place of (EngineInfo.replaced_by)."""
+    serves_model_path: bool = False
+    """The server answers only to the model as it was given (`transformers serve` has no
+    --served-model-name): requests name it so, and a row's served_model_name is refused."""
+    server_env: tuple[tuple[str, str], ...] = ()
+    """Variables the server gets (under the row's env_vars, which win)."""
 
 
 def _own_server(engine: str) -> Callable[[Launch], list[str]]:
@@ -121,6 +127,22 @@ def _sglang(x: Launch) -> list[str]:
     ]
 
 
+def _transformers_serve(x: Launch) -> list[str]:
+    # `transformers serve MODEL` pins the server to MODEL, loaded before it listens; its console script is
+    # this module's main (python -m keeps the env's own interpreter, as every backend here).
+    return [
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        x.model,
+        "--host",
+        x.host,
+        "--port",
+        str(x.port),
+        *x.args,
+    ]
+
+
 OCR_TASKS = frozenset({"ocr", "parse"})
 """What a classic OCR engine answers: a page's text (a baseline for parsing too: no tables, no markup)."""
 
@@ -146,6 +168,15 @@ for _backend in (
         own_server=True,
         argv=_own_server("transformers"),
         ready_path="/health",
+    ),
+    Backend(
+        "transformers-serve",
+        packages=("transformers[serving]", "pillow>=10"),  # pillow: a VLM's image processor needs it
+        argv=_transformers_serve,
+        ready_path="/health",
+        serves_model_path=True,
+        # its CLI asks PyPI for a newer release at start: not in a closed network
+        server_env=(("HF_HUB_DISABLE_UPDATE_CHECK", "1"),),
     ),
     Backend(
         "rapidocr",

@@ -104,60 +104,119 @@ def server_environment(env: Environment, extra: dict[str, str]) -> dict[str, str
     return clean
 
 
-def check_endpoint(model_row, base_url: str, headers: dict, model: str, timeout_s: float) -> None:
-    """Waits until a running endpoint answers GET /v1/models (it may be starting, or a gateway may
-    stumble: connection errors and 5xx are waited out for TIMEOUT_S), then checks that it serves MODEL.
-    What retrying cannot change fails at once with what to fix: 401/403 (the key), 404 (the path), a
-    model it does not serve (the models it does)."""
-    import json
-    import urllib.error
-    import urllib.request
+def sdk_client(model_row, base_url: str, timeout_s: float = 10.0):
+    """The `openai` SDK's typed client for a running endpoint (model listing, the endpoint check,
+    non-streamed calls: where speed does not matter; the streamed hot path is inference.chat's own).
+    BASE_URL is the endpoint without /v1, or an Azure OpenAI resource's endpoint for a row with an
+    api_version; the key, headers and query parameters are the row's. No retry of its own (the callers
+    wait as they see fit), no proxy from the environment (as the streaming client)."""
+    from openai import AzureOpenAI, DefaultHttpxClient, OpenAI
 
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never via a proxy
-    url = base_url + "/v1/models"
+    key = model_row.api_key()
+    common = {
+        # no key: vLLM's "EMPTY", never the orchestrator's own OPENAI_API_KEY, which the SDK would send
+        "api_key": key.get_secret_value() if key else "EMPTY",
+        "default_headers": dict(model_row.headers),
+        "default_query": model_row.query_params(),
+        "max_retries": 0,
+        "timeout": timeout_s,
+        "http_client": DefaultHttpxClient(trust_env=False, timeout=timeout_s),
+    }
+    if model_row.api_version:
+        return AzureOpenAI(azure_endpoint=model_row.base_url, api_version=model_row.api_version, **common)
+    return OpenAI(base_url=base_url + "/v1", **common)
+
+
+def check_endpoint(model_row, base_url: str, model: str, timeout_s: float) -> None:
+    """Waits until a running endpoint lists its models (it may be starting, or a gateway may stumble:
+    connection errors, 429 and 5xx are waited out for TIMEOUT_S), then checks that it serves MODEL; for
+    Azure OpenAI, whose list is the resource's models and not its deployments, a one-token request to
+    the deployment checks that it exists. What retrying cannot change fails at once with what to fix:
+    401/403 (the key), 404 (the path, the api-version, the deployment), a model it does not serve.
+    Messages show the path, never the query (a gateway's code) nor the key."""
+    import openai
+
+    azure = bool(model_row.api_version)
+    shown = (model_row.base_url.rstrip("/") + "/openai/models") if azure else base_url + "/v1/models"
     deadline = time.monotonic() + timeout_s
     last = "no answer"
-    while True:
-        if STOPPING.is_set():
-            raise ServerError("the run is being interrupted: the endpoint was not waited for")
-        try:
-            with opener.open(urllib.request.Request(url, headers=headers), timeout=10) as resp:
-                body = resp.read()
-            break
-        except urllib.error.HTTPError as e:
-            detail = e.read()[:300].decode("utf-8", "replace").strip()
-            if e.code in (401, 403):
-                key = model_row.api_key_env
-                fix = (
-                    f"check the key in the variable {key} (api_key_env)"
-                    if key
-                    else "the endpoint wants a key: set api_key_env to the NAME of the variable that holds it"
+    with sdk_client(model_row, base_url) as client:
+        while True:
+            if STOPPING.is_set():
+                raise ServerError("the run is being interrupted: the endpoint was not waited for")
+            try:
+                served = [m.id for m in client.models.list()]
+                if azure:
+                    _probe_deployment(client, model_row, model)
+                break
+            except openai.APIStatusError as e:
+                _fail_unless_transient(e, model_row, shown, azure)
+                last = f"HTTP {e.status_code}: {_detail(e)}"
+            except (openai.APIConnectionError, openai.APITimeoutError) as e:
+                last = f"{type(e).__name__}: {e.__cause__ or e}"
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"the endpoint did not answer {shown} within {timeout_s:.0f} s (last: {last})"
                 )
-                raise ServerError(
-                    f"authentication failed: {url} answered {e.code} ({detail}); {fix}"
-                ) from None
-            if e.code == 404:
-                raise ServerError(
-                    f"{url} answered 404 Not Found: the base_url {model_row.base_url!r} is probably missing "
-                    "/v1 or another part of the endpoint's path (requests go to BASE_URL/chat/completions)"
-                ) from None
-            if e.code < 500 and e.code != 429:
-                raise ServerError(f"{url} answered {e.code}: {detail}") from None
-            last = f"HTTP {e.code}: {detail}"
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
-            last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
-        if time.monotonic() > deadline:
-            raise ServerError(f"the endpoint did not answer {url} within {timeout_s:.0f} s (last: {last})")
-        STOPPING.wait(0.5)
-    try:
-        served = [m["id"] for m in json.loads(body).get("data", [])]
-    except (ValueError, AttributeError, KeyError, TypeError):
-        raise ServerError(f"{url} did not answer an OpenAI model list: {body[:200]!r}") from None
-    if model not in served:
+            STOPPING.wait(0.5)
+    if not azure and model not in served:
         raise ServerError(
             f"{base_url} does not serve model {model!r}; it serves: {', '.join(served) or 'none'} "
             "(set the row's `model` to one of them)"
         )
+
+
+def _probe_deployment(client, model_row, deployment: str) -> None:
+    """A one-token, non-streamed request to an Azure deployment: a 404 says it does not exist."""
+    import openai
+
+    try:
+        client.chat.completions.create(
+            model=deployment, messages=[{"role": "user", "content": "ping"}], max_tokens=1
+        )
+    except openai.NotFoundError as e:
+        raise ServerError(
+            f"Azure OpenAI deployment {deployment!r} was not found at {model_row.base_url} "
+            f"(api-version {model_row.api_version}): {_detail(e)}; set the row's `deployment` (or `model`) "
+            "to a deployment of that resource"
+        ) from None
+    except openai.APIStatusError as e:
+        if e.status_code in (401, 403) or e.status_code >= 500 or e.status_code == 429:
+            raise
+        # another 4xx is about this probe's request (a model that refuses max_tokens=1, say), not the
+        # deployment: the benchmark's own requests will tell
+
+
+def _detail(e) -> str:
+    body = e.body if isinstance(e.body, (dict, str)) else None
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("detail") or body.get("error") or body
+    return str(body or e.message)[:300]
+
+
+def _fail_unless_transient(e, model_row, shown: str, azure: bool) -> None:
+    """Raises ServerError for a status a retry cannot change; returns for 429 and 5xx."""
+    code = e.status_code
+    if code in (401, 403):
+        key = model_row.api_key_env
+        fix = (
+            f"check the key in the variable {key} (api_key_env)"
+            if key
+            else "the endpoint wants a key: set api_key_env to the NAME of the variable that holds it"
+        )
+        raise ServerError(f"authentication failed: {shown} answered {code} ({_detail(e)}); {fix}") from None
+    if code == 404:
+        if azure:
+            raise ServerError(
+                f"{shown} answered 404 Not Found ({_detail(e)}): check the row's base_url (the resource's "
+                f"endpoint, https://NAME.openai.azure.com) and api_version {model_row.api_version!r}"
+            ) from None
+        raise ServerError(
+            f"{shown} answered 404 Not Found: the base_url {model_row.base_url!r} is probably missing "
+            "/v1 or another part of the endpoint's path (requests go to BASE_URL/chat/completions)"
+        ) from None
+    if code < 500 and code != 429:
+        raise ServerError(f"{shown} answered {code}: {_detail(e)}") from None
 
 
 def launch_for(model_row, backend: Backend, port: int, host: str = "127.0.0.1") -> Launch:
@@ -172,13 +231,21 @@ def launch_for(model_row, backend: Backend, port: int, host: str = "127.0.0.1") 
 
 
 def served_name(model_row, backend: Backend) -> str:
-    """The model name sent in requests: an endpoint's own model id, or the name our server serves it as."""
+    """The model name sent in requests: an endpoint's own model id (an Azure deployment's name), the model
+    as given to a server that serves it under that name only (`transformers serve`), or the name our
+    server serves it as."""
     if backend.external:
+        if model_row.api_version and model_row.deployment:
+            return model_row.deployment
         return model_row.model or model_row.name
+    if backend.serves_model_path:
+        return model_row.model
     return model_row.served_model_name or model_row.name
 
 
-def _start_container(env: Environment, argv: list[str], model_row, port: int, log_path: Path, manager):
+def _start_container(
+    env: Environment, argv: list[str], model_row, backend, port: int, log_path: Path, manager
+):
     """The server as a container; a model given as a local folder is mounted read-only at the same path."""
     from environments.manager import EnvManager
 
@@ -194,7 +261,7 @@ def _start_container(env: Environment, argv: list[str], model_row, port: int, lo
         port=port,
         gpus=model_row.gpus,
         memory_limit=model_row.memory_limit,
-        env_vars=dict(model_row.env_vars),
+        env_vars={**dict(backend.server_env), **dict(model_row.env_vars)},
         log_path=log_path,
         mounts=mounts,
         run_id=log_path.parent.parent.name,
@@ -208,23 +275,21 @@ def start_server(
     """Starts MODEL_ROW's server in ENV and returns its handle once it answers; raises ServerError."""
     if backend.external:
         server = ExternalServer(base_url=model_row.base_url.rstrip("/").removesuffix("/v1"))
-        key = model_row.api_key()
-        headers = {
-            **model_row.headers,
-            **({"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}),
-        }
-        check_endpoint(
-            model_row, server.base_url, headers, served_name(model_row, backend), min(timeout_s, 30.0)
-        )
+        check_endpoint(model_row, server.base_url, served_name(model_row, backend), min(timeout_s, 30.0))
         return server
     port = free_port()
     launch = launch_for(model_row, backend, port)
     argv = backend.argv(launch)
     if env.provider == "docker":
-        server = _start_container(env, argv, model_row, port, log_path, manager)
+        server = _start_container(env, argv, model_row, backend, port, log_path, manager)
     else:
         server = WatchedServerProcess(
-            [env.python, *argv], port=port, log_path=log_path, env=server_environment(env, {})
+            [env.python, *argv],
+            port=port,
+            log_path=log_path,
+            env=server_environment(
+                env, {k: v for k, v in backend.server_env if k not in dict(env.spec.env_vars)}
+            ),
         )
     try:
         wait_until_ready(server, backend.ready_path, timeout_s)

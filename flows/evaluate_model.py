@@ -187,6 +187,8 @@ async def _evaluate_pair(
             run.save_performance(key, performance)
         else:
             scored = await scoring(pair, predictions, run, env)
+            if scored.answers_differ is not None:
+                performance["answers_differ"] = scored.answers_differ
             run.save_scored(key, scored.scores, scored.summary, performance)
     except Exception as exc:
         outcome = pair_failure(key, exc)

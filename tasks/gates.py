@@ -19,9 +19,10 @@ from vlmhyperbench.results import Manifest, RunFolder
 
 def planned_pairs(pairs: list[Pair], manifest: Manifest) -> list[PlannedPair]:
     """The run's pairs with their metrics and status (from the manifest)."""
-    status = {p.key.as_tuple(): p.status for p in manifest.pairs}
+    # a load curve's levels after the first share the pair's quality: the gates judge the pair once
+    status = {p.key.as_tuple(): p.status for p in manifest.pairs if not p.key.is_level}
     out = []
-    for p in pairs:
+    for p in (p for p in pairs if not p.is_level):
         try:
             names: tuple[str, ...] | None = tuple(p.metric_names())
         except Exception:  # a plugin task that cannot be used: its pair failed; every gate metric applies

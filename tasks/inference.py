@@ -106,15 +106,19 @@ def endpoint_for(pair: Pair, base_url: str) -> Endpoint:
 
 
 def model_endpoint(m: ModelRow, backend, base_url: str) -> Endpoint:
-    """The endpoint of model row M served at BASE_URL (a candidate's, or a judge's)."""
+    """Where the requests of model row M served at BASE_URL go (a candidate's, or a judge's): BASE_URL/v1,
+    or an Azure OpenAI resource's deployment."""
     return Endpoint(
-        base_url=base_url.rstrip("/") + "/v1",
+        base_url=m.base_url if m.api_version else base_url.rstrip("/") + "/v1",
         model=served_name(m, backend),
         api_key=m.api_key(),
         headers=m.headers,
         max_tokens=m.max_tokens,
         temperature=m.temperature,
         extra_body=m.extra_body,
+        query=m.query_params(),
+        api_version=m.api_version,
+        deployment=m.deployment,
     )
 
 

@@ -1,4 +1,5 @@
-"""profiling: speed and memory of one pair (TTFT/TPOT/ITL/latency percentiles, throughput, peak memory)."""
+"""profiling: speed and memory of one pair (TTFT/TPOT/ITL/latency percentiles, throughput, peak memory),
+its pages per second and, with a price in models.csv, its cost per 1,000 pages."""
 
 from __future__ import annotations
 
@@ -26,7 +27,16 @@ async def profiling(
     """The pair's row of performance.parquet, from its stored per-request timings (computed in a thread:
     other models' requests in flight keep their event loop, and so their timings)."""
     frame = await asyncio.to_thread(pl.read_parquet, predictions)
-    row = await asyncio.to_thread(performance_row, frame, concurrency=pair.concurrency)
+    m = pair.model
+    row = await asyncio.to_thread(
+        performance_row,
+        frame,
+        concurrency=pair.concurrency,
+        gpus=m.gpus,
+        cost_per_hour=m.cost_per_hour,
+        price_in=m.price_in,
+        price_out=m.price_out,
+    )
     row.update(
         model=pair.model.name,
         dataset=pair.dataset.name,

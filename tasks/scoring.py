@@ -23,6 +23,7 @@ from metrics import METRICS
 from vlmhyperbench.config import Pair
 from vlmhyperbench.inference import TASK_COLUMNS, answer_table, left_out_mask
 from vlmhyperbench.results import PairKey, RunFolder
+from vlmhyperbench.results.tables import SCORES_SCHEMA, SUMMARY_SCHEMA
 
 SAMPLE_COLUMNS = ("doc_class", "question_type")
 """Passed to the metrics that ask for them (OCRBench's rules depend on the source dataset)."""
@@ -50,6 +51,8 @@ class PairScores:
     summary: pl.DataFrame
     scorers: list[dict] = field(default_factory=list)
     """What each scorer run was (environment key, cache hit, times, what it could not score)."""
+    answers_differ: int | None = None
+    """A load-curve level: how many of its answers differ from the first level's (None: not a level)."""
 
 
 def score_predictions(
@@ -226,10 +229,18 @@ async def scoring(pair: Pair, predictions: Path, run: RunFolder, env: str | None
 
 
 def score_one_pair(pair: Pair, predictions: Path, run: RunFolder, env: str | None = None) -> PairScores:
-    """scoring's work, without a Prefect task (flows.rescore scores every pair of a run with it)."""
+    """scoring's work, without a Prefect task (flows.rescore scores every pair of a run with it). A load
+    curve's level after the first is scored only when its answers differ from the first level's: the same
+    answers have the same quality, and scoring them again would cost a scorer environment's run each."""
+    differ = None
+    if pair.is_level:
+        first = run.predictions(pair.base_key)
+        differ = differing_answers(predictions, first) if first.is_file() else None
+        if differ == 0:
+            return PairScores(pl.DataFrame(schema=SCORES_SCHEMA), pl.DataFrame(schema=SUMMARY_SCHEMA), [], 0)
     keys = dict(zip(("model", "dataset", "perturbation"), pair.key.as_tuple()))
     setup = ScorerSetup(run=run, key=pair.key, env=env)
-    return score_pair(
+    scored = score_pair(
         predictions,
         keys,
         pair.metric_names(),
@@ -238,3 +249,14 @@ def score_one_pair(pair: Pair, predictions: Path, run: RunFolder, env: str | Non
         pair.dataset.benchmark,
         pair.reasoning_tags,
     )
+    scored.answers_differ = differ
+    return scored
+
+
+def differing_answers(predictions: Path, first: Path) -> int:
+    """How many samples of PREDICTIONS got another answer than in FIRST (a failed request's is null)."""
+    columns = ["sample_id", "prediction"]
+    a = pl.read_parquet(predictions, columns=columns)
+    b = pl.read_parquet(first, columns=columns).rename({"prediction": "first"})
+    joined = a.join(b, on="sample_id", how="full", coalesce=True)
+    return int(joined.select(pl.col("prediction").ne_missing(pl.col("first")).sum()).item())

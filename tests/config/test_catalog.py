@@ -97,6 +97,38 @@ def test_a_valid_config_expands_wildcards_and_skips_incompatible_pairs(write_con
             "models.csv:2: row has 4 cells but the header has 2 columns",
         ),
         ("", "models.csv:1: file is empty"),
+        (
+            "name;backend;cost_per_hour\nm;rapidocr;-2\n",
+            "models.csv:2: column 'cost_per_hour': -2.0 is not a price in US dollars (0 or more)",
+        ),
+        (
+            "name;backend;price_in\nm;rapidocr;cheap\n",
+            "models.csv:2: column 'price_in': 'cheap' is not valid",
+        ),
+        (
+            "name;backend;cost_per_hour;price_out\nm;rapidocr;1.5;2\n",
+            "models.csv:2: column 'cost_per_hour': give the price by the hour (cost_per_hour) or by the",
+        ),
+        (
+            "name;backend;base_url;model;api_key_env;deployment\nm;openai;https://r.openai.azure.com;gpt;K;dep\n",
+            "models.csv:2: column 'deployment': an Azure OpenAI deployment needs the row's api_version",
+        ),
+        (
+            "name;backend;base_url;model;api_version\nm;openai;https://r.openai.azure.com;gpt;2024-10-21\n",
+            "models.csv:2: column 'api_key_env': Azure OpenAI needs a key",
+        ),
+        (
+            "name;backend;model;query\nm;vllm;Qwen/Qwen2-VL;team=docs\n",
+            "models.csv:2: column 'query': only an external endpoint takes query",
+        ),
+        (
+            "name;backend;base_url;model;query\nm;openai;http://127.0.0.1:1/v1;x;oops\n",
+            "models.csv:2: column 'query': cannot parse 'oops': expected KEY=VALUE items",
+        ),
+        (
+            "name;backend;model;served_model_name\nm;transformers-serve;/models/x;other\n",
+            "models.csv:2: column 'served_model_name': backend 'transformers-serve' serves the model under",
+        ),
     ],
 )
 def test_model_errors_name_file_line_and_column(write_config, models, expected):
@@ -157,6 +189,14 @@ def test_dataset_errors(write_config, datasets, expected):
         (
             "model;dataset;perturbation\nocr1;ocr;melt:3\n",
             "plan.csv:2: column 'perturbation': unknown perturbation 'melt'",
+        ),
+        (
+            "model;dataset;concurrency\nocr1;ocr;1 4 x\n",
+            "plan.csv:2: column 'concurrency': '1 4 x' is not valid: value error, expected whole numbers",
+        ),
+        (
+            "model;dataset;concurrency\nocr1;ocr;0 4\n",
+            "plan.csv:2: column 'concurrency': 0 is below the minimum 1",
         ),
     ],
 )
@@ -229,3 +269,34 @@ def test_unknown_cli_filter_names_are_config_errors(write_config, tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2 and "--models: unknown name(s) nobody" in proc.stderr
+
+
+def test_a_concurrency_list_is_a_load_curve_of_one_pair_per_level(write_config):
+    root = config(
+        write_config, plan__csv="model;dataset;concurrency;max_samples\nocr1;ocr;16 1 4;5\napi;vqa;3;\n"
+    )
+    pairs = expand_plan(load_catalog(root))
+    curve = [p for p in pairs if p.model.name == "ocr1"]
+    assert [(p.concurrency, p.key.concurrency, p.key.stem, p.max_samples) for p in curve] == [
+        (1, None, "ocr", 5),  # the first level is the pair itself: its files and key as ever
+        (4, 4, "ocr@c4", 5),
+        (16, 16, "ocr@c16", 5),
+    ]
+    assert all(p.base_key == curve[0].key for p in curve)
+    single = next(p for p in pairs if p.model.name == "api")
+    assert (single.concurrency, single.levels, single.key.concurrency) == (3, (), None)
+
+
+def test_prices_and_gateway_columns_are_read(write_config, monkeypatch):
+    models = (
+        "name;backend;model;base_url;api_key_env;api_version;deployment;query;price_in;price_out;cost_per_hour\n"
+        "az;openai;gpt-4o;https://r.openai.azure.com;AZ_KEY;2024-10-21;prod-4o;;2.5;10;\n"
+        "gw;openai;m;http://127.0.0.1:9/v1;;;;team=docs&code=${GW_CODE};;;1.25\n"
+    )
+    catalog = load_catalog(config(write_config, models__csv=models))
+    az, gw = catalog.models["az"], catalog.models["gw"]
+    assert (az.api_version, az.deployment, az.price_in, az.price_out) == ("2024-10-21", "prod-4o", 2.5, 10.0)
+    monkeypatch.setenv("GW_CODE", "s3cr3t")
+    assert gw.query_params() == {"team": "docs", "code": "s3cr3t"}
+    assert "s3cr3t" not in repr(gw) and gw.query_variables() == ["GW_CODE"]
+    assert gw.cost_per_hour == 1.25

@@ -144,7 +144,15 @@ def stand(tmp_path_factory):
 
     try:
         with temporary_settings({PREFECT_API_URL: stand.url}):
-            yield stand
+            try:
+                yield stand
+            finally:
+                # The events worker is one per process whatever the API's URL: stopped here, the next test
+                # gets one for its own API instead of this stand's, which is about to go (as Prefect's own
+                # test harness does on exit).
+                from prefect.events.worker import EventsWorker
+
+                EventsWorker.drain_all()
     finally:
         for proc in reversed(stand.processes):
             stand.stop(proc)

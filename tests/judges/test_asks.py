@@ -81,7 +81,7 @@ def test_the_asks_and_their_prompts_collections():
 
 
 def answered(sid: str, raw: str | None, error: str | None = None) -> Answer:
-    return Answer(sid, raw, error, 1, 0.1, 0.2, None, None, 3, 0.0, 1.0, 1.2, 1.0, prompt_tokens=50)
+    return Answer(sid, raw, error, 1, 0.1, 0.2, None, None, 3, 0.0, 1.0, 1.2, 1.0, input_tokens=50)
 
 
 def test_the_journal_keeps_every_answer_and_reads_each_question_back(tmp_path):

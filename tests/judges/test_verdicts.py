@@ -135,7 +135,7 @@ def write(journal: VerdictJournal, judge: str, ask, raw: str | None, attempt: in
             problem = str(exc)
     answer = Answer(
         ask.sample_id, raw, None if raw is not None else "HTTP 503: busy", 1, 0.05, 0.1, None, None, 4,
-        0.0, 100.0 + attempt, 100.1 + attempt, 100.0, prompt_tokens=120,
+        0.0, 100.0 + attempt, 100.1 + attempt, 100.0, input_tokens=120,
     )  # fmt: skip
     journal.append(
         answer, key=ask.key, kind=ask.kind, attempt=1 if raw is None else attempt, prompt=ask.prompt,

@@ -256,6 +256,41 @@ def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     ):
         if value < low:
             errors.append(row.error(column, f"{value} is below the minimum {low}"))
+    for column in ("api_version", "deployment", "query"):
+        if row.cells.get(column) and not backend.external:
+            errors.append(
+                row.error(column, f"only an external endpoint takes {column}; {m.backend!r} is started here")
+            )
+    if m.api_version and not m.api_key_env:
+        errors.append(
+            row.error("api_key_env", "Azure OpenAI needs a key: the NAME of the variable that holds it")
+        )
+    if m.deployment and not m.api_version:
+        errors.append(
+            row.error(
+                "deployment", "an Azure OpenAI deployment needs the row's api_version (e.g. 2024-10-21)"
+            )
+        )
+    if m.api_version is not None and not re.match(r"^[0-9A-Za-z][0-9A-Za-z.-]*$", m.api_version):
+        errors.append(row.error("api_version", f"{m.api_version!r} is not an api-version like 2024-10-21"))
+    for column in ("cost_per_hour", "price_in", "price_out"):
+        value = getattr(m, column)
+        if value is not None and not (value >= 0 and value != float("inf")):
+            errors.append(row.error(column, f"{value} is not a price in US dollars (0 or more)"))
+    if m.cost_per_hour is not None and (m.price_in is not None or m.price_out is not None):
+        errors.append(
+            row.error(
+                "cost_per_hour",
+                "give the price by the hour (cost_per_hour) or by the token (price_in, price_out), not both",
+            )
+        )
+    if m.served_model_name and backend.serves_model_path:
+        errors.append(
+            row.error(
+                "served_model_name",
+                f"backend {m.backend!r} serves the model under its `model` value and cannot rename it",
+            )
+        )
     if not 0 <= m.temperature <= 2:
         errors.append(row.error("temperature", f"{m.temperature} is outside 0..2"))
     if m.python and not re.match(r"^3\.\d{1,2}$", m.python):
@@ -424,9 +459,10 @@ def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: 
         errors.append(row.error("model", f"unknown model {p.model!r}", ["*", *sorted(models)]))
     if p.dataset != "*" and p.dataset not in datasets:
         errors.append(row.error("dataset", f"unknown dataset {p.dataset!r}", ["*", *sorted(datasets)]))
-    for column, value in (("max_samples", p.max_samples), ("concurrency", p.concurrency)):
-        if value is not None and value < 1:
-            errors.append(row.error(column, f"{value} is below the minimum 1"))
+    for column, values in (("max_samples", (p.max_samples,)), ("concurrency", p.concurrency)):
+        for value in values:
+            if value is not None and value < 1:
+                errors.append(row.error(column, f"{value} is below the minimum 1"))
     _check_metrics(row, p.metrics, errors)
     _check_judges(row, p.judge, models, errors)
     _check_names(row, "aggregators", p.aggregators, aggregator_names(), errors)
@@ -530,6 +566,16 @@ def check_api_keys(catalog: Catalog, models: list[str]) -> None:
     errors = []
     for name in dict.fromkeys(models):
         row = catalog.models[name]
+        for variable in row.query_variables():
+            if not os.environ.get(variable):
+                errors.append(
+                    ConfigError(
+                        f"the variable {variable} that the query names is not set: export it",
+                        file=catalog.root / "models.csv",
+                        line=row.line,
+                        column="query",
+                    )
+                )
         if row.api_key_env and not os.environ.get(row.api_key_env):
             errors.append(
                 ConfigError(

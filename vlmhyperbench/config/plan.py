@@ -1,5 +1,7 @@
 """The plan: plan.csv's rows expanded into the run's pairs, each (model, dataset, perturbation) with the
-plan's overrides applied and its backend resolved."""
+plan's overrides applied and its backend resolved. A row whose concurrency is a list (`1 4 16 64`) is a load
+curve: one pair per level, on the same samples; the lowest level is the pair as any other, and each other
+level's key carries its concurrency (PairKey.concurrency)."""
 
 from __future__ import annotations
 
@@ -40,9 +42,27 @@ class Pair:
     """The models.csv rows that judge the pair's judged metrics (the plan row's, else the dataset's)."""
     judge_images: bool = False
     """Whether the judges see the sample's images."""
+    levels: tuple[int, ...] = ()
+    """A load curve's concurrency levels, lowest first (empty: one level). The first level is the pair
+    itself; each other level is a Pair of its own whose key carries its concurrency."""
+
+    @property
+    def is_level(self) -> bool:
+        """A load-curve level after the first: scored only when its answers differ from the first's."""
+        return bool(self.levels) and self.concurrency != self.levels[0]
 
     @property
     def key(self) -> PairKey:
+        return PairKey(
+            model=self.model.name,
+            dataset=self.dataset.name,
+            perturbation=self.perturbation,
+            concurrency=self.concurrency if self.is_level else None,
+        )
+
+    @property
+    def base_key(self) -> PairKey:
+        """The key of the load curve's first level (the pair itself when there is no curve)."""
         return PairKey(model=self.model.name, dataset=self.dataset.name, perturbation=self.perturbation)
 
     def metric_names(self) -> list[str]:
@@ -87,7 +107,7 @@ def expand_plan(
     plan = catalog.plan or [PlanRow()]
     plan_file = catalog.root / "plan.csv"
     judge_names = catalog.judge_names()
-    pairs: dict[tuple[str, str, str | None], tuple[Pair, int]] = {}
+    pairs: dict[tuple[str, str, str | None, int | None], tuple[Pair, int]] = {}
     errors: list[ConfigError] = []
     for row in plan:
         # A judge is not a candidate unless a plan row names it: a wildcard leaves it out.
@@ -113,7 +133,7 @@ def expand_plan(
                             )
                         )
                     continue
-                key = (m.name, d.name, row.perturbation)
+                key = (m.name, d.name, row.perturbation, None)
                 if key in pairs:
                     if row.model != "*" and row.dataset != "*":
                         errors.append(
@@ -125,26 +145,32 @@ def expand_plan(
                             )
                         )
                     continue
-                pair = Pair(
-                    model=m,
-                    dataset=d,
-                    max_samples=max_samples or row.max_samples,
-                    concurrency=row.concurrency or m.concurrency,
-                    filter_doc_class=row.filter_doc_class,
-                    filter_question_type=row.filter_question_type,
-                    perturbation=row.perturbation,
-                    metrics=row.metrics or d.metrics,
-                    aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
-                    backend=backend,
-                    judges=row.judge or d.judge,
-                    judge_images=d.judge_images if row.judge_images is None else row.judge_images,
-                )
-                problem = _unjudged(pair, row, catalog.root)
-                if problem is not None:
-                    if str(problem) not in {str(e) for e in errors}:
-                        errors.append(problem)
-                    continue
-                pairs[key] = (pair, row.line)
+                levels = row.concurrency if len(row.concurrency) > 1 else ()
+                for concurrency in levels or (row.concurrency[0] if row.concurrency else m.concurrency,):
+                    pair = Pair(
+                        model=m,
+                        dataset=d,
+                        max_samples=max_samples or row.max_samples,
+                        concurrency=concurrency,
+                        filter_doc_class=row.filter_doc_class,
+                        filter_question_type=row.filter_question_type,
+                        perturbation=row.perturbation,
+                        metrics=row.metrics or d.metrics,
+                        aggregators=row.aggregators or d.aggregators or _default_aggregators(d.task),
+                        backend=backend,
+                        judges=row.judge or d.judge,
+                        judge_images=d.judge_images if row.judge_images is None else row.judge_images,
+                        levels=levels,
+                    )
+                    problem = _unjudged(pair, row, catalog.root)
+                    if problem is not None:
+                        if str(problem) not in {str(e) for e in errors}:
+                            errors.append(problem)
+                        break
+                    pairs[pair.key.model, pair.key.dataset, pair.key.perturbation, pair.key.concurrency] = (
+                        pair,
+                        row.line,
+                    )
     if errors:
         raise ConfigErrors(errors)
     return [

@@ -22,6 +22,7 @@ from vlmhyperbench.errors import ConfigError
 ENV_KINDS = ["none", "venv", "docker"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+QUERY_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TEMPLATE_FIELDS = {"question", "doc_class", "question_type", "classes", "fields"}
 JUDGE_COLLECTIONS = ("judge", "judge_extract")
 """prompts.csv collections of judge prompts: `judge` grades an answer (GRADE: C / GRADE: I), `judge_extract`
@@ -50,6 +51,12 @@ MODEL_COLUMNS = [
     "env_vars",
     "timeout_s",
     "memory_limit",
+    "api_version",
+    "deployment",
+    "query",
+    "cost_per_hour",
+    "price_in",
+    "price_out",
 ]
 DATASET_COLUMNS = [
     "name",
@@ -115,6 +122,18 @@ class ModelRow(_Row):
     env_vars: dict[str, str] = {}
     timeout_s: float | None = None
     memory_limit: str | None = None
+    api_version: str | None = None
+    """Azure OpenAI's api-version (`openai` rows): base_url is then the resource's endpoint."""
+    deployment: str | None = None
+    """Azure OpenAI's deployment name (default: `model`)."""
+    query: dict[str, str] = {}
+    """Query parameters of every request (`NAME=VALUE`; a value `${VAR}` is read from the environment)."""
+    cost_per_hour: float | None = None
+    """US dollars per hour of the model's server (a rented GPU box, an endpoint billed by the hour)."""
+    price_in: float | None = None
+    """US dollars per million input tokens (an API priced by the token)."""
+    price_out: float | None = None
+    """US dollars per million output tokens."""
 
     def api_key(self) -> SecretStr | None:
         """The key named by api_key_env, read now from the environment; never stored or logged."""
@@ -122,6 +141,17 @@ class ModelRow(_Row):
             return None
         value = os.environ.get(self.api_key_env)
         return SecretStr(value) if value else None
+
+    def query_params(self) -> dict[str, str]:
+        """The row's query parameters with each `${VAR}` read now from the environment (a gateway's access
+        code stays in a variable, never in the config copy, the logs or the results)."""
+        return {
+            name: QUERY_VAR.sub(lambda m: os.environ.get(m.group(1), ""), v) for name, v in self.query.items()
+        }
+
+    def query_variables(self) -> list[str]:
+        """The environment variables the row's query parameters name."""
+        return [m.group(1) for v in self.query.values() for m in QUERY_VAR.finditer(v)]
 
 
 class DatasetRow(_Row):
@@ -189,7 +219,8 @@ class PlanRow(_Row):
     model: str = "*"
     dataset: str = "*"
     max_samples: int | None = None
-    concurrency: int | None = None
+    concurrency: tuple[int, ...] = ()
+    """One level, or a load curve: several levels (`1 4 16 64`) run on the same samples, lowest first."""
     filter_doc_class: tuple[str, ...] = ()
     filter_question_type: tuple[str, ...] = ()
     perturbation: str | None = None
@@ -198,6 +229,21 @@ class PlanRow(_Row):
     judge: tuple[str, ...] = ()
     judge_images: bool | None = None
     """None: the dataset's."""
+
+    @field_validator("concurrency", mode="before")
+    @classmethod
+    def _levels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            words = value.replace(",", " ").split()
+            bad = [w for w in words if not w.isdigit()]
+            if bad:
+                raise ValueError(
+                    f"expected whole numbers separated by spaces (e.g. 1 4 16 64), got {bad[0]!r}"
+                )
+            return tuple(sorted({int(w) for w in words}))
+        if isinstance(value, int):
+            return (value,)
+        return value
 
 
 # ---------------------------------------------------------------- cell parsers
@@ -247,6 +293,7 @@ CELL_PARSERS: dict[str, Callable[[str], Any]] = {
     "extra_body": _json_object,
     "headers": lambda v: _pairs(v, ":"),
     "env_vars": lambda v: _pairs(v, "="),
+    "query": lambda v: _pairs(v.replace("&", " "), "="),
 }
 
 

@@ -14,9 +14,12 @@ Timing, per answered request (``time.perf_counter``; the attempt that answered):
   (``delta.content``, or ``delta.reasoning_content`` of reasoning models);
 - ``latency_s``: to the last data chunk of the stream (the usage chunk included, as vLLM does);
 - ``tpot_s``: ``(latency - ttft) / (output_tokens - 1)``, None for a single token;
-- ``itl_s``: the median of the gaps between successive text chunks of that request (None for fewer
-  than two chunks). Chunks read in one socket read share a timestamp, as in vLLM's benchmark;
+- ``itl_s``: the median of the gaps between successive arrivals of text of that request (None for
+  fewer than two). Text chunks that arrive in one socket read are one arrival: a server that writes
+  several tokens per event (``transformers serve`` drains its token queue into one write) is not
+  credited with gaps of zero, and TPOT, from the token count, stays the per-token figure;
 - ``output_tokens``: ``usage.completion_tokens`` when the server sends usage, else the text chunks;
+  ``input_tokens``: ``usage.prompt_tokens`` (None when the server sends no usage);
 - ``queue_wait_s``: client-side time before the request went out, from the moment its concurrency
   slot was free (the slot's previous request done, or the start): taking the item from the iterable
   (the dataset reader) and building the body (reading and encoding the images). It is kept out of
@@ -26,6 +29,11 @@ Timing, per answered request (``time.perf_counter``; the attempt that answered):
   it has no TPOT or ITL;
 - ``sent_at`` / ``finished_at``: wall-clock (epoch) of the first attempt's send and of the end of the
   last attempt: what a throughput window over several sessions is built from.
+
+Endpoints: ``Endpoint.chat_url`` is ``BASE_URL/chat/completions`` with the row's extra ``query``
+parameters, or, for Azure OpenAI (``api_version`` set), ``ENDPOINT/openai/deployments/DEPLOYMENT/
+chat/completions?api-version=V`` with the key in the ``api-key`` header, as the ``openai`` SDK's
+``AzureOpenAI`` sends it. The URL is built once; query values and keys never appear in an error.
 
 Faults: each attempt has ``timeout_s``; connection errors, timeouts, 429 and 5xx are retried up to
 ``max_attempts`` with exponential backoff and full jitter (``Retry-After`` honoured up to the cap);
@@ -53,6 +61,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -68,6 +77,10 @@ except ImportError:  # pragma: no cover
     def _dumps(obj: Any) -> bytes:
         return _json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
+
+NO_KEY = "EMPTY"
+"""What the SDK sends for an endpoint that needs no key (vLLM's convention): it must send some key, and it
+would otherwise take the orchestrator's OPENAI_API_KEY to an endpoint that has no business seeing it."""
 
 __all__ = [
     "Endpoint",
@@ -98,10 +111,39 @@ class Endpoint(BaseModel):
     temperature: float = 0.0
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Merged into every request body (``top_p``, ``seed``, vLLM's ``repetition_penalty`` ...)."""
+    query: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+    """Query parameters every request carries (a gateway's routing or its access code); kept out of repr
+    and dumps, and out of error messages, as a gateway may take a secret there."""
+    api_version: str | None = None
+    """Azure OpenAI's ``api-version``: when set, ``base_url`` is the resource's endpoint
+    (``https://NAME.openai.azure.com``) and requests go to its deployment ``deployment``."""
+    deployment: str | None = None
+    """Azure OpenAI's deployment name (None: ``model``)."""
+
+    @property
+    def azure(self) -> bool:
+        return self.api_version is not None
+
+    @property
+    def chat_path(self) -> str:
+        """The chat URL without its query: what an error may show."""
+        base = self.base_url.rstrip("/")
+        if self.azure:
+            base = base.removesuffix("/openai")
+            return (
+                f"{base}/openai/deployments/{quote(self.deployment or self.model, safe='')}/chat/completions"
+            )
+        return base + "/chat/completions"
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        """Every query parameter of a request: the row's, then Azure's api-version."""
+        return {**self.query, **({"api-version": self.api_version} if self.azure else {})}
 
     @property
     def chat_url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
+        params = self.query_params
+        return self.chat_path + ("?" + urlencode(params) if params else "")
 
     def http_headers(self) -> dict[str, str]:
         headers = {
@@ -111,7 +153,10 @@ class Endpoint(BaseModel):
             **self.headers,
         }
         if self.api_key is not None:
-            headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+            if self.azure:  # Azure's key header, as AzureOpenAI sends it
+                headers["api-key"] = self.api_key.get_secret_value()
+            else:
+                headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         return headers
 
 
@@ -157,8 +202,9 @@ class Answer:
     session_start: float | None = None
     """Epoch start of the ``run_requests`` call that produced it: throughput windows are per session."""
     meta: dict[str, Any] | None = field(default=None, repr=False)
-    prompt_tokens: int | None = None
-    """``usage.prompt_tokens`` when the server sends usage (what a judge's cost is counted in)."""
+    input_tokens: int | None = None
+    """``usage.prompt_tokens`` (text and image tokens) when the server reports usage (what a judge's cost
+    is counted in, too)."""
 
 
 @dataclass(slots=True)
@@ -305,6 +351,7 @@ async def _stream(
         ttft = last_text = last_data = 0.0
         gaps: list[float] = []
         usage_tokens = prompt_tokens = None
+        text_chunks = 0
         pending = b""
         complete = False  # [DONE] or a finish_reason seen: a stream that ends without either was cut
         async for data in resp.content.iter_any():
@@ -334,10 +381,11 @@ async def _stream(
                     delta = choices[0].get("delta") or {}
                     piece = delta.get("content")
                     if piece or delta.get("reasoning_content") or delta.get("reasoning"):
-                        if ttft:
-                            gaps.append(now - last_text)
-                        else:
+                        text_chunks += 1
+                        if not ttft:
                             ttft = now - st
+                        elif now != last_text:  # text of one read is one arrival, not gaps of zero
+                            gaps.append(now - last_text)
                         last_text = now
                         if piece:
                             parts.append(piece)
@@ -352,7 +400,7 @@ async def _stream(
             # A clean end of the body in the middle of a chunk, or before the answer finished: a
             # truncated answer must not be stored as if it were the model's.
             raise _Retryable(f"stream ended before the answer was complete (last bytes: {tail[-80:]!r})")
-    chunks = len(gaps) + 1 if ttft else 0
+    chunks = text_chunks
     if not ttft:  # an empty answer: time it to the end of the stream
         ttft = (last_data or perf()) - st
     gaps.sort()
@@ -425,6 +473,10 @@ async def run_requests(
     if max_consecutive_failures is None:
         max_consecutive_failures = max(10, concurrency)
     url, headers = endpoint.chat_url, endpoint.http_headers()
+
+    def _safe(e: BaseException) -> str:  # an error never shows the query (it may hold a gateway's code)
+        return str(e).replace(url, endpoint.chat_path)
+
     perf = time.perf_counter
     epoch0 = time.time() - perf()  # perf_counter -> epoch, without a clock call per request
     session_start = epoch0 + perf()
@@ -485,9 +537,9 @@ async def run_requests(
                 except TimeoutError:
                     err = _Retryable(f"timeout after {timeout_s:g} s")
                 except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
-                    err = _Retryable(f"connection error: {type(e).__name__}: {e}")
+                    err = _Retryable(f"connection error: {type(e).__name__}: {_safe(e)}")
                 except aiohttp.ClientError as e:
-                    err = _Fatal(f"client error: {type(e).__name__}: {e}")
+                    err = _Fatal(f"client error: {type(e).__name__}: {_safe(e)}")
                 error = str(err)
                 attempt_failed(err)
                 if isinstance(err, _Fatal) or attempts >= max_attempts or stats.stopped_early is not None:
@@ -518,7 +570,7 @@ async def run_requests(
                 epoch0 + end,
                 session_start,
                 item.meta,
-                prompt_tokens=timing.prompt_tokens,
+                input_tokens=timing.prompt_tokens,
             )
             stats.answered += 1
             stats.output_tokens += tokens
@@ -598,17 +650,28 @@ async def run_requests(
 async def list_models(
     base_url: str, *, timeout_s: float = 10.0, api_key: SecretStr | str | None = None
 ) -> list[str]:
-    """The model ids the endpoint serves (``GET {base_url}/models``); raises on any failure."""
-    headers = {}
-    if api_key is not None:
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        headers["Authorization"] = f"Bearer {key}"
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-        async with session.get(base_url.rstrip("/") + "/models", headers=headers) as resp:
-            raw = await resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"GET /models: HTTP {resp.status}: {_server_message(raw)}")
-            return [m["id"] for m in _loads(raw).get("data", [])]
+    """The model ids the endpoint serves (``GET {base_url}/models``, by the ``openai`` SDK's typed client:
+    speed does not matter here); raises RuntimeError naming the status on an HTTP error."""
+    import openai
+
+    key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    client = openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=key or NO_KEY,  # never the orchestrator's OPENAI_API_KEY
+        max_retries=0,
+        timeout=timeout_s,
+        http_client=openai.DefaultAsyncHttpxClient(trust_env=False, timeout=timeout_s),
+    )
+    try:
+        return [m.id async for m in client.models.list()]
+    except openai.APIStatusError as e:
+        raise RuntimeError(
+            f"GET /models: HTTP {e.status_code}: {_server_message(e.response.content)}"
+        ) from None
+    except openai.APIError as e:
+        raise RuntimeError(f"GET /models: {type(e).__name__}: {e.__cause__ or e}") from None
+    finally:
+        await client.close()
 
 
 async def check_health(

@@ -68,6 +68,8 @@ PREDICTION_SCHEMA: dict[str, pl.DataType] = {
     # the sample's page images, and the DPI of rendered PDF pages (null: image files)
     "pages": pl.Int64,
     "dpi": pl.Int64,
+    # usage.prompt_tokens, where the server reports usage (text and image tokens of the request)
+    "input_tokens": pl.Int64,
 }
 _ANSWER_FIELDS = (
     "sample_id",
@@ -83,6 +85,7 @@ _ANSWER_FIELDS = (
     "sent_at",
     "finished_at",
     "session_start",
+    "input_tokens",
 )
 
 

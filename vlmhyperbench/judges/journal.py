@@ -121,7 +121,7 @@ class VerdictJournal:
             "tpot_s": answer.tpot_s,
             "itl_s": answer.itl_s,
             "output_tokens": answer.output_tokens,
-            "prompt_tokens": answer.prompt_tokens,
+            "prompt_tokens": answer.input_tokens,
             "queue_wait_s": answer.queue_wait_s,
             "sent_at": answer.sent_at,
             "finished_at": answer.finished_at,

@@ -3,7 +3,8 @@ and can be mailed). Every text from the run (model output, errors, names) goes t
 the only markup inserted as is are the SVG plots, which matplotlib writes with their text escaped. A
 Content-Security-Policy without any script source keeps even a missed escape inert.
 
-Sections: summary, leaderboard (quality and speed side by side), quality vs latency with the Pareto front,
+Sections: summary, leaderboard (quality and speed side by side), quality vs latency and vs cost per 1,000
+pages with their Pareto fronts, load curves (throughput and latency against concurrency, saturation),
 regressions against the previous run, breakdowns by doc_class and question_type, TTFT and latency
 distributions, perturbation drops, worst samples (thumbnail, question, answer, reference), judges (how many
 samples they saw, agreement, disagreements with images, their cost and speed), failures.
@@ -27,8 +28,11 @@ PERF = [
     ("latency_p90_s", "latency p90 s", True),
     ("requests_per_s", "req/s", False),
     ("output_tokens_per_s", "tok/s", False),
+    ("pages_per_s", "pages/s", False),
+    ("usd_per_1k_pages", "$/1k pages", True),
     ("peak_rss_mb", "peak RSS MB", True),
 ]
+COST_LABEL = "US dollars per 1,000 pages (lower is better)"
 PLOT_MODELS = 10
 """At most this many models are drawn in a bar or distribution plot (the best on the dataset's main metric);
 the tables beside them list every model, so a run of hundreds of models keeps plots legible and cheap."""
@@ -75,13 +79,16 @@ def render_report(
     regressions: list | None = None,
     thumbnails: bool = True,
     judges=None,
+    curves: list[dict] | None = None,
 ) -> str:
-    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS to none; JUDGES: the run's
-    judge tables (report.judges.JudgeTables), for its Judges section."""
+    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS and CURVES (load curves,
+    leaderboard.load_curves) to none; JUDGES: the run's judge tables (report.judges.JudgeTables), for its
+    Judges section."""
     if scores is None:
         path = Path(run.root) / "scores.parquet"
         scores = pl.read_parquet(path) if path.is_file() else pl.DataFrame()
     regressions = list(regressions or [])
+    load_curves = list(curves or [])  # `curves` is the latency distributions' name below
     datasets_cfg = data.dataset_rows(run)
     primary = data.primary_metrics(summary, datasets_cfg)
     completed = [r for r in rows if r["status"] == "completed"]
@@ -172,9 +179,18 @@ def render_report(
                     "errors": f"{_fmt(errors, 0)} / {_fmt(requests, 0)}" if requests is not None else "–",
                 }
             )
-        plot = None
+        plot = cost_plot = None
         if len(points) >= 1 and main:
             plot = plots.quality_latency(points, main, primary[dataset][1], colors, salt("quality-latency"))
+        cost_points, cost_front = _points(
+            group, main, primary.get(dataset, (None, True))[1], "usd_per_1k_pages"
+        )
+        for p in cost_points:
+            p["named"] = p["front"] or p["model"] in shown.get(dataset, ())
+        if cost_points and main:
+            cost_plot = plots.quality_latency(
+                cost_points, main, primary[dataset][1], colors, salt("quality-cost"), xlabel=COST_LABEL
+            )
         boards.append(
             {
                 "dataset": dataset,
@@ -186,6 +202,9 @@ def render_report(
                 "plot": plot,
                 "front": sorted(front),
                 "plot_note": _plot_note(len(points), "labelled"),
+                "cost_plot": cost_plot,
+                "cost_front": sorted(cost_front),
+                "cost_note": _plot_note(len(cost_points), "labelled"),
             }
         )
 
@@ -256,6 +275,22 @@ def render_report(
                 }
             )
 
+    # ---- load curves: throughput and latency against concurrency, per dataset (clean images)
+    load = []
+    for dataset in dict.fromkeys(c["dataset"] for c in load_curves):
+        group = [c for c in load_curves if c["dataset"] == dataset and not c["perturbation"]]
+        if not group:
+            continue
+        wanted = shown.get(dataset) or [c["model"] for c in group]
+        drawn = [c for c in group if c["model"] in wanted][:PLOT_MODELS] or group[:PLOT_MODELS]
+        load.append(
+            {
+                "dataset": dataset,
+                "plot": plots.load_curves(drawn, colors, salt("load-curve")),
+                "plot_note": _plot_note(len(group), "drawn"),
+            }
+        )
+
     # ---- perturbation drops
     drops = data.perturbation_drops(scores, primary) if scores.height else []
     drop_plot = None
@@ -324,6 +359,9 @@ def render_report(
         dists=dists,
         drops=drops,
         drop_plot=drop_plot,
+        load=load,
+        curves=load_curves,
+        cost_boards=[b for b in boards if b["cost_plot"]],
         worst_groups=list(worst_groups.items()),
         failed=failed,
         sample_errors=sample_errors,
@@ -339,11 +377,14 @@ def render_report(
     )
 
 
-def _points(group: list[dict], metric: str | None, hib: bool) -> tuple[list[dict], set[str]]:
+def _points(
+    group: list[dict], metric: str | None, hib: bool, cost: str = "latency_p50_s"
+) -> tuple[list[dict], set[str]]:
+    """Each completed model's (COST, quality) point, and the models on their Pareto front."""
     pts = []
     for r in group:
         rec = r["metrics"].get(metric) if metric else None
-        x = r["perf"].get("latency_p50_s")
+        x = r["perf"].get(cost)
         if r["status"] != "completed" or rec is None or rec["value"] is None or x is None:
             continue
         pts.append(

@@ -12,8 +12,11 @@ PERF_COLUMNS = [
     ("ttft_p50_s", "TTFT p50 s"),
     ("latency_p50_s", "latency p50 s"),
     ("requests_per_s", "req/s"),
+    ("pages_per_s", "pages/s"),
     ("peak_rss_mb", "peak RSS MB"),
 ]
+COST_COLUMN = ("usd_per_1k_pages", "$ / 1k pages")
+"""Shown when a model of the dataset has a price in models.csv."""
 TERMINAL_ROWS = 20
 """Models shown per dataset in the terminal (the best on the main metric); leaderboard.md lists all."""
 TERMINAL_FAILURES = 10
@@ -39,11 +42,14 @@ def leaderboard_rows(
             key = (rec["model"], rec["dataset"], rec["perturbation"] or "")
             metrics.setdefault(key, {})[rec["metric"]] = rec
     perf: dict[tuple[str, str, str], dict] = {}
-    for rec in performance.iter_rows(named=True):
+    # a load curve's rows: its first (lowest) level stands for the pair, as its quality does
+    for rec in sorted(performance.iter_rows(named=True), key=lambda r: r.get("concurrency") or 0):
         perf.setdefault((rec["model"], rec["dataset"], rec["perturbation"] or ""), rec)
     official = official_figures(summary)
     rows: list[dict] = []
     for pair in pairs:
+        if pair.key.is_level:  # shown with its load curve (load_curves)
+            continue
         key = pair.key.as_tuple()
         rows.append(
             {
@@ -96,15 +102,18 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
         title = f"## {dataset}" + (f" (perturbation {perturbation})" if perturbation else "")
         official = any(r.get("official") for r in group)
         left_out = any(r["perf"].get("left_out") for r in group)
+        perf_columns = PERF_COLUMNS + (
+            [COST_COLUMN] if any(r["perf"].get(COST_COLUMN[0]) for r in group) else []
+        )
         header = ["model", *(["official"] if official else []), *names]
-        header += [*[label for _, label in PERF_COLUMNS], *(["left out"] if left_out else []), "status"]
+        header += [*[label for _, label in perf_columns], *(["left out"] if left_out else []), "status"]
         lines += [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in ranked(group):
             cells = [
                 r["model"],
                 *([(r.get("official") or {}).get("text", "–")] if official else []),
                 *[metric_cell(r["metrics"].get(n)) for n in names],
-                *[_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS],
+                *[_fmt(r["perf"].get(c)) for c, _ in perf_columns],
                 *([_fmt(r["perf"].get("left_out"))] if left_out else []),
                 r["status"] if r["status"] == "completed" else f"{r['status']}: {_md_escape(r['error'])}",
             ]
@@ -118,6 +127,70 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
             "the scores or the requests."
         )
     return "\n".join(lines) + "\n"
+
+
+def load_curves(performance: pl.DataFrame, pairs: list[PairOutcome]) -> list[dict]:
+    """One entry per load curve (a model, dataset and perturbation run at several concurrencies): each level's
+    throughput and latency, whether its answers differ from the first level's, and the saturation level
+    (inference.performance.saturation_level, marked by `with_saturation`). A level that did not complete is
+    listed with its status."""
+    status = {(p.model, p.dataset, p.perturbation or "", p.concurrency): p for p in pairs}
+    curves: dict[tuple[str, str, str], dict] = {}
+    for rec in performance.iter_rows(named=True):
+        if rec.get("saturation") is None:  # not on a load curve
+            continue
+        key = (rec["model"], rec["dataset"], rec["perturbation"] or "")
+        curve = curves.setdefault(
+            key,
+            {"model": key[0], "dataset": key[1], "perturbation": key[2], "levels": [], "saturation": None},
+        )
+        curve["levels"].append({**rec, "status": "completed"})
+        if rec["saturation"]:
+            curve["saturation"] = int(rec["concurrency"])
+    for (model, dataset, pert, level), p in status.items():
+        curve = curves.get((model, dataset, pert))
+        if level is not None and p.status != "completed" and curve is not None:
+            curve["levels"].append({"concurrency": level, "status": p.status, "error": p.error})
+    for curve in curves.values():
+        curve["levels"].sort(key=lambda r: r["concurrency"])
+    return sorted(curves.values(), key=lambda c: (c["dataset"], c["perturbation"], c["model"]))
+
+
+def curves_markdown(curves: list[dict]) -> str:
+    """leaderboard.md's load-curve section (empty without load curves)."""
+    if not curves:
+        return ""
+    lines = [
+        "## Load curves",
+        "",
+        "Each level ran the same samples; ★ marks the saturation level: past it throughput grows by less "
+        "than 10 % while the median latency keeps rising. Quality is the first level's unless a level's "
+        "answers differ (its own scores are then in its pair files).",
+        "",
+        "| model | dataset | concurrency | req/s | pages/s | latency p50 s | latency p99 s | TTFT p50 s "
+        "| answers differing | status |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in curves:
+        dataset = c["dataset"] + (f" ~{c['perturbation']}" if c["perturbation"] else "")
+        for lv in c["levels"]:
+            star = " ★" if lv.get("saturation") else ""
+            cells = [
+                _md_escape(c["model"]),
+                _md_escape(dataset),
+                f"{int(lv['concurrency'])}{star}",
+                *[
+                    _fmt(lv.get(k))
+                    for k in ("requests_per_s", "pages_per_s", "latency_p50_s", "latency_p99_s")
+                ],
+                _fmt(lv.get("ttft_p50_s")),
+                _fmt(lv.get("answers_differ"), 0) if lv.get("answers_differ") is not None else "–",
+                lv["status"]
+                if lv["status"] == "completed"
+                else f"{lv['status']}: {_md_escape(lv.get('error'))}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, ""]) + "\n"
 
 
 def _official_notes(group: list[dict]) -> list[str]:

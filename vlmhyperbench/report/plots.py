@@ -64,7 +64,8 @@ def model_colors(models: list[str]) -> dict[str, str]:
 
 
 def pareto_front(points: list[tuple[float, float]], higher_is_better: bool) -> list[int]:
-    """Indices of the points no other point beats on both latency (lower) and quality, by latency."""
+    """Indices of the points no other point beats on both cost (x: latency, dollars; lower) and quality,
+    by cost."""
     front = []
     for i, (x, y) in enumerate(points):
         dominated = False
@@ -82,11 +83,17 @@ def pareto_front(points: list[tuple[float, float]], higher_is_better: bool) -> l
 
 
 def quality_latency(
-    points: list[dict], metric: str, higher_is_better: bool, colors: dict[str, str], salt: str
+    points: list[dict],
+    metric: str,
+    higher_is_better: bool,
+    colors: dict[str, str],
+    salt: str,
+    xlabel: str = "latency p50, s (lower is better)",
 ) -> str:
-    """Quality (with its CI) against median latency, one point per model; the Pareto front joined by a line.
-    POINTS: {label, model, x, y, low, high, front, named}. Every point is drawn in one call whatever their
-    number; only the named ones (the caller's top models and the front) carry a label."""
+    """Quality (with its CI) against median latency (or another cost on the x axis: XLABEL), one point per
+    model; the Pareto front joined by a line. POINTS: {label, model, x, y, low, high, front, named}. Every
+    point is drawn in one call whatever their number; only the named ones (the caller's top models and the
+    front) carry a label."""
     plt = _pyplot()
     import matplotlib
 
@@ -124,7 +131,7 @@ def quality_latency(
         positive = [x for x in xs if x > 0]
         if positive and max(positive) / min(positive) > 20:
             ax.set_xscale("log")
-        ax.set_xlabel("latency p50, s (lower is better)")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{metric} ({'higher' if higher_is_better else 'lower'} is better)")
         if not higher_is_better:
             ax.invert_yaxis()  # better is always up
@@ -243,4 +250,47 @@ def drop_bars(items: list[dict], colors: dict[str, str], salt: str) -> str:
         ax.invert_yaxis()
         ax.set_xlabel("drop from clean (towards worse; > 0 is worse)")
         ax.grid(axis="y", visible=False)
+        return _svg(fig, salt)
+
+
+def load_curves(curves: list[dict], colors: dict[str, str], salt: str) -> str:
+    """Throughput, and median and p99 latency, against concurrency, one line per model; the saturation level
+    ringed. CURVES: {model, levels: [{concurrency, requests_per_s, latency_p50_s, latency_p99_s}],
+    saturation}; levels without figures (failed) are left out."""
+    plt = _pyplot()
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.0))
+        for c in curves:
+            done = [lv for lv in c["levels"] if lv.get("requests_per_s") is not None]
+            if not done:
+                continue
+            xs = [lv["concurrency"] for lv in done]
+            color = colors.get(c["model"], "#555")
+            left.plot(
+                xs, [lv["requests_per_s"] for lv in done], "o-", color=color, lw=1.4, ms=4, label=c["model"]
+            )
+            right.plot(xs, [lv["latency_p50_s"] for lv in done], "o-", color=color, lw=1.4, ms=4)
+            right.plot(xs, [lv.get("latency_p99_s") for lv in done], "o:", color=color, lw=1.0, ms=3)
+            sat = next((lv for lv in done if lv["concurrency"] == c.get("saturation")), None)
+            if sat is not None:
+                for ax, y in ((left, sat["requests_per_s"]), (right, sat["latency_p50_s"])):
+                    ax.scatter(
+                        [sat["concurrency"]], [y], s=160, facecolors="none", edgecolors="black", zorder=4
+                    )
+        levels = sorted({lv["concurrency"] for c in curves for lv in c["levels"]})
+        for ax in (left, right):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(levels, [f"{int(v)}" for v in levels])  # plain numbers: math text is off
+            ax.minorticks_off()
+            ax.set_xlabel("concurrency (requests in flight)")
+        left.set_title("throughput (req/s)")
+        right.set_title("latency p50 (solid), p99 (dotted), s")
+        handles, labels = left.get_legend_handles_labels()
+        if handles:
+            fig.legend(
+                handles, labels, loc="lower center", ncols=min(4, len(labels)), bbox_to_anchor=(0.5, -0.08)
+            )
+        fig.tight_layout()
         return _svg(fig, salt)

@@ -16,10 +16,17 @@ from vlmhyperbench.history.regressions import (
     regressions_frame,
     run_thresholds,
 )
+from vlmhyperbench.inference.performance import with_saturation
 from vlmhyperbench.report.data import dataset_rows, primary_metrics
 from vlmhyperbench.report.html import render_fallback, render_report
 from vlmhyperbench.report.judges import judge_tables, judges_markdown, write_judge_tables
-from vlmhyperbench.report.leaderboard import leaderboard_rows, print_leaderboard, to_markdown
+from vlmhyperbench.report.leaderboard import (
+    curves_markdown,
+    leaderboard_rows,
+    load_curves,
+    print_leaderboard,
+    to_markdown,
+)
 from vlmhyperbench.results.records import Manifest
 from vlmhyperbench.results.run_folder import (
     LEADERBOARD,
@@ -94,6 +101,7 @@ def write_report(
     leaderboard rows (each with the pair's `regressions`, history.Regression against the previous run, and its
     dataset's `main_metric`)."""
     perf_df = frame([pl.DataFrame([p]) for p in performance], PERFORMANCE_COLUMNS, PERFORMANCE_SCHEMA)
+    perf_df = with_saturation(perf_df.sort(["model", "dataset", "perturbation", "concurrency"]))
     summary_df = frame(summaries, SUMMARY_COLUMNS, SUMMARY_SCHEMA)
     scores_df = frame(scores, SCORE_COLUMNS, SCORES_SCHEMA)
     run.write_table(scores_df, SCORES, csv=False)
@@ -121,10 +129,22 @@ def write_report(
         ]
         row["main_metric"] = main.get(row["dataset"], (None, True))[0]
     judges_md = judges_markdown(judges) if judges is not None else ""
-    run.write_text(LEADERBOARD, to_markdown(rows, run.run_id) + _regressions_markdown(found) + judges_md)
+    curves = load_curves(perf_df, manifest.pairs)
+    run.write_text(
+        LEADERBOARD,
+        to_markdown(rows, run.run_id) + curves_markdown(curves) + _regressions_markdown(found) + judges_md,
+    )
     try:
         html = render_report(
-            run, manifest, rows, summary_df, perf_df, scores=scores_df, regressions=found, judges=judges
+            run,
+            manifest,
+            rows,
+            summary_df,
+            perf_df,
+            scores=scores_df,
+            regressions=found,
+            judges=judges,
+            curves=curves,
         )
     except Exception as exc:  # the run's results stand: a page with the leaderboard and the error instead
         get_logger().error(

@@ -2,6 +2,7 @@
 
     key = PairKey(model="qwen", dataset="docs-vqa", perturbation="blur:2")
     key.stem                      -> "docs-vqa~blur-2"   (the pair's file stem in the run folder)
+    PairKey(model="qwen", dataset="docs-vqa", concurrency=16).stem -> "docs-vqa@c16"  (a load-curve level)
     PairOutcome.completed(key, requests=36, errors=0)
     manifest = Manifest.load(path)  # any schema version this code has written, oldest included
 
@@ -47,6 +48,9 @@ class PairKey(BaseModel):
     dataset: str
     perturbation: str | None = None
     """None (or "" in tables) for the images as they are."""
+    concurrency: int | None = None
+    """A load curve's level after the first (None: the pair itself, the first level of a curve included);
+    its files are STEM@cN, and its quality is the first level's unless its answers differ."""
 
     @field_validator("perturbation")
     @classmethod
@@ -56,13 +60,26 @@ class PairKey(BaseModel):
     @property
     def stem(self) -> str:
         """The pair's file stem under its model's folder: DATASET, or DATASET~PERTURBATION with unsafe
-        characters as '-'."""
-        return stem(self.dataset, self.perturbation)
+        characters as '-', then `@cN` for a load-curve level."""
+        return stem(self.dataset, self.perturbation) + (f"@c{self.concurrency}" if self.concurrency else "")
 
     @property
     def label(self) -> str:
-        """`model/dataset` or `model/dataset ~perturbation`, for people."""
-        return f"{self.model}/{self.dataset}" + (f" ~{self.perturbation}" if self.perturbation else "")
+        """`model/dataset`, `model/dataset ~perturbation`, and ` @cN` for a load-curve level, for people."""
+        return (
+            f"{self.model}/{self.dataset}"
+            + (f" ~{self.perturbation}" if self.perturbation else "")
+            + (f" @c{self.concurrency}" if self.concurrency else "")
+        )
+
+    @property
+    def is_level(self) -> bool:
+        return self.concurrency is not None
+
+    @property
+    def base(self) -> PairKey:
+        """The key of the pair itself (a load curve's first level)."""
+        return PairKey(model=self.model, dataset=self.dataset, perturbation=self.perturbation)
 
     def as_tuple(self) -> tuple[str, str, str]:
         """(model, dataset, perturbation) with "" for none: the key columns of every table."""
@@ -84,6 +101,8 @@ class PairOutcome(BaseModel):
     model: str
     dataset: str
     perturbation: str | None = None
+    concurrency: int | None = None
+    """A load-curve level after the first (PairKey.concurrency); None otherwise."""
     status: PairStatus = PAIR_PENDING
     error: str | None = None
     requests: int | None = None
@@ -99,7 +118,12 @@ class PairOutcome(BaseModel):
 
     @property
     def key(self) -> PairKey:
-        return PairKey(model=self.model, dataset=self.dataset, perturbation=self.perturbation)
+        return PairKey(
+            model=self.model,
+            dataset=self.dataset,
+            perturbation=self.perturbation,
+            concurrency=self.concurrency,
+        )
 
     @classmethod
     def of(cls, key: PairKey, status: PairStatus, error: str | None = None, **extra: Any) -> PairOutcome:
@@ -221,7 +245,7 @@ class Manifest(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds spent in each stage: plan_s, models_s (every model's subflow), judges_s (the judging stage,
     judged runs only), report_s, gates_s."""
-    _pair_index: dict[tuple[str, str, str], int] | None = PrivateAttr(default=None)
+    _pair_index: dict[tuple, int] | None = PrivateAttr(default=None)
 
     @classmethod
     def start(
@@ -270,11 +294,11 @@ class Manifest(BaseModel):
         self.status, self.finished_at = "running", None
 
     def outcome(self, key: PairKey) -> PairOutcome | None:
-        index = self._index().get(key.as_tuple())
+        index = self._index().get(_identity(key))
         return None if index is None else self.pairs[index]
 
     def record(self, outcome: PairOutcome) -> None:
-        index = self._index().get(outcome.key.as_tuple())
+        index = self._index().get(_identity(outcome))
         if index is None:
             self.pairs.append(outcome)
         else:
@@ -285,12 +309,12 @@ class Manifest(BaseModel):
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as every BaseModel
 
-    def _index(self) -> dict[tuple[str, str, str], int]:
-        """(model, dataset, perturbation) -> position in `pairs`: recording a pair costs the same at the
-        thousandth pair as at the first (rebuilt when `pairs` was changed by other means)."""
+    def _index(self) -> dict[tuple, int]:
+        """A pair's identity -> its position in `pairs`: recording a pair costs the same at the thousandth
+        pair as at the first (rebuilt when `pairs` was changed by other means)."""
         index = self._pair_index
         if index is None or len(index) != len(self.pairs):
-            index = {(p.model, p.dataset, p.perturbation or ""): i for i, p in enumerate(self.pairs)}
+            index = {_identity(p): i for i, p in enumerate(self.pairs)}
             self._pair_index = index
         return index
 
@@ -315,3 +339,8 @@ class Manifest(BaseModel):
     def errored_pairs(self) -> list[PairOutcome]:
         """The pairs the harness failed (not the model): `--resume` runs them again."""
         return [p for p in self.pairs if p.status == PAIR_ERRORED]
+
+
+def _identity(pair: PairKey | PairOutcome) -> tuple:
+    """(model, dataset, perturbation, load-curve level): what tells two pairs of a run apart."""
+    return pair.model, pair.dataset, pair.perturbation or "", pair.concurrency

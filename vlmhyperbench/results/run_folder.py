@@ -15,7 +15,8 @@
     judging.{parquet,csv}, agreement.{parquet,csv}, judge_performance.{parquet,csv},
     leaderboard.md, report.html            the whole run's, written by the report
 
-STEM is the pair's dataset, plus `~PERTURBATION` when there is one (PairKey.stem). Every file is written
+STEM is the pair's dataset, plus `~PERTURBATION` when there is one, plus `@cN` for a load curve's level
+after the first (PairKey.stem). Every file is written
 atomically (results.atomic). Only this module knows these names.
 """
 
@@ -210,12 +211,23 @@ class RunFolder:
 
     def pair_results(self, keys: list[PairKey]) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[dict]]:
         """(scores, summaries, performance rows) of the pairs in KEYS whose files exist. The scores and the
-        summaries come as one frame each, read in one lazy scan over all the pairs' files."""
-        done = [files for files in map(self.pair_files, keys) if files.scores.exists()]
+        summaries come as one frame each, read in one lazy scan over all the pairs' files. A load curve's
+        levels after the first give their performance row only: the run's quality is the first level's
+        (a level whose answers differ keeps its own scores in its pair files: `level_summary`)."""
+        done = [(k, files) for k, files in zip(keys, map(self.pair_files, keys)) if files.scores.exists()]
         performance = [
-            json.loads(f.performance.read_text(encoding="utf-8")) for f in done if f.performance.exists()
+            json.loads(f.performance.read_text(encoding="utf-8")) for _, f in done if f.performance.exists()
         ]
-        return _scan_all([f.scores for f in done]), _scan_all([f.summary for f in done]), performance
+        quality = [f for k, f in done if not k.is_level]
+        return _scan_all([f.scores for f in quality]), _scan_all([f.summary for f in quality]), performance
+
+    def level_summary(self, key: PairKey) -> pl.DataFrame | None:
+        """A load-curve level's own summary rows (None when its answers equal the first level's)."""
+        path = self.pair_files(key).summary
+        if not path.is_file():
+            return None
+        df = pl.read_parquet(path)
+        return df if df.height else None
 
     def save_job_outcome(self, model: str, result: ModelResult) -> None:
         atomic_write(self.job_outcome(model), result.model_dump_json())

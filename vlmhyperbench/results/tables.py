@@ -34,8 +34,23 @@ PERFORMANCE_COLUMNS = [
     "peak_gpu_mb",
     "env_build_s",
     "server_start_s",
+    # pages and cost (inference.performance)
+    "pages",
+    "pages_per_s",
+    "s_per_page_p50",
+    "input_tokens_per_page",
+    "output_tokens_per_page",
+    "gpu_hours",
+    "usd_per_1k_pages",
+    # load curves: a level's answers that differ from the first level's, and the saturation level
+    "answers_differ",
+    "saturation",
 ]
-PERFORMANCE_SCHEMA = {c: (pl.String if c in KEY_COLUMNS else pl.Float64) for c in PERFORMANCE_COLUMNS}
+PERFORMANCE_BOOLEAN = {"saturation"}
+PERFORMANCE_SCHEMA = {
+    c: (pl.String if c in KEY_COLUMNS else pl.Boolean if c in PERFORMANCE_BOOLEAN else pl.Float64)
+    for c in PERFORMANCE_COLUMNS
+}
 SUMMARY_SCHEMA = {
     "model": pl.String,
     "dataset": pl.String,

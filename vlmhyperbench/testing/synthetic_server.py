@@ -32,6 +32,16 @@ answers any request after the first N (until the client goes away); ``--exit-aft
 process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
 answers 401 to a request (chat or model list) without ``Authorization: Bearer KEY``.
 
+``--capacity N`` lets at most N requests generate at once, as a server with N batch slots: the others
+wait for a slot, so its throughput saturates at N / true latency and latency grows past N in flight (the
+yardstick of load curves).
+
+Gateways: ``--azure API_VERSION`` serves Azure OpenAI's scheme instead of the plain one:
+``POST /openai/deployments/DEPLOYMENT/chat/completions?api-version=V`` (DEPLOYMENT = ``--model``) and
+``GET /openai/models?api-version=V``, the key (``--api-key``) in the ``api-key`` header; a wrong
+api-version or deployment is a 404 as Azure answers it. ``--require-query NAME=VALUE`` (repeatable)
+answers 401 to a request without that query parameter, as a gateway that takes its access code there.
+
 ``GET /stats`` returns what the server saw: requests, client connections, and the median
 server-side TTFT and latency (handler entry to the first / last chunk written), the truth the
 client's figures are judged by.
@@ -76,7 +86,12 @@ class Synthetic:
         exit_after: int = 0,
         api_key: str | None = None,
         answers: dict[str, str] | None = None,
+        capacity: int = 0,
+        azure: str | None = None,
+        required_query: dict[str, str] | None = None,
     ):
+        self.slots = asyncio.Semaphore(capacity) if capacity else None
+        self.azure, self.required_query = azure, required_query or {}
         self.scripted = answers or {}
         self.scripted_seen: dict[str, int] = {}  # key -> requests so far, for the scripted sequences
         self.model, self.ttft, self.itl, self.tokens = model, ttft_ms / 1000, itl_ms / 1000, tokens
@@ -123,7 +138,36 @@ class Synthetic:
             }
         )
 
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """The gateway's checks: its query parameters, Azure's api-version and the key header."""
+        for name, value in self.required_query.items():
+            if request.query.get(name) != value:
+                return _error(401, f"access denied: query parameter {name!r} missing or wrong")
+        if self.azure is not None:
+            if request.query.get("api-version") != self.azure:
+                return _error(404, "Resource not found", code="404")
+            if self.api_key is not None and request.headers.get("api-key") != self.api_key:
+                return _error(
+                    401,
+                    "Access denied due to invalid subscription key or wrong API endpoint.",
+                    code="401",
+                )
+            deployment = request.match_info.get("deployment")
+            if deployment is not None and deployment != self.model:
+                return _error(
+                    404, "The API deployment for this resource does not exist.", code="DeploymentNotFound"
+                )
+        elif self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "invalid API key")
+        return None
+
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        if self.slots is None:
+            return await self._chat(request)
+        async with self.slots:  # a server with N batch slots: the others wait here
+            return await self._chat(request)
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
         t_in = time.perf_counter()
         loop = asyncio.get_running_loop()
         start = loop.time()
@@ -137,9 +181,10 @@ class Synthetic:
         n = self.chats
         if self.exit_after and n > self.exit_after:
             os._exit(137)  # a crash: every connection is reset, nothing is answered
-        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _error(401, "invalid API key")
-        if body.get("model") != self.model:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        if self.azure is None and body.get("model") != self.model:
             return _error(404, f"The model `{body.get('model')}` does not exist.")
         if self.hang_after and n > self.hang_after:
             await asyncio.Event().wait()  # a hung model: cancelled only when the client goes away
@@ -252,8 +297,9 @@ class Synthetic:
         return True
 
     async def models(self, request: web.Request) -> web.Response:
-        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _error(401, "invalid API key")  # as OpenAI and vLLM's --api-key: the list is guarded too
+        refused = self._refused(request)  # as OpenAI and vLLM's --api-key: the list is guarded too
+        if refused is not None:
+            return refused
         return web.json_response(
             {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "synthetic"}]}
         )
@@ -288,9 +334,10 @@ def _sse(obj: dict) -> bytes:
     return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
 
 
-def _error(status: int, message: str) -> web.Response:
+def _error(status: int, message: str, code: int | str | None = None) -> web.Response:
     return web.json_response(
-        {"error": {"message": message, "type": "synthetic", "code": status}}, status=status
+        {"error": {"message": message, "type": "synthetic", "code": status if code is None else code}},
+        status=status,
     )
 
 
@@ -340,6 +387,8 @@ def make_app(**kwargs) -> web.Application:
     app.add_routes(
         [
             web.post("/v1/chat/completions", synthetic.chat),
+            web.post("/openai/deployments/{deployment}/chat/completions", synthetic.chat),
+            web.get("/openai/models", synthetic.models),
             web.get("/v1/models", synthetic.models),
             web.get("/health", synthetic.health),
             web.get("/stats", synthetic.stats),
@@ -404,6 +453,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--exit-after", type=int, default=0)
     p.add_argument("--api-key", default=None)
     p.add_argument("--answers", default=None, help="a JSON object: prompt substring -> answer")
+    p.add_argument("--capacity", type=int, default=0, help="requests generated at once (0: no limit)")
+    p.add_argument("--azure", default=None, metavar="API_VERSION", help="serve Azure OpenAI's URL scheme")
+    p.add_argument("--require-query", action="append", default=[], metavar="NAME=VALUE")
     a = p.parse_args(argv)
     scripted = None
     if a.answers:
@@ -427,6 +479,9 @@ def main(argv: list[str] | None = None) -> None:
                 exit_after=a.exit_after,
                 api_key=a.api_key,
                 answers=scripted,
+                capacity=a.capacity,
+                azure=a.azure,
+                required_query=dict(q.split("=", 1) for q in a.require_query),
             )
         )
     except KeyboardInterrupt:
