@@ -31,6 +31,7 @@ LAYERS = [
             "vlmhyperbench.errors",
             "vlmhyperbench.settings",
             "vlmhyperbench.registry",
+            "vlmhyperbench.console",
             "vlmhyperbench.__init__",
         ],
     ),
