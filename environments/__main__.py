@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from vlmhyperbench.console import FOLDER, usage_examples
+from vlmhyperbench.console import FOLDER, command_parser
 from vlmhyperbench.errors import ConfigError, EnvBuildError
 
 PROG = "python -m environments"
@@ -23,17 +23,13 @@ PROG = "python -m environments"
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line's parser (also `vlmhb env`'s, under PROG)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n\n", 1)[1],  # what each command does
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(
-            prog,
-            "build --config configs/mine --env docker   # CI/CD: bake the images before the run",
-            "list",
-            "prune --config configs/default --config configs/mine --dry-run",
-            "prune --images --older-than 30",
-        ),
+    parser = command_parser(
+        prog,
+        __doc__.split("\n\n", 1)[1],  # what each command does
+        "build --config configs/mine --env docker   # CI/CD: bake the images before the run",
+        "list",
+        "prune --config configs/default --config configs/mine --dry-run",
+        "prune --images --older-than 30",
     )
     parser.add_argument("command", choices=["build", "list", "prune"], help="what to do (above)")
     parser.add_argument(

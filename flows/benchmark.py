@@ -32,7 +32,7 @@ from tasks.progress import stop_terminal
 from tasks.report import report
 from tasks.runtime import pair_failure
 from vlmhyperbench.config import DEFAULT_CONFIG, check_api_keys, default_config, dropped_datasets, plan_pairs
-from vlmhyperbench.console import FOLDER, usage_examples
+from vlmhyperbench.console import FOLDER, command_parser
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.results import (
     PAIR_PENDING,
@@ -289,16 +289,12 @@ def run_state(run: RunFolder, manifest: Manifest, failed_gates: list[str], resul
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line's parser (also `vlmhb run`'s, under PROG)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(
-            prog,
-            "--limit 5                         # the embedded default benchmark, 5 samples per dataset",
-            "--config configs/mine --models qwen,smol --env docker",
-            "--resume 20261126-150434-746e     # continue a stopped run: only what is missing is asked",
-        ),
+    parser = command_parser(
+        prog,
+        __doc__.split("\n\n")[0],
+        "--limit 5                         # the embedded default benchmark, 5 samples per dataset",
+        "--config configs/mine --models qwen,smol --env docker",
+        "--resume 20261126-150434-746e     # continue a stopped run: only what is missing is asked",
     )
     parser.add_argument(
         "--config", default=DEFAULT_CONFIG, metavar="DIR", help="config folder (default: %(default)s)"

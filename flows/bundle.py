@@ -30,7 +30,7 @@ from vlmhyperbench.benchmarks import (
     verify_bundle,
 )
 from vlmhyperbench.benchmarks._bundle import is_tarball, unpack
-from vlmhyperbench.console import usage_examples
+from vlmhyperbench.console import command_parser
 from vlmhyperbench.errors import DatasetError, UnknownNameError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -41,16 +41,12 @@ PROG = "python -m flows.bundle"
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line's parser (also `vlmhb bundle`'s, under PROG)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(
-            prog,
-            "export docvqa hf://lmms-lab/DocVQA@<commit> docvqa-val.tar.gz --split validation",
-            "import docvqa-val.tar.gz /data/docvqa-val",
-            "verify /data/docvqa-val",
-        ),
+    parser = command_parser(
+        prog,
+        __doc__.split("\n\n")[0],
+        "export docvqa hf://lmms-lab/DocVQA@<commit> docvqa-val.tar.gz --split validation",
+        "import docvqa-val.tar.gz /data/docvqa-val",
+        "verify /data/docvqa-val",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write a benchmark's files and their hashes to a bundle")

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import argparse
 
-from vlmhyperbench.console import usage_examples
+from vlmhyperbench.console import command_parser
 
 PROG = "python -m flows.completion"
 SHELLS = ("bash", "zsh")
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Print the shell completion script of vlmhb (generated from its parsers by shtab).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(
-            prog,
-            "bash > ~/.local/share/bash-completion/completions/vlmhb   # then open a new shell",
-            'zsh > "${fpath[1]}/_vlmhb"',
-        ),
+    parser = command_parser(
+        prog,
+        "Print the shell completion script of vlmhb (generated from its parsers by shtab).",
+        "bash > ~/.local/share/bash-completion/completions/vlmhb   # then open a new shell",
+        'zsh > "${fpath[1]}/_vlmhb"',
     )
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete in")
     return parser

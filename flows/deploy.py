@@ -32,7 +32,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vlmhyperbench.console import usage_examples
+from vlmhyperbench.console import command_parser
 
 REPO = Path(__file__).resolve().parent.parent
 POOLS = {"vlmhb-process": "process", "vlmhb-docker": "docker", "vlmhb-models": "docker"}
@@ -193,15 +193,11 @@ PROG = "python -m flows.deploy"
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line's parser (also `vlmhb deploy`'s, under PROG)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(
-            prog,
-            "                                   # PREFECT_API_URL names the server; idempotent",
-            "--gpu-hosts gpu-a,gpu-b=2 --names manual,models",
-        ),
+    parser = command_parser(
+        prog,
+        __doc__.split("\n\n")[0],
+        "                                   # PREFECT_API_URL names the server; idempotent",
+        "--gpu-hosts gpu-a,gpu-b=2 --names manual,models",
     )
     parser.add_argument(
         "--gpu-hosts",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from vlmhyperbench.console import FOLDER, usage_examples
+from vlmhyperbench.console import FOLDER, command_parser
 from vlmhyperbench.history.trend import print_trend, trend
 
 
@@ -47,11 +47,10 @@ PROG = "python -m flows.history"
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line's parser (also `vlmhb history`'s, under PROG)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(prog, "--output results --datasets docs-ocr --metrics cer --last 5"),
+    parser = command_parser(
+        prog,
+        __doc__.split("\n\n")[0],
+        "--output results --datasets docs-ocr --metrics cer --last 5",
     )
     parser.add_argument(
         "--output", default=None, metavar="DIR", help="results folder (default: VLMHB_RESULTS_DIR or results)"

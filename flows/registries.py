@@ -9,7 +9,7 @@ from environments.engines import ENGINES
 from metrics import METRICS
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config.task_kinds import TASKS
-from vlmhyperbench.console import usage_examples
+from vlmhyperbench.console import command_parser
 from vlmhyperbench.datasets import FORMATS, PERTURBATIONS
 from vlmhyperbench.registry import Listed, Registry
 from vlmhyperbench.registry import print_registries as _print
@@ -32,13 +32,13 @@ def print_registries(console=None) -> int:
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """`vlmhb list` (= `python -m flows.benchmark --list`): no options."""
-    return argparse.ArgumentParser(
-        prog=prog,
-        description="Every name the CSV files can use (backends, server engines, dataset formats, "
+    return command_parser(
+        prog,
+        "Every name the CSV files can use (backends, server engines, dataset formats, "
         "benchmarks, tasks, metrics, scorers, perturbations) with the package it comes from; a plugin that "
         "cannot be used says why.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(prog, "", "| grep -i anls"),
+        "",
+        "| grep -i anls",
     )
 
 

@@ -29,7 +29,7 @@ from tasks.judging import score_judged_pair
 from tasks.report import report
 from tasks.scoring import score_one_pair
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
-from vlmhyperbench.console import FOLDER, usage_examples
+from vlmhyperbench.console import FOLDER, command_parser
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
 from vlmhyperbench.report import write_report
@@ -166,15 +166,11 @@ PROG = "python -m flows.rescore"
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line's parser (also `vlmhb rescore`'s, under PROG)."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=usage_examples(
-            prog,
-            "results/20261126-150434-746e   # after a metric fix: no request is sent",
-            "results/20261126-150434-746e --ask-judges missing   # ask the verdicts the journals lack",
-        ),
+    parser = command_parser(
+        prog,
+        __doc__.split("\n\n")[0],
+        "results/20261126-150434-746e   # after a metric fix: no request is sent",
+        "results/20261126-150434-746e --ask-judges missing   # ask the verdicts the journals lack",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (OUTPUT/RUN_ID)").complete = FOLDER
     parser.add_argument(

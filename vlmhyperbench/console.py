@@ -65,6 +65,19 @@ def print_table(
     console.print(table)
 
 
+def command_parser(prog: str, description: str, *examples: str):
+    """A command's argparse parser under PROG (`vlmhb run` or `python -m flows.benchmark`), its --help
+    ending with EXAMPLES, one per line, each after PROG."""
+    import argparse
+
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=usage_examples(prog, *examples),
+    )
+
+
 def usage_examples(prog: str, *examples: str) -> str:
     """A command's --help epilog: one example per line, each after PROG (`vlmhb run` or `python -m ...`),
     so that the text a user copies is the command they typed."""
