@@ -103,15 +103,7 @@ async def _evaluate(
     except Exception as exc:
         logger.error("%s: environment failed: %s", model, exc)
         return ModelResult(pairs=[pair_failure(p.key, exc) for p in pairs])
-    record = EnvironmentRecord(
-        key=spec.key,
-        provider=spec.provider,
-        location=environment.location,
-        cached=environment.cached,
-        build_s=round(environment.build_s, 2),
-        ready_s=round(environment.ready_s, 3),
-        freeze=environment.freeze,
-    )
+    record = EnvironmentRecord.of(spec, environment)
     todo = [p for p in pairs if not already_complete(run, p)]
     outcomes = [
         awaiting_judges(run, p.key) if p.judged else PairOutcome.completed(p.key)

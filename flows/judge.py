@@ -136,15 +136,7 @@ async def _judge(
         )
     except Exception as exc:
         raise JudgeError(f"could not be built: {failure_reason(exc)}") from exc
-    record.environment = EnvironmentRecord(
-        key=spec.key,
-        provider=spec.provider,
-        location=environment.location,
-        cached=environment.cached,
-        build_s=round(environment.build_s, 2),
-        ready_s=round(environment.ready_s, 3),
-        freeze=environment.freeze,
-    )
+    record.environment = EnvironmentRecord.of(spec, environment)
     try:
         server, start_s = await serve(
             environment,

@@ -156,6 +156,19 @@ class EnvironmentRecord(BaseModel):
     ready_s: float | None = None
     freeze: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def of(cls, spec, environment) -> EnvironmentRecord:
+        """The record of ENVIRONMENT (environments.Environment) built from SPEC (environments.EnvSpec)."""
+        return cls(
+            key=spec.key,
+            provider=spec.provider,
+            location=environment.location,
+            cached=environment.cached,
+            build_s=round(environment.build_s, 2),
+            ready_s=round(environment.ready_s, 3),
+            freeze=environment.freeze,
+        )
+
 
 class BenchmarkData(BaseModel):
     """The data of one standard benchmark dataset as the run read it (vlmhyperbench.benchmarks)."""
