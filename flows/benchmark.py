@@ -26,6 +26,7 @@ from prefect.states import Completed, Crashed, Failed, State
 from flows.dispatch import run_model
 from flows.judge import run_judges
 from flows.lifecycle import command_lifecycle, stop_everything
+from flows.parallel import parallel_limits
 from tasks.gates import quality_gates
 from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
@@ -50,10 +51,6 @@ EXIT_GATE_FAILED = 3
 EXIT_HARNESS_ERRORED = 4
 TEMPORARY_API_PAIRS = 200
 """Beyond this many pairs the run says that a Prefect server is the right backend (bench/bench_scale.py)."""
-PARALLEL_BY_KIND = {"endpoint": 16, "server": 2, "gpu": 1}
-"""Models run side by side, by kind, unless VLMHB_MAX_PARALLEL_MODELS sets one limit for all: a remote
-endpoint costs this machine only its client; a model server costs memory (two fit beside each other on a
-CPU machine); a GPU model can take a whole GPU, so GPU models run one at a time (pools place them by GPU)."""
 PROG = "python -m flows.benchmark"
 
 
@@ -242,22 +239,6 @@ def api_note(n_pairs: int) -> str | None:
         f"{TEMPORARY_API_PAIRS} pairs a Prefect server on PostgreSQL is faster and sturdier and keeps the "
         "runs' history (README, Running in production: `prefect server start`, then set PREFECT_API_URL)"
     )
-
-
-def parallel_limits(catalog, override: int | None) -> dict[str, asyncio.Semaphore]:
-    """Model name -> the semaphore of its kind (PARALLEL_BY_KIND), or one shared semaphore of OVERRIDE."""
-    if override is not None:
-        shared = asyncio.Semaphore(max(1, override))
-        return {name: shared for name in catalog.models}
-    kinds = {kind: asyncio.Semaphore(n) for kind, n in PARALLEL_BY_KIND.items()}
-    return {name: kinds[model_kind(row, catalog.backends.get(name))] for name, row in catalog.models.items()}
-
-
-def model_kind(row, backend) -> str:
-    """endpoint (a server the project does not start), gpu (a model server on GPUs) or server."""
-    if backend is not None and backend.external:
-        return "endpoint"
-    return "gpu" if (row.gpus or 0) > 0 else "server"
 
 
 def run_state(run: RunFolder, manifest: Manifest, failed_gates: list[str], result: dict) -> State:

@@ -24,6 +24,7 @@ from prefect.states import Completed, Failed, State
 
 from environments.backends import BACKENDS
 from environments.manager import EnvManager
+from flows.parallel import parallel_limits
 from tasks.build_env import build_env
 from tasks.inference import model_endpoint
 from tasks.judging import JudgeWork, judged_scoring, judging, plan_work
@@ -193,11 +194,11 @@ async def run_judges(
     for pair in pairs:
         for judge in pair.judges:
             by_judge.setdefault(judge, []).append(pair)
-    limit = asyncio.Semaphore(max(1, get_settings().max_parallel_models))
+    limits = parallel_limits(catalog, get_settings().max_parallel_models)
 
     async def one(judge: str, judged: list[Pair]) -> JudgeRecord:
         keys = [p.key.model_dump() for p in judged]
-        async with limit:
+        async with limits[judge]:
             try:
                 state: State = await judge_model(
                     config=config,

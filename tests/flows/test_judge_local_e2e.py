@@ -80,7 +80,11 @@ def test_a_locally_served_judge_is_started_once_for_all_its_candidates(tmp_path)
     counts = pl.read_parquet(run / "judging.parquet").to_dicts()
     assert [(r["model"], r["judged"], r["no_verdict"]) for r in counts] == [("c1", 3, 3), ("c2", 3, 3)]
     summary = pl.read_parquet(run / "summary.parquet")
-    assert "judge_correct" not in summary["metric"].to_list(), "no verdict: nothing counted, nothing wrong"
+    judged = summary.filter(pl.col("metric") == "judge_correct")
+    # no verdict: nothing counted, nothing wrong; the row says why it has no value
+    assert judged["value"].null_count() == judged.height and all(
+        n.startswith("not scored") for n in judged["note"].to_list()
+    ), judged
     perf = pl.read_parquet(run / "judge_performance.parquet").to_dicts()
     assert {r["model"] for r in perf} == {"c1", "c2"} and all(r["requests"] == 6 for r in perf)
     assert all(r["server_start_s"] == judge["server_start_s"] for r in perf)

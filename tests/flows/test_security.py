@@ -147,7 +147,13 @@ def container(tmp_path_factory):
     )
     row = ModelRow(name="sec", backend="rapidocr", model=str(model_dir))
     server = _start_container(
-        env, ["-c", "import time; time.sleep(60)"], row, 8124, tmp / "run" / "logs" / "s.log", None
+        env,
+        ["-c", "import time; time.sleep(60)"],
+        row,
+        get_backend("rapidocr"),
+        8124,
+        tmp / "run" / "logs" / "s.log",
+        None,
     )
     try:
         yield client.containers.get(server.id).attrs, model_dir

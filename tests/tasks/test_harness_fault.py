@@ -9,8 +9,8 @@ import pytest
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.benchmark import PARALLEL_BY_KIND, parallel_limits
 from flows.evaluate_model import model_state
+from flows.parallel import PARALLEL_BY_KIND, parallel_limits
 from tasks.runtime import harness_fault, pair_failure
 from vlmhyperbench.config import load_catalog
 from vlmhyperbench.errors import ServerError
