@@ -29,7 +29,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlmhyperbench.datasets._common import as_text, not_utf8, where
+from vlmhyperbench.datasets._common import as_text, json_objects, not_utf8, where
 from vlmhyperbench.datasets._options import PageOptions
 from vlmhyperbench.datasets._pages import PdfPage, check_page_size, open_pdf
 from vlmhyperbench.datasets._paths import confine
@@ -186,13 +186,4 @@ def _tests(file: Path):
         raise not_utf8(file) from None
     except OSError as e:
         raise DatasetError(f"{file}: cannot read: {e.strerror}") from None
-    for line, text in lines:
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{file}:{line}: bad JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(obj, dict):
-            raise DatasetError(f"{file}:{line}: expected a JSON object, found {type(obj).__name__}")
-        yield line, obj
+    yield from json_objects(file, lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,21 @@ def where(file: Path, line: int | None = None, field: str | None = None) -> str:
     """`FILE:LINE: field 'NAME': ` — the prefix of every DatasetError message."""
     text = f"{file}:{line}: " if line is not None else f"{file}: "
     return text + (f"field '{field}': " if field else "")
+
+
+def json_objects(file: Path, lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each non-blank line of a JSONL FILE; a line that is not JSON, or not an
+    object, is a DatasetError naming FILE:LINE."""
+    for line, text in lines:
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{file}:{line}: bad JSON: {e.msg} (column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise DatasetError(f"{file}:{line}: expected a JSON object, found {type(obj).__name__}")
+        yield line, obj
 
 
 def not_utf8(file: Path) -> DatasetError:

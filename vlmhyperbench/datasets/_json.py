@@ -10,6 +10,7 @@ from vlmhyperbench.datasets._common import (
     UniqueIds,
     as_text,
     first_of,
+    json_objects,
     not_utf8,
     references_of,
     task_fields,
@@ -117,17 +118,8 @@ def read_jsonl(path: Path) -> list[Sample]:
     samples = []
     ids = UniqueIds()
     with handle:
-        line = 0
         try:
-            for line, text in enumerate(handle, 1):
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise DatasetError(f"{path}:{line}: bad JSON: {e.msg} (column {e.colno})") from None
-                if not isinstance(obj, dict):
-                    raise DatasetError(f"{path}:{line}: expected a JSON object, found {type(obj).__name__}")
+            for line, obj in json_objects(path, enumerate(handle, 1)):
                 samples.append(_jsonl_sample(obj, path, line, ids))
         except UnicodeDecodeError:
             raise not_utf8(path) from None

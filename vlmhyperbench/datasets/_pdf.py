@@ -18,12 +18,11 @@ go on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vlmhyperbench.datasets._common import UniqueIds, as_text, references_of, task_fields, where
+from vlmhyperbench.datasets._common import UniqueIds, as_text, json_objects, references_of, task_fields, where
 from vlmhyperbench.datasets._options import PageOptions, PageSelection, parse_pages
 from vlmhyperbench.datasets._pages import (
     MAX_DOCUMENT_PAGES,
@@ -85,15 +84,7 @@ def _annotated(file: Path, options: PageOptions) -> Iterator[Sample]:
             from vlmhyperbench.datasets._common import not_utf8
 
             raise not_utf8(file) from None
-    for line, text in lines:
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{file}:{line}: bad JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(obj, dict):
-            raise DatasetError(f"{file}:{line}: expected a JSON object, found {type(obj).__name__}")
+    for line, obj in json_objects(file, lines):
         rel = obj.get("pdf", obj.get("file"))
         if not isinstance(rel, str) or not rel.strip():
             raise DatasetError(where(file, line, "pdf") + "missing (the PDF's path, relative to the file)")
