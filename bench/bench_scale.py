@@ -54,18 +54,36 @@ def child(args: argparse.Namespace) -> None:
 
     calls = {"n": 0}
     paths: Counter = Counter()
-    for cls in (httpx.AsyncClient, httpx.Client):
-        original = cls.send
+    waited: Counter = Counter()  # seconds each kind of call took, from send to the response's headers
 
-        def counting(self, request, *a, _original=original, **kw):
-            if "/api/" in str(request.url):
-                # the client's wait for a starting API polls /health: a one-time cost, not the pairs'
-                calls["n"] += request.url.path != "/api/health"
-                path = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "ID", request.url.path)
-                paths[f"{request.method} {path}"] += 1
-            return _original(self, request, *a, **kw)
+    def count(request) -> str | None:
+        if "/api/" not in str(request.url):
+            return None
+        # the client's wait for a starting API polls /health: a one-time cost, not the pairs'
+        calls["n"] += request.url.path != "/api/health"
+        path = f"{request.method} " + re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "ID", request.url.path)
+        paths[path] += 1
+        return path
 
-        cls.send = counting
+    original_async, original_sync = httpx.AsyncClient.send, httpx.Client.send
+
+    async def counting_async(self, request, *a, **kw):
+        path, started = count(request), time.perf_counter()
+        try:
+            return await original_async(self, request, *a, **kw)
+        finally:
+            if path:
+                waited[path] += time.perf_counter() - started
+
+    def counting_sync(self, request, *a, **kw):
+        path, started = count(request), time.perf_counter()
+        try:
+            return original_sync(self, request, *a, **kw)
+        finally:
+            if path:
+                waited[path] += time.perf_counter() - started
+
+    httpx.AsyncClient.send, httpx.Client.send = counting_async, counting_sync
     from flows.benchmark import main as benchmark_main
     from flows.rescore import main as rescore_main
 
@@ -101,7 +119,7 @@ def child(args: argparse.Namespace) -> None:
                 "cpu_s": cpu,
                 "rescore_s": rescore_s,
                 "api_calls": benchmark_calls,
-                "api_paths": dict(paths.most_common(12)),
+                "api_paths": {p: [n, waited[p]] for p, n in paths.most_common(12)},
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "api_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             }
@@ -120,7 +138,7 @@ def main() -> int:
         "--keep", type=Path, default=None, help="keep each size's config and run under this folder"
     )
     p.add_argument("--parallel", type=int, help="VLMHB_MAX_PARALLEL_MODELS (default: by backend kind)")
-    p.add_argument("--calls", action="store_true", help="also print the API calls per pair by endpoint")
+    p.add_argument("--calls", action="store_true", help="also print the API calls per pair by endpoint, with the time each took")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -177,8 +195,8 @@ def main() -> int:
                     f"{r['cpu_s']['api'] / n:.3f} the API server it started (and other children)"
                 )
                 if args.calls:
-                    for path, count in r["api_paths"].items():
-                        print(f"{'':>8}{count / n:>8.2f}/pair  {path}")
+                    for path, (count, seconds) in r["api_paths"].items():
+                        print(f"{'':>8}{count / n:>8.2f}/pair {1000 * seconds / count:>8.1f} ms each  {path}")
     return 0
 
 

@@ -47,21 +47,25 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def _shielded_api_server():
-    """Prefect's temporary API server, started in its own session and tied to this process's life."""
+    """Prefect's temporary API server (flows/temporary_api.py: Prefect's app, SQLite's busy writes tried
+    again at once), started in its own session and tied to this process's life."""
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
 
     class ShieldedServer(SubprocessASGIServer):
         def _run_uvicorn_command(self) -> subprocess.Popen:
-            popen = subprocess.Popen
-
-            def shielded(*args, **kwargs):
-                return popen(*args, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
-
-            subprocess.Popen = shielded  # only for Prefect's one call below, at start-up
-            try:
-                return super()._run_uvicorn_command()
-            finally:
-                subprocess.Popen = popen
+            # As Prefect's own temporary server starts (prefect.server.api.server), with our app factory.
+            env = {
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+            }
+            command = [sys.executable, "-m", "uvicorn", "--factory", "flows.temporary_api:create_app"]
+            command += ["--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--log-level", "error", "--lifespan", "on"]
+            return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
     return ShieldedServer()
 
