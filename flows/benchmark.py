@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tasks.runtime import pair_failure
 from vlmhyperbench.config import DEFAULT_CONFIG, check_api_keys, default_config, dropped_datasets, plan_pairs
 from vlmhyperbench.console import FOLDER, command_parser
 from vlmhyperbench.errors import ConfigError
+from vlmhyperbench.report import warm_up
 from vlmhyperbench.results import (
     PAIR_PENDING,
     Manifest,
@@ -111,6 +113,7 @@ async def benchmark(
         config = resumed_config(run)
     catalog, pairs = plan(config, models, datasets, max_samples)
     clock.lap("plan")
+    threading.Thread(target=warm_up, name="report-warm-up", daemon=True).start()  # while the models run
     for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
         logger.warning("%s", warning)
     keys = [p.key for p in pairs]

@@ -2,7 +2,7 @@
 report.html (its template is templates/report.html.j2), its plots, and the Prefect artifacts."""
 
 from vlmhyperbench.report.artifacts import publish_artifacts, summary_markdown
-from vlmhyperbench.report.html import render_fallback, render_report
+from vlmhyperbench.report.html import render_fallback, render_report, warm_up
 from vlmhyperbench.report.leaderboard import leaderboard_rows, metric_cell, print_leaderboard, to_markdown
 from vlmhyperbench.report.write import compare_with_history, print_regressions, write_report
 
@@ -17,5 +17,6 @@ __all__ = [
     "render_report",
     "summary_markdown",
     "to_markdown",
+    "warm_up",
     "write_report",
 ]

@@ -12,6 +12,7 @@ samples they saw, agreement, disagreements with images, their cost and speed), f
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -465,8 +466,17 @@ def render_fallback(run, manifest: Manifest, leaderboard_md: str, error: BaseExc
     )
 
 
+def warm_up() -> None:
+    """Loads what the report needs ahead of it (matplotlib, the compiled template), about a second: a
+    benchmark calls it in a thread while its models run, so that the report, which waits for them all, does
+    not also wait for imports."""
+    plots._pyplot()
+    _templates().get_template("report.html.j2")
+
+
+@functools.cache
 def _templates() -> Environment:
-    """The package's templates (templates/*.html.j2), every value autoescaped."""
+    """The package's templates (templates/*.html.j2), every value autoescaped; compiled once per process."""
     return Environment(
         loader=PackageLoader("vlmhyperbench.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
