@@ -138,7 +138,11 @@ def main() -> int:
         "--keep", type=Path, default=None, help="keep each size's config and run under this folder"
     )
     p.add_argument("--parallel", type=int, help="VLMHB_MAX_PARALLEL_MODELS (default: by backend kind)")
-    p.add_argument("--calls", action="store_true", help="also print the API calls per pair by endpoint, with the time each took")
+    p.add_argument(
+        "--calls",
+        action="store_true",
+        help="also print the API calls per pair by endpoint, with the time each took",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     args = p.parse_args()
