@@ -6,6 +6,7 @@ Whatever the backend, the result is a handle with `base_url`, `is_alive()`, `exi
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -120,11 +121,22 @@ def sdk_client(model_row, base_url: str, timeout_s: float = 10.0):
         "default_query": model_row.query_params(),
         "max_retries": 0,
         "timeout": timeout_s,
-        "http_client": DefaultHttpxClient(trust_env=False, timeout=timeout_s),
+        "http_client": DefaultHttpxClient(trust_env=False, timeout=timeout_s, verify=_tls_context()),
     }
     if model_row.api_version:
         return AzureOpenAI(azure_endpoint=model_row.base_url, api_version=model_row.api_version, **common)
     return OpenAI(base_url=base_url + "/v1", **common)
+
+
+@functools.cache
+def _tls_context():
+    """The SDK client's TLS context as it builds it (trusted CAs, no SSL_CERT_* from the environment),
+    built once: loading the CAs costs each client 20-40 ms, every model of a run of hundreds."""
+    try:
+        import httpx2  # the openai SDK's HTTP client
+    except ImportError:  # an SDK on another HTTP client: its own default, per client
+        return True
+    return httpx2.create_ssl_context(trust_env=False)
 
 
 def check_endpoint(model_row, base_url: str, model: str, timeout_s: float) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed, State
+from prefect.utilities.annotations import quote
 
 from environments.backends import BACKENDS
 from environments.manager import EnvManager
@@ -237,7 +238,7 @@ async def run_judges(
             outcomes.append(PairOutcome.failed(pair.key, reason, **counts))
             continue
         try:
-            judged = await judged_scoring(pair, run, catalog, env)
+            judged = await judged_scoring(pair, run, quote(catalog), env)  # not walked (evaluate_model)
         except Exception as exc:
             logger.error("%s: scoring failed: %s", pair.key.label, exc)
             outcomes.append(PairOutcome.failed(pair.key, failure_reason(exc), **counts))
