@@ -239,8 +239,9 @@ def api_note(n_pairs: int) -> str | None:
         return None
     return (
         f"{n_pairs} pairs on a temporary Prefect API (SQLite, in this command's shadow): beyond "
-        f"{TEMPORARY_API_PAIRS} pairs a Prefect server on PostgreSQL is faster and sturdier and keeps the "
-        "runs' history (README, Running in production: `prefect server start`, then set PREFECT_API_URL)"
+        f"{TEMPORARY_API_PAIRS} pairs a Prefect server on PostgreSQL is the sturdier backend: every write "
+        "does not queue on one SQLite file, the UI outlives the command and the runs' history is kept "
+        "(README, Running in production: `prefect server start`, then set PREFECT_API_URL)"
     )
 
 

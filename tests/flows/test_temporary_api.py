@@ -60,3 +60,16 @@ def test_many_subflows_start_together_without_a_refused_write(tmp_path, monkeypa
         server.stop()
     refused = [s for s in statuses if s >= 300]
     assert not refused and len(statuses) == 120, f"{len(refused)} writes refused: {sorted(set(refused))}"
+
+
+def test_a_run_beyond_the_threshold_points_to_a_server_once():
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.benchmark import TEMPORARY_API_PAIRS, api_note
+
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        assert api_note(TEMPORARY_API_PAIRS) is None
+        note = api_note(TEMPORARY_API_PAIRS + 1)
+    assert "PostgreSQL" in note and "PREFECT_API_URL" in note
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        assert api_note(10 * TEMPORARY_API_PAIRS) is None  # a server is already in use
