@@ -55,27 +55,41 @@ def primary_metrics(summary: pl.DataFrame, datasets: dict[str, dict]) -> dict[st
 
 def scan_predictions(run, pairs: list[dict], columns: tuple[str, ...]) -> pl.LazyFrame | None:
     """The prediction files of PAIRS as one lazy frame of COLUMNS (those a file lacks are null) with the
-    pair's model, dataset and perturbation: the report reads every file once, in one scan."""
-    frames = []
+    pair's model, dataset and perturbation: the report reads every file once. Files whose COLUMNS have the
+    same types are read by one multi-file scan (one lazy frame per file made the plan grow with the pairs:
+    12 s for 1,000 pairs), and each row gets its pair from its file's path."""
+    groups: dict[tuple, list[str]] = {}  # the COLUMNS a file has, with their types -> its paths
+    owners: dict[str, PairKey] = {}
     for p in pairs:
         key = PairKey(model=p["model"], dataset=p["dataset"], perturbation=p.get("perturbation"))
         path = run.predictions(key)
         if not path.is_file():
             continue
         try:
-            names = set(pl.read_parquet_schema(path))
+            schema = pl.read_parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError):
             continue
-        frames.append(
-            pl.scan_parquet(path)
-            .select([pl.col(c) for c in columns if c in names])
-            .with_columns(
-                pl.lit(key.model, pl.String).alias("model"),
-                pl.lit(key.dataset, pl.String).alias("dataset"),
-                pl.lit(key.perturbation or "", pl.String).alias("perturbation"),
-            )
-        )
-    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+        groups.setdefault(tuple((c, schema[c]) for c in columns if c in schema), []).append(str(path))
+        owners[str(path)] = key
+    if not owners:
+        return None
+    pair_of = pl.LazyFrame(
+        {
+            "_file": list(owners),
+            "model": [k.model for k in owners.values()],
+            "dataset": [k.dataset for k in owners.values()],
+            "perturbation": [k.perturbation or "" for k in owners.values()],
+        }
+    )
+    frames = [
+        pl.scan_parquet(paths, include_file_paths="_file").select("_file", *(c for c, _ in present))
+        for present, paths in groups.items()
+    ]
+    return (
+        pl.concat(frames, how="diagonal_relaxed")
+        .join(pair_of, on="_file", how="left", maintain_order="left")
+        .drop("_file")
+    )
 
 
 def latency_quantiles(run, pairs: list[dict]) -> dict[tuple[str, str, str], dict[str, list[float]]]:
