@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -113,7 +112,7 @@ async def benchmark(
         config = resumed_config(run)
     catalog, pairs = plan(config, models, datasets, max_samples)
     clock.lap("plan")
-    threading.Thread(target=warm_up, name="report-warm-up", daemon=True).start()  # while the models run
+    warm_up()  # the report's imports, while the models run
     for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
         logger.warning("%s", warning)
     keys = [p.key for p in pairs]

@@ -32,7 +32,7 @@ from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
 from vlmhyperbench.console import FOLDER, command_parser
 from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
-from vlmhyperbench.report import write_report
+from vlmhyperbench.report import warm_up, write_report
 from vlmhyperbench.results import PAIR_COMPLETED, PAIR_PENDING, Manifest, PairKey, RunFolder
 
 
@@ -120,6 +120,7 @@ def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
     with the report as its task and the run's artifacts); ASK_JUDGES (missing, all): ask the judges first,
     else only their journals are read."""
     logger = get_run_logger()
+    warm_up()  # the report's imports, while the pairs are scored
     done = rescore_pairs(run_dir, ask_judges)
     run, manifest = done.run, done.manifest
     if done.to_judge:
@@ -154,6 +155,7 @@ def rescore_here(run_dir: str) -> dict:
     """rescore without Prefect: where no PREFECT_API_URL names an API and no judge is to be asked, a temporary
     API would cost more than the rescore itself, and there is nothing to orchestrate (no request, no
     environment, one process)."""
+    warm_up()
     done = rescore_pairs(run_dir)
     for line in done.describe()[1:]:
         print(f"warning: {line}", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -467,9 +468,13 @@ def render_fallback(run, manifest: Manifest, leaderboard_md: str, error: BaseExc
 
 
 def warm_up() -> None:
-    """Loads what the report needs ahead of it (matplotlib, the compiled template), about a second: a
-    benchmark calls it in a thread while its models run, so that the report, which waits for them all, does
-    not also wait for imports."""
+    """Starts loading what the report needs in a thread (matplotlib, the compiled template: about a second),
+    so that a command that writes its report after a long stage (the models, a rescore's scoring) does not
+    also wait for imports then."""
+    threading.Thread(target=_load, name="report-warm-up", daemon=True).start()
+
+
+def _load() -> None:
     plots._pyplot()
     _templates().get_template("report.html.j2")
 
