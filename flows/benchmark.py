@@ -22,6 +22,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.exceptions import TerminationSignal
 from prefect.states import Completed, Crashed, Failed, State
+from prefect.utilities.annotations import quote
 
 from flows.dispatch import run_model
 from flows.judge import run_judges
@@ -194,7 +195,8 @@ async def benchmark(
     status = manifest.finish()
     run.save_manifest(manifest)
     scores, summaries, performance = run.pair_results([k for k in keys if k in manifest.completed_keys()])
-    report(run, manifest, scores, summaries, performance)
+    # quote: Prefect would walk every pair's record and performance for the task's inputs (5 s, 1,000 pairs)
+    report(run, quote(manifest), scores, summaries, quote(performance))
     clock.lap("report")
     gates = quality_gates(run, catalog.gates, pairs, manifest)
     clock.lap("gates")

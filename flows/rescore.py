@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.judge import ASK_ALL, ASK_MISSING, run_judges
@@ -147,7 +148,8 @@ def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
     logger.info(first)
     for line in rest:
         logger.warning(line)
-    report(run, manifest, *run.pair_results(done.completed()))
+    scores, summaries, performance = run.pair_results(done.completed())
+    report(run, quote(manifest), scores, summaries, quote(performance))  # not walked (flows.benchmark)
     return {"run_dir": str(run.root), "rescored": done.rescored}
 
 
