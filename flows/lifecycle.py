@@ -53,6 +53,15 @@ def _shielded_api_server():
     from prefect.settings import get_current_settings
 
     class ShieldedServer(SubprocessASGIServer):
+        # Our own server, never the one Prefect shares per port in this process (a test harness's, say):
+        # Prefect's class hands out that shared instance and forgets it when any holder stops it.
+        def __new__(cls, *args, **kwargs):
+            return object.__new__(cls)
+
+        def __init__(self, port: int | None = None):
+            super().__init__(port)
+            self._instance_key = ("vlmhb", id(self))  # stop() drops no shared instance
+
         def _run_uvicorn_command(self) -> subprocess.Popen:
             # As Prefect's own temporary server starts (prefect.server.api.server), with our app factory.
             env = {
