@@ -47,8 +47,8 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def _shielded_api_server():
-    """Prefect's temporary API server (flows/temporary_api.py: Prefect's app, SQLite's busy writes tried
-    again at once), started in its own session and tied to this process's life."""
+    """Prefect's temporary API server (flows/temporary_api.py: Prefect's app with every SQLite transaction
+    IMMEDIATE), started in its own session and tied to this process's life."""
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings
 
