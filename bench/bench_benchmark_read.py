@@ -114,7 +114,7 @@ def pages(n: int) -> list[bytes]:
 def write_docvqa(root: Path, n: int, images: list[bytes], shards: int) -> int:
     import polars as pl
 
-    from vlmhyperbench.testing.benchmark_data import LAYOUTS
+    from tests.support.benchmark_data import LAYOUTS
 
     _, schema, folder, _ = LAYOUTS["docvqa"]
     (root / folder).mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,7 @@ def main() -> None:
     p.add_argument("--questions", type=int, default=5000)
     p.add_argument("--workdir", default=None)
     a = p.parse_args()
-    from vlmhyperbench.testing.synthetic_server import launch
+    from tests.support.synthetic_server import launch
 
     work = Path(a.workdir or tempfile.mkdtemp(prefix="vlmhb-bench-read-"))
     imgs = pages(50)

@@ -5,7 +5,7 @@
     python bench/bench_inference.py --memory 100000      # RSS while 100,000 samples stream to a journal
     python bench/bench_inference.py --store              # cost of one journal append, with and without fsync
 
-The synthetic server (vlmhyperbench/testing/synthetic_server.py) runs in its own process with a known TTFT and
+The synthetic server (tests/support/synthetic_server.py) runs in its own process with a known TTFT and
 inter-token delay, so the true latency of a request is ``ttft + (tokens - 1) * itl`` and the most a
 closed loop of C requests in flight can reach is ``C / true latency``. Printed per client:
 achieved requests/s and its ratio to that bound; the median client TTFT minus the server's
@@ -34,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.synthetic_server import launch  # noqa: E402
 from vlmhyperbench.inference import Answer, Endpoint, PredictionJournal, RequestItem, run_requests  # noqa: E402
-from vlmhyperbench.testing.synthetic_server import launch  # noqa: E402
 
 MODEL = "synthetic"
 

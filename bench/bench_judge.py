@@ -5,7 +5,7 @@
     python bench/bench_judge.py --part rescore --n 10000
     python bench/bench_judge.py --part rescore --run /tmp/bench-rescore-XXXX/out/judged   # reuse a run
 
-rate: a synthetic judge (vlmhyperbench/testing/synthetic_server.py) of known latency answers every question
+rate: a synthetic judge (tests/support/synthetic_server.py) of known latency answers every question
 `GRADE: C`. In one process and one Prefect flow run, alternately: the bare client (`run_requests` over the
 same judge prompts, answers dropped) and the judging path (tasks.judging.judging: prompts planned from a
 pair's predictions, answers parsed and journaled, re-asks ready), both at the same concurrency. Printed:
@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def write_dataset(root: Path, n: int) -> None:
     """N questions Q-i? about one page (the judge never sees it): one small PNG, N annotation rows."""
-    from vlmhyperbench.testing.fault_servers import make_images, write_annotation
+    from tests.support.fault_servers import make_images, write_annotation
 
     (name,) = make_images(root / "qa" / "images", 1)
     write_annotation(root / "qa", [(f"s{i}", f"images/{name}", f"Q-{i}?", f"value {i}") for i in range(n)])
@@ -55,10 +55,10 @@ def rate(n: int, concurrency: int, ttft_ms: float, itl_ms: float, rounds: int) -
     from prefect import flow
 
     from tasks.judging import judging, plan_work
+    from tests.support.synthetic_server import launch
     from vlmhyperbench.config import expand_plan, load_catalog
     from vlmhyperbench.inference import PREDICTION_SCHEMA, Endpoint, RequestItem, run_requests
     from vlmhyperbench.results import RunFolder
-    from vlmhyperbench.testing.synthetic_server import launch
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-judge-"))
     config = tmp / "config"
@@ -139,7 +139,7 @@ def rate(n: int, concurrency: int, ttft_ms: float, itl_ms: float, rounds: int) -
 
 def make_judged_run(n: int, tmp: Path, env: dict) -> Path:
     """A real run folder of N judged samples: a candidate and a judge, both synthetic, through the command."""
-    from vlmhyperbench.testing.fault_servers import FaultServer
+    from tests.support.fault_servers import FaultServer
 
     config = tmp / "config"
     write_dataset(config, n)
@@ -175,7 +175,7 @@ def rescore(n: int, run: Path | None, repeat: int) -> None:
     import polars as pl
     from prefect.testing.utilities import prefect_test_harness
 
-    from vlmhyperbench.testing.fault_servers import FaultServer
+    from tests.support.fault_servers import FaultServer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-rescore-"))
     env = {**os.environ, "PREFECT_HOME": str(tmp / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

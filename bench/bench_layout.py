@@ -33,8 +33,8 @@ import jiwer  # noqa: E402
 from environments.backends import BACKENDS  # noqa: E402
 from environments.manager import EnvManager  # noqa: E402
 from metrics._parse import cc_ocr_f1, cc_ocr_tokens  # noqa: E402
+from tests.support.documents import FONT, FONT_BOLD, PROSE  # noqa: E402
 from vlmhyperbench.config import ModelRow  # noqa: E402
-from vlmhyperbench.testing.documents import FONT, FONT_BOLD, PROSE  # noqa: E402
 
 FORM = [
     ("Invoice number:", "INV-2026-0042"),

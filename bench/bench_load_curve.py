@@ -3,7 +3,7 @@
     python bench/bench_load_curve.py                       # levels 2 4 8 32 against capacity 8
     python bench/bench_load_curve.py --levels 1,4,16,64 --capacity 16 --samples 400
 
-The synthetic server (vlmhyperbench/testing/synthetic_server.py) answers in a known time, ``ttft + (tokens -
+The synthetic server (tests/support/synthetic_server.py) answers in a known time, ``ttft + (tokens -
 1) * itl``, and generates at most ``--capacity`` requests at once, so the most any client can reach at
 concurrency C is ``min(C, capacity) / latency`` and the curve saturates at the capacity. This script runs
 `python -m flows.benchmark` with plan.csv `concurrency` = the levels (one `openai` row, a dataset of small
@@ -30,8 +30,8 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.support.fault_servers import FaultServer, simple_dataset  # noqa: E402
 from vlmhyperbench.inference.chat import Endpoint, RequestItem, build_body  # noqa: E402
-from vlmhyperbench.testing.fault_servers import FaultServer, simple_dataset  # noqa: E402
 
 MODEL = "synthetic"
 

@@ -32,9 +32,9 @@ def main() -> None:
 
     from fpdf import FPDF
 
+    from tests.support.documents import FONT, PROSE
     from vlmhyperbench.datasets import PageOptions, read_dataset
     from vlmhyperbench.datasets import _pages as pages
-    from vlmhyperbench.testing.documents import FONT, PROSE
 
     docs = cache / "docs"
     docs.mkdir()

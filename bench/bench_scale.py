@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def write_config(root: Path, models: int, datasets: int, samples: int, base_url: str) -> None:
-    from vlmhyperbench.testing.fault_servers import simple_dataset
+    from tests.support.fault_servers import simple_dataset
 
     lines = ["name;task;format;path"]
     for d in range(datasets):
@@ -149,7 +149,7 @@ def main() -> int:
     if args.child:
         child(args)
         return 0
-    from vlmhyperbench.testing.synthetic_server import launch
+    from tests.support.synthetic_server import launch
 
     env = dict(os.environ)  # Prefect's own log level: its run logs reach the API as a user's would
     if args.parallel:

@@ -26,9 +26,9 @@ import polars as pl  # noqa: E402
 
 from environments.backends import BACKENDS  # noqa: E402
 from environments.manager import EnvManager  # noqa: E402
+from tests.support.documents import omnidocbench_page  # noqa: E402
 from vlmhyperbench.config import ModelRow  # noqa: E402
 from vlmhyperbench.scorers import SCORERS, run_scorer, scorer_spec  # noqa: E402
-from vlmhyperbench.testing.documents import omnidocbench_page  # noqa: E402
 
 TABLE = "<table><tr><td>Item</td><td>Cost</td></tr><tr><td>Paper</td><td>12</td></tr></table>"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from environments.engines import ENGINES
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 SERVER_PACKAGE = "vlmhb_server"
 """The project's model server package (vlmhb_server/), copied into a model's environment under this name."""

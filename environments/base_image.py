@@ -23,7 +23,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from environments.process import run_logged
-from vlmhyperbench.errors import EnvBuildError
+from vlmhb_core.errors import EnvBuildError
 
 DEFAULT_BASE_IMAGE = "vlmhyperbench-base:bookworm-py3.11"
 LOCAL_REPOSITORY = "vlmhyperbench-base"

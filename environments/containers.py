@@ -14,7 +14,7 @@ import socket
 import threading
 from pathlib import Path
 
-from vlmhyperbench.errors import ServerError
+from vlmhb_core.errors import ServerError
 
 SERVER_LABEL = "vlmhyperbench.server"
 OWNER_LABEL = "vlmhyperbench.owner"

@@ -50,7 +50,7 @@ from environments.wheelhouse import (
     parse_probe,
     provided_by_image,
 )
-from vlmhyperbench.errors import EnvBuildError, ServerError
+from vlmhb_core.errors import EnvBuildError, ServerError
 
 __all__ = ["BASE_IMAGE", "ContainerServer", "DockerProvider", "cleanup_stale", "stop_all"]
 
@@ -73,7 +73,7 @@ PIDS_LIMIT = 4096
 def default_memory_limit() -> str:
     """A container's memory limit when its row sets none: VLMHB_CONTAINER_MEMORY_LIMIT, else 90 % of the
     host's memory, so that a runaway model is OOM-killed alone instead of taking the host down."""
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     configured = get_settings().container_memory_limit
     if configured:
@@ -88,7 +88,7 @@ class DockerProvider:
 
     def __init__(self, root: Path, base_image: str | None = None, base_cache: Path | None = None):
         self.root = Path(root) / "docker"
-        from vlmhyperbench.settings import get_settings
+        from vlmhb_core.settings import get_settings
 
         # VLMHB_BASE_IMAGE (settings.base_image), which deployments/build_base_image.sh reads too.
         self.base_image = base_image or get_settings().base_image or BASE_IMAGE

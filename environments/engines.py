@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 SERVER_PACKAGES: tuple[str, ...] = ("aiohttp>=3.9", "pillow>=10")
 """What the project's own server needs in every environment (engines bring Pillow along anyway)."""

@@ -41,9 +41,9 @@ from pathlib import Path
 from filelock import FileLock
 
 from environments.wheelhouse import PROBE_SCRIPT, ensure_wheelhouse, link_wheels, parse_probe
-from vlmhyperbench.errors import EnvBuildError
-from vlmhyperbench.results.atomic import atomic_folder
-from vlmhyperbench.settings import get_settings
+from vlmhb_core.atomic import atomic_folder
+from vlmhb_core.errors import EnvBuildError
+from vlmhb_core.settings import get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = (
@@ -53,8 +53,10 @@ PROJECT_PARTS = (
     "tasks",
     "environments",
     "metrics",
+    "vlmhb_core",
     "vlmhyperbench",
     "vlmhb_server",
+    "vlmhb_scorers",
     "configs",
     "deployments",
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 from environments.backends import Backend, Launch
 from environments.environment import Environment
 from environments.process import STOPPING, MemorySampler, ServerProcess, free_port, wait_until_ready
-from vlmhyperbench.errors import ServerError
+from vlmhb_core.errors import ServerError
 
 # Variables that look like credentials are not handed to model servers: a server needs none of the
 # orchestrator's keys, and a crashing server may print its environment.

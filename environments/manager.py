@@ -9,8 +9,8 @@ from pathlib import Path
 from environments.backends import Backend
 from environments.environment import Environment, Provider
 from environments.spec import EnvSpec, spec_for
-from vlmhyperbench.results.atomic import atomic_write_json
-from vlmhyperbench.settings import get_settings
+from vlmhb_core.atomic import atomic_write_json
+from vlmhb_core.settings import get_settings
 
 
 class ExternalProvider:

@@ -275,7 +275,7 @@ def wait_until_ready(server, url_path: str, timeout_s: float, headers: dict | No
     import urllib.error
     import urllib.request
 
-    from vlmhyperbench.errors import ServerError
+    from vlmhb_core.errors import ServerError
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never via a proxy
     started = time.monotonic()

@@ -24,8 +24,8 @@ from filelock import FileLock
 from environments.engines import ENGINES
 from environments.spec import EnvSpec
 from environments.venv import tail
-from vlmhyperbench.errors import EnvBuildError
-from vlmhyperbench.results.atomic import atomic_folder
+from vlmhb_core.atomic import atomic_folder
+from vlmhb_core.errors import EnvBuildError
 
 SYS_REPO = "vlmhyperbench-sys"
 MARKER = "debs.json"

@@ -22,8 +22,8 @@ from filelock import FileLock
 from environments.environment import EnvInfo, Environment, build_once
 from environments.process import Interrupted, run_child
 from environments.spec import REPO_ROOT, SERVER_CODE, EnvSpec
-from vlmhyperbench.errors import EnvBuildError
-from vlmhyperbench.results.atomic import atomic_write_json
+from vlmhb_core.atomic import atomic_write_json
+from vlmhb_core.errors import EnvBuildError
 
 MARKER = "vlmhb-env.json"
 FREEZE = "freeze.txt"

@@ -38,8 +38,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from environments.venv import run_logged
-from vlmhyperbench.errors import EnvBuildError
-from vlmhyperbench.results.atomic import atomic_folder
+from vlmhb_core.atomic import atomic_folder
+from vlmhb_core.errors import EnvBuildError
 
 MARKER = "wheelhouse.json"
 # The oldest glibc tag worth offering pip: manylinux1 (2.5) wheels still exist for old pure-C packages.

@@ -24,18 +24,19 @@ from prefect.exceptions import TerminationSignal
 from prefect.states import Completed, Crashed, Failed, State
 from prefect.utilities.annotations import quote
 
+from flows.cli.lifecycle import command_lifecycle, stop_everything
+from flows.cli.parallel import parallel_limits
 from flows.dispatch import run_model
 from flows.judge import run_judges
-from flows.lifecycle import command_lifecycle, stop_everything
-from flows.parallel import parallel_limits
 from tasks.gates import quality_gates
 from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
 from tasks.runtime import pair_failure
+from vlmhb_core.console import FOLDER, command_parser
+from vlmhb_core.errors import ConfigError
+from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import DEFAULT_CONFIG, check_api_keys, default_config, dropped_datasets, plan_pairs
-from vlmhyperbench.console import FOLDER, command_parser
-from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.report import warm_up
 from vlmhyperbench.results import (
     PAIR_PENDING,
@@ -46,7 +47,6 @@ from vlmhyperbench.results import (
     new_run_id,
     versions,
 )
-from vlmhyperbench.settings import get_settings
 
 EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_GATE_FAILED = 3
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     """The command line: `python -m flows.benchmark ARGV`, or `vlmhb run ARGV` (PROG names it in messages)."""
     args = parse_args(argv, prog)
     if args.list:
-        from flows.registries import print_registries
+        from flows.cli.registries import print_registries
 
         print_registries()
         return EXIT_OK

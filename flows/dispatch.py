@@ -30,10 +30,10 @@ from prefect.states import State
 
 from environments.backends import BACKENDS
 from flows.evaluate_model import evaluate_model, model_state
+from vlmhb_core.errors import BenchError
+from vlmhb_core.settings import Settings
 from vlmhyperbench.config import plan_pairs
-from vlmhyperbench.errors import BenchError
 from vlmhyperbench.results import ModelResult, PairOutcome, RunFolder
-from vlmhyperbench.settings import Settings
 
 # Not handed to job containers: they have their own places, or describe this process only.
 _LOCAL_ONLY = {

@@ -23,6 +23,7 @@ from tasks.profiling import profiling
 from tasks.runtime import pair_failure, quiet_prefect_tracebacks
 from tasks.scoring import scoring
 from tasks.serve import serve, stop
+from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import Catalog, Pair, plan_pairs
 from vlmhyperbench.inference import PredictionJournal, left_out_reasons
 from vlmhyperbench.results import (
@@ -33,7 +34,6 @@ from vlmhyperbench.results import (
     PairOutcome,
     RunFolder,
 )
-from vlmhyperbench.settings import get_settings
 
 quiet_prefect_tracebacks()  # every per-model run imports this module: local, pool job or rescore
 

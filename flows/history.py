@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from vlmhyperbench.console import FOLDER, command_parser
+from vlmhb_core.console import FOLDER, command_parser
 from vlmhyperbench.history.trend import print_trend, trend
 
 
@@ -63,7 +63,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     parser = build_parser(prog)
     args = parser.parse_args(argv)

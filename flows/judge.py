@@ -25,14 +25,15 @@ from prefect.utilities.annotations import quote
 
 from environments.backends import BACKENDS
 from environments.manager import EnvManager
-from flows.parallel import parallel_limits
+from flows.cli.parallel import parallel_limits
 from tasks.build_env import build_env
 from tasks.inference import model_endpoint
 from tasks.judging import JudgeWork, judged_scoring, judging, plan_work
 from tasks.runtime import quiet_prefect_tracebacks
 from tasks.serve import serve, stop
+from vlmhb_core.errors import JudgeError, failure_reason
+from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
-from vlmhyperbench.errors import JudgeError, failure_reason
 from vlmhyperbench.results import (
     JUDGE_COMPLETED,
     JUDGE_FAILED,
@@ -44,7 +45,6 @@ from vlmhyperbench.results import (
     RunFolder,
     now_iso,
 )
-from vlmhyperbench.settings import get_settings
 
 quiet_prefect_tracebacks()
 

@@ -24,14 +24,14 @@ from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from flows.cli.lifecycle import EXIT_INTERRUPTED, command_lifecycle
 from flows.judge import ASK_ALL, ASK_MISSING, run_judges
-from flows.lifecycle import EXIT_INTERRUPTED, command_lifecycle
 from tasks.judging import score_judged_pair
 from tasks.report import report
 from tasks.scoring import score_one_pair
+from vlmhb_core.console import FOLDER, command_parser
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
-from vlmhyperbench.console import FOLDER, command_parser
-from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.inference import PredictionJournal
 from vlmhyperbench.report import warm_up, write_report
 from vlmhyperbench.results import PAIR_COMPLETED, PAIR_PENDING, Manifest, PairKey, RunFolder

@@ -1,7 +1,7 @@
 """Metrics of VLMHyperBench: per-sample scores, summaries with bootstrap intervals, comparisons.
 
 The flow calls `score(metric, table)` per metric, then `summarize(scores, samples, aggregators)`.
-Metrics are registered in METRICS (vlmhyperbench.registry) by `@metric(...)`; a task's default
+Metrics are registered in METRICS (vlmhb_core.registry) by `@metric(...)`; a task's default
 metrics belong to its task kind (vlmhyperbench.config.task_kinds). Definitions follow CONTRACT.md,
 "Metric definitions"; anls, cer and wer are vectorised and equal, value for value, to the anls
 package and jiwer 4. The official scorers of the standard benchmarks (docvqa_anls,

@@ -10,7 +10,7 @@ import polars as pl
 from metrics import _bootstrap as bs
 from metrics._errors import MetricError
 from metrics._registry import get_metric
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 # Columns score() may write: never grouping keys.
 SCORE_COLUMNS = (

@@ -1,13 +1,13 @@
 """Errors of the metrics package.
 
-BenchError (vlmhyperbench.errors)
+BenchError (vlmhb_core.errors)
  ├── MetricError (ValueError)        a metric cannot be computed as asked: missing column, bad reference
  └── UnknownNameError (ValueError)   a metric or aggregator name that is not registered
 """
 
 from __future__ import annotations
 
-from vlmhyperbench.errors import BenchError, UnknownNameError
+from vlmhb_core.errors import BenchError, UnknownNameError
 
 __all__ = ["MetricError", "UnknownNameError"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 AGGREGATIONS = ("mean", "ratio", "f1_macro", "corpus_bleu", "category_mean", "parts")
 

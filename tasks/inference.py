@@ -13,6 +13,8 @@ from prefect.cache_policies import NO_CACHE
 
 from environments.launch import served_name
 from tasks.progress import PairProgress
+from vlmhb_core.errors import DatasetError
+from vlmhb_core.settings import get_settings
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config import TASKS, Catalog, ModelRow, Pair, pick_template, render_prompt
 from vlmhyperbench.datasets import (
@@ -23,10 +25,8 @@ from vlmhyperbench.datasets import (
     select_samples,
     unknown_fields,
 )
-from vlmhyperbench.errors import DatasetError
 from vlmhyperbench.inference import Endpoint, PredictionJournal, RequestItem, run_requests
 from vlmhyperbench.results import RunFolder
-from vlmhyperbench.settings import get_settings
 
 
 @dataclass

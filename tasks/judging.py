@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.inference import load_samples, sample_images
 from tasks.progress import PairProgress
 from tasks.scoring import ScorerSetup, score_pair
+from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import Catalog, Pair
 from vlmhyperbench.inference import Answer, Endpoint, RequestItem, run_requests
 from vlmhyperbench.judges import (
@@ -36,7 +37,6 @@ from vlmhyperbench.judges import (
     verdict_columns,
 )
 from vlmhyperbench.results import RunFolder
-from vlmhyperbench.settings import get_settings
 
 
 @dataclass

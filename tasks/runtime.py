@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from vlmhyperbench.errors import BenchError, failure_reason
+from vlmhb_core.errors import BenchError, failure_reason
 from vlmhyperbench.results import PairKey, PairOutcome
 
 

@@ -16,25 +16,16 @@ from pathlib import Path
 
 import grimp
 
-ROOTS = ["flows", "tasks", "vlmhyperbench", "environments", "metrics", "vlmhb_server"]
+ROOTS = ["flows", "tasks", "vlmhyperbench", "environments", "metrics", "vlmhb_core", "vlmhb_server"]
 # Highest first: an import may only point to its own layer or one below it.
 LAYERS = [
-    ("test support", ["vlmhyperbench.testing"]),
+    ("test support", ["tests.support"]),
     ("commands", ["environments.__main__"]),
     ("flows", ["flows"]),
     ("tasks", ["tasks"]),
-    ("domain", ["vlmhyperbench.", "environments"]),
-    ("metrics", ["metrics"]),
-    (
-        "base",
-        [
-            "vlmhyperbench.errors",
-            "vlmhyperbench.settings",
-            "vlmhyperbench.registry",
-            "vlmhyperbench.console",
-            "vlmhyperbench.__init__",
-        ],
-    ),
+    ("domain", ["vlmhyperbench."]),
+    ("environments and metrics", ["environments", "metrics"]),
+    ("base", ["vlmhb_core"]),
 ]
 ISOLATED = ["vlmhb_server", "environments.servers"]  # runs inside model environments (new, old place)
 

@@ -1,6 +1,6 @@
 """Offline bundles and data sources: export to a folder or a tarball, import that checks every hash, a
 missing, changed or unexpected file named (and nothing left behind), `hf://` through the hub's cache, and
-`python -m flows.bundle` as a user runs it."""
+`python -m flows.cli.bundle` as a user runs it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import tarfile
 
 import pytest
 
-from flows.bundle import main as bundle_main
+from flows.cli.bundle import main as bundle_main
+from tests.support.benchmark_data import write_benchmark
+from tests.support.support import REPO
+from vlmhb_core.errors import BundleError, DatasetError
 from vlmhyperbench.benchmarks import (
     BENCHMARKS,
     MANIFEST,
@@ -22,9 +25,6 @@ from vlmhyperbench.benchmarks import (
     verify_bundle,
 )
 from vlmhyperbench.benchmarks._sources import _resolved
-from vlmhyperbench.errors import BundleError, DatasetError
-from vlmhyperbench.testing.benchmark_data import write_benchmark
-from vlmhyperbench.testing.support import REPO
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 ROWS = [{"question": f"q{i}", "answer": str(i), "type": "human_test"} for i in range(5)]
@@ -80,7 +80,7 @@ def test_a_damaged_bundle_names_the_file_and_nothing_is_imported(tmp_path, chart
 
 def test_a_tarball_bundle_is_checked_before_it_is_unpacked_in_place(tmp_path, chartqa, monkeypatch):
     monkeypatch.setenv("VLMHB_CACHE_DIR", str(tmp_path / "cache"))
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     get_settings.cache_clear()
     bench = BENCHMARKS.get("chartqa")
@@ -158,7 +158,7 @@ def test_the_bundle_command(tmp_path, chartqa, capsys):
     manifest = json.loads((tmp_path / "data" / "chartqa" / MANIFEST).read_text())
     (tmp_path / "data" / "chartqa" / "README.md").write_text("changed\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "flows.bundle", "verify", str(tmp_path / "data" / "chartqa")],
+        [sys.executable, "-m", "flows.cli.bundle", "verify", str(tmp_path / "data" / "chartqa")],
         cwd=REPO,
         capture_output=True,
         text=True,

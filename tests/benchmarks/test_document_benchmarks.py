@@ -3,10 +3,10 @@ their published layouts, scored by their scorers' metrics, with their files for 
 
 from __future__ import annotations
 
+from tests.support.documents import olmocr_bench_folder, omnidocbench_folder, omnidocbench_page
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config import expand_plan, load_catalog
 from vlmhyperbench.datasets import PageOptions
-from vlmhyperbench.testing.documents import olmocr_bench_folder, omnidocbench_folder, omnidocbench_page
 
 
 def test_rows_name_the_two_benchmarks_and_get_their_task_metrics_and_prompt(write_config):
@@ -50,7 +50,7 @@ def test_page_columns_apply_only_to_a_benchmark_that_reads_pdfs(write_config):
     (root / "odb").mkdir()
     import pytest
 
-    from vlmhyperbench.errors import ConfigError
+    from vlmhb_core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="column 'dpi': benchmark 'omnidocbench' reads images, not PDFs"):
         load_catalog(root)

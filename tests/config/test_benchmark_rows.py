@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.benchmark_data import write_benchmark
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import expand_plan, load_catalog
-from vlmhyperbench.errors import ConfigError
-from vlmhyperbench.testing.benchmark_data import write_benchmark
 
 MODELS = "name;backend;model;base_url;env\napi;openai;m;http://127.0.0.1:9/v1;none\n"
 

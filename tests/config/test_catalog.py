@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from tests.support.support import DEFAULT_CONFIG, REPO
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import expand_plan, load_catalog
-from vlmhyperbench.errors import ConfigError
-from vlmhyperbench.testing.support import DEFAULT_CONFIG, REPO
 
 MODELS = "name;backend;model;base_url;api_key_env;env\nocr1;rapidocr;;;;venv\napi;openai;gpt-x;http://127.0.0.1:9/v1;KEY;\n"
 DATASETS = "name;task;format;path\nocr;ocr;vlmhyperbench;data/ocr\nvqa;vqa;vlmhyperbench;data/vqa\n"

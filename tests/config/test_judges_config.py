@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import expand_plan, load_catalog
-from vlmhyperbench.errors import ConfigError
 
 MODELS = """name;backend;model;base_url;env
 cand;openai;c;http://127.0.0.1:9/v1;none

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from vlmhb_core.errors import UnknownNameError
 from vlmhyperbench.config import default_aggregators, default_metrics, expand_plan, load_catalog
-from vlmhyperbench.errors import UnknownNameError
 
 
 def test_default_metrics_per_task():

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tests.support.documents import olmocr_bench_folder, omnidocbench_folder, omnidocbench_page
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets import read_dataset
-from vlmhyperbench.errors import DatasetError
-from vlmhyperbench.testing.documents import olmocr_bench_folder, omnidocbench_folder, omnidocbench_page
 
 TABLE = "<table><tr><td>a</td></tr></table>"
 

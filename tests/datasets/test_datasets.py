@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from PIL import Image, ImageDraw
 
+from vlmhb_core.errors import ConfigError, DatasetError
 from vlmhyperbench.datasets import (
     ImageRef,
     Sample,
@@ -21,7 +22,6 @@ from vlmhyperbench.datasets import (
     sniff_mime,
 )
 from vlmhyperbench.datasets.perturbations import PERTURBATIONS, parse_perturbation, perturb
-from vlmhyperbench.errors import ConfigError, DatasetError
 
 HEADER = "data_index;split;image_path;question;answer;doc_class;question_type"
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.support.documents import text_pdf, zero_page_pdf
+from vlmhb_core.errors import ConfigError, DatasetError
 from vlmhyperbench.config import load_catalog
 from vlmhyperbench.datasets import PageOptions, read_dataset
 from vlmhyperbench.datasets import _pages as pages
-from vlmhyperbench.errors import ConfigError, DatasetError
-from vlmhyperbench.testing.documents import text_pdf, zero_page_pdf
 
 
 @pytest.fixture(autouse=True)
 def page_cache(tmp_path, monkeypatch):
     """Every test renders into its own page cache."""
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     monkeypatch.setenv("VLMHB_CACHE_DIR", str(tmp_path / "cache"))
     get_settings.cache_clear()

@@ -12,9 +12,9 @@ import pytest
 from environments.backends import BACKENDS, get_backend
 from environments.launch import ExternalServer, WatchedServerProcess, launch_for
 from environments.process import ServerProcess, free_port, wait_until_ready
+from tests.support.support import REPO
+from vlmhb_core.errors import ServerError
 from vlmhyperbench.config import ModelRow, expand_plan, load_catalog
-from vlmhyperbench.errors import ServerError
-from vlmhyperbench.testing.support import REPO
 
 EXAMPLES = REPO / "configs" / "examples"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from environments.spec import EnvSpec, server_digest
-from vlmhyperbench.errors import EnvBuildError
+from vlmhb_core.errors import EnvBuildError
 
 pytestmark = pytest.mark.docker
 
@@ -396,7 +396,7 @@ def test_a_missing_base_image_is_built_once_while_models_wait(client, base_image
     import threading
 
     from environments.docker import DockerProvider
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     tag = f"vlmhyperbench-base:test-{uuid.uuid4().hex[:8]}"
     specs = [_spec("six==1.16.0", backend="vllm") for _ in range(3)]  # no engine: no Debian packages
@@ -685,7 +685,7 @@ def test_stop_all_and_cleanup_stale(client, provider, built, tmp_path):
 
 def test_a_missing_mount_is_refused(provider, built, tmp_path):
     env, _ = built
-    from vlmhyperbench.errors import ServerError
+    from vlmhb_core.errors import ServerError
 
     with pytest.raises(ServerError, match="does not exist"):
         provider.start_server(

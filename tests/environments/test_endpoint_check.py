@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from environments.launch import check_endpoint
+from tests.support.fault_servers import FaultServer
+from vlmhb_core.errors import ServerError
 from vlmhyperbench.config import ModelRow
-from vlmhyperbench.errors import ServerError
-from vlmhyperbench.testing.fault_servers import FaultServer
 
 KEY = "azure-key-77aa66bb55"
 CODE = "gw-code-1234abcd"

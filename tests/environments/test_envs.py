@@ -15,9 +15,9 @@ import pytest
 from environments.backends import get_backend
 from environments.spec import EnvSpec, spec_for
 from environments.venv import MARKER, VenvProvider
+from tests.support.support import REPO, require
+from vlmhb_core.errors import EnvBuildError
 from vlmhyperbench.config import ModelRow
-from vlmhyperbench.errors import EnvBuildError
-from vlmhyperbench.testing.support import REPO, require
 
 SMALL = EnvSpec(
     backend="tesseract",

@@ -11,7 +11,7 @@ import sys
 
 from environments.manager import EnvManager
 from environments.spec import EnvSpec
-from vlmhyperbench.testing.support import REPO
+from tests.support.support import REPO
 
 
 def command(*args: str, cache) -> subprocess.CompletedProcess:

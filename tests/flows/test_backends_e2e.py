@@ -26,8 +26,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.stand_ins import stand_in_requirements
-from vlmhyperbench.testing.support import DEFAULT_CONFIG, REPO, built_env_python, require
+from tests.support.stand_ins import stand_in_requirements
+from tests.support.support import DEFAULT_CONFIG, REPO, built_env_python, require
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +110,7 @@ def launch_line(run_dir: Path, model: str) -> dict:
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    from vlmhyperbench.testing.tiny_models import build_in
+    from tests.support.tiny_models import build_in
 
     require(
         shutil.which("tesseract") is not None, "tesseract is not installed (apt-get install tesseract-ocr)"
@@ -202,7 +202,7 @@ class AuthEndpoint:
     def __init__(self, key: str):
         from aiohttp import web
 
-        from vlmhyperbench.testing.synthetic_server import make_app
+        from tests.support.synthetic_server import make_app
 
         self.key, self.bodies, self.authorized, self.refused = key, [], [], []
         self.app = make_app(model="gpt-test", ttft_ms=5, itl_ms=1, tokens=12)

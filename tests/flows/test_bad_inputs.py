@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vlmhb_core.errors import ConfigError, DatasetError
 from vlmhyperbench.config import load_catalog
 from vlmhyperbench.config.csv_rows import read_csv_rows
 from vlmhyperbench.datasets import read_dataset
-from vlmhyperbench.errors import ConfigError, DatasetError
 
 FUZZ = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 MODELS = "name;backend;model;base_url;env\napi;openai;m;http://127.0.0.1:9/v1;none\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.support import DEFAULT_CONFIG, REPO
+from tests.support.support import DEFAULT_CONFIG, REPO
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from vlmhyperbench.testing.support import REPO
+from tests.support.support import REPO
 
 CI = REPO / "deployments" / "ci"
 BENCHMARK = "python -m flows.benchmark --config deployments/ci/config"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import COMMANDS
-from vlmhyperbench.testing.support import REPO, require
+from tests.support.support import REPO, require
 
 VLMHB = Path(sys.executable).with_name("vlmhb")
 
@@ -96,7 +96,7 @@ def test_list_env_list_and_bundle_exit_as_their_modules():
     assert envs.returncode == 0 and "cached model environments" in envs.stdout, envs.stderr
     for done in (
         vlmhb("bundle", "verify", "/no/such/bundle"),
-        python_m("flows.bundle", "verify", "/no/such"),
+        python_m("flows.cli.bundle", "verify", "/no/such"),
     ):
         assert done.returncode == 1 and done.stderr.startswith("error: "), done.stderr
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vlmhyperbench.testing.support import REPO, require
+from tests.support.support import REPO, require
 
 MODEL = "rapidocr-1.4"
 K8S_TEMPLATE = REPO / "deployments" / "k8s-gpu-job-template.yaml"

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.documents import (
+from tests.support.documents import (
     PROSE,
     olmocr_bench_folder,
     omnidocbench_folder,
@@ -30,7 +30,7 @@ from vlmhyperbench.testing.documents import (
     text_pdf,
     two_column_pdf,
 )
-from vlmhyperbench.testing.support import REPO, built_env_python, require
+from tests.support.support import REPO, built_env_python, require
 
 pytestmark = pytest.mark.slow
 

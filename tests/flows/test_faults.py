@@ -21,7 +21,7 @@ import polars as pl
 import psutil
 import pytest
 
-from vlmhyperbench.testing.fault_servers import (
+from tests.support.fault_servers import (
     FaultServer,
     alive,
     cli_env,
@@ -36,7 +36,7 @@ from vlmhyperbench.testing.fault_servers import (
     wait_for,
     write_annotation,
 )
-from vlmhyperbench.testing.support import DEFAULT_CONFIG, require
+from tests.support.support import DEFAULT_CONFIG, require
 
 pytestmark = pytest.mark.slow
 
@@ -463,7 +463,7 @@ def server_processes(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_stops_the_server_and_keeps_the_answers(api_url, tmp_path, how):
-    from vlmhyperbench.testing.support import built_env_python
+    from tests.support.support import built_env_python
 
     built_env_python("rapidocr", ("rapidocr-onnxruntime==1.4.4",))  # cached by the e2e tests; built once
     config = rapidocr_config(tmp_path / "config")

@@ -13,14 +13,14 @@ import time
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.fault_servers import (
+from tests.support.fault_servers import (
     cli_env,
     fault_servers,
     make_images,
     run_cli,
     simple_dataset,
 )
-from vlmhyperbench.testing.support import REPO
+from tests.support.support import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import json
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.fault_servers import FaultServer, cli_env, run_cli, simple_dataset
+from tests.support.fault_servers import FaultServer, cli_env, run_cli, simple_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """The fault matrix's Prefect API row: the orchestration's own trouble is never a model's.
 
 The benchmark runs as a user runs it (the command line, as a subprocess) against the session's real Prefect
-API, through a proxy (vlmhyperbench.testing.flaky_prefect_api) that makes it briefly unavailable or fails
+API, through a proxy (tests.support.flaky_prefect_api) that makes it briefly unavailable or fails
 one model's subflow runs for good. A brief outage costs nothing: the Prefect client's retries with backoff
 ride it out. A fault that outlasts them makes the pair `errored` (not `failed`): exit code 4, the model's
 subflow Crashed (not Failed: an automation on Failed stays quiet), no gate held against it, and `--resume`
@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from vlmhyperbench.testing import flaky_prefect_api
-from vlmhyperbench.testing.fault_servers import (
+from tests.support import flaky_prefect_api
+from tests.support.fault_servers import (
     cli_env,
     fault_servers,
     openai_models_csv,
     run_cli,
     simple_dataset,
 )
-from vlmhyperbench.testing.prefect_api import benchmark_runs
+from tests.support.prefect_api import benchmark_runs
 
 pytestmark = pytest.mark.slow
 

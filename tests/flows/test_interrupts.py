@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vlmhyperbench.testing.fault_servers import (
+from tests.support.fault_servers import (
     alive,
     cli_env,
     descendants,
@@ -27,8 +27,8 @@ from vlmhyperbench.testing.fault_servers import (
     start_cli,
     wait_for,
 )
-from vlmhyperbench.testing.package_index import PROBE, FlakyIndex
-from vlmhyperbench.testing.plugins import install_dist
+from tests.support.package_index import PROBE, FlakyIndex
+from tests.support.plugins import install_dist
 
 pytestmark = pytest.mark.slow
 
@@ -101,7 +101,7 @@ def test_ctrl_c_while_the_environment_builds(tmp_path):
 
 def test_ctrl_c_while_the_model_server_starts(tmp_path):
     """The vLLM stand-in loads for two minutes before it answers; Ctrl-C stops it and the run."""
-    from vlmhyperbench.testing.stand_ins import stand_in_requirements
+    from tests.support.stand_ins import stand_in_requirements
 
     config = tmp_path / "config"
     dataset(config)

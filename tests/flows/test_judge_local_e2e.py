@@ -1,5 +1,5 @@
 """A judge served locally, in its own environment: a tiny random-weight LLaVA (built offline,
-vlmhyperbench/testing/tiny_models.py) on the transformers backend in a venv, judging two candidates through
+tests/support/tiny_models.py) on the transformers backend in a venv, judging two candidates through
 `python -m flows.benchmark`. It is built and started once for both, sees the pages (judge_images), and is
 stopped at the end. Random weights answer garbage: every verdict is unparseable, asked once more, and then
 a judge error, which is never counted as a wrong answer."""
@@ -14,8 +14,8 @@ import sys
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.fault_servers import FaultServer, make_images, write_annotation
-from vlmhyperbench.testing.support import REPO, built_env_python
+from tests.support.fault_servers import FaultServer, make_images, write_annotation
+from tests.support.support import REPO, built_env_python
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ TRANSFORMERS_PACKAGES = ("torch==2.13.0", "transformers", "tokenizers")  # the l
 
 
 def test_a_locally_served_judge_is_started_once_for_all_its_candidates(tmp_path):
-    from vlmhyperbench.testing.tiny_models import build_in
+    from tests.support.tiny_models import build_in
 
     python = built_env_python("transformers", TRANSFORMERS_PACKAGES)
     folder = build_in(python, "llava", tmp_path / "tiny")

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.fault_servers import (
+from tests.support.fault_servers import (
     FaultServer,
     cli_env,
     finish,
@@ -28,8 +28,8 @@ from vlmhyperbench.testing.fault_servers import (
     wait_for,
     write_annotation,
 )
-from vlmhyperbench.testing.prefect_api import benchmark_runs
-from vlmhyperbench.testing.support import REPO
+from tests.support.prefect_api import benchmark_runs
+from tests.support.support import REPO
 
 pytestmark = pytest.mark.slow
 

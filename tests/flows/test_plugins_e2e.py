@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.plugins import install_dist
-from vlmhyperbench.testing.support import DEFAULT_CONFIG, REPO
+from tests.support.plugins import install_dist
+from tests.support.support import DEFAULT_CONFIG, REPO
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from environments.backends import get_backend
+from tests.support.support import REPO, require
 from vlmhyperbench.config import ModelRow
-from vlmhyperbench.testing.support import REPO, require
 
 KEY = "sk-vlmhb-PLANTED-security-0042"
 

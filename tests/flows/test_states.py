@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from vlmhyperbench.testing.fault_servers import (
+from tests.support.fault_servers import (
     cli_env,
     fault_servers,
     openai_models_csv,
@@ -19,7 +19,7 @@ from vlmhyperbench.testing.fault_servers import (
     simple_dataset,
     wait_for,
 )
-from vlmhyperbench.testing.prefect_api import benchmark_runs, read_events
+from tests.support.prefect_api import benchmark_runs, read_events
 
 pytestmark = pytest.mark.slow
 

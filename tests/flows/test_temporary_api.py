@@ -1,4 +1,4 @@
-"""The temporary Prefect API a command starts (flows/temporary_api.py) takes writes side by side without
+"""The temporary Prefect API a command starts (flows/cli/temporary_api.py) takes writes side by side without
 refusing them: many subflows starting together wait for SQLite in turn, never for the client's back-off."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from flows.lifecycle import _shielded_api_server
+from flows.cli.lifecycle import _shielded_api_server
 
 
 async def _side_by_side_writes(api_url: str, n: int) -> list[int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vlmhyperbench.testing.support import DEFAULT_CONFIG
+from tests.support.support import DEFAULT_CONFIG
 
 
 def config_with_gates(write_config, gates: str) -> Path:
@@ -24,8 +24,8 @@ def config_with_gates(write_config, gates: str) -> Path:
 
 
 def test_gates_csv_errors_name_file_line_and_column(write_config):
+    from vlmhb_core.errors import ConfigErrors
     from vlmhyperbench.config import load_catalog
-    from vlmhyperbench.errors import ConfigErrors
 
     root = config_with_gates(
         write_config,
@@ -205,9 +205,9 @@ def test_quality_gates_task_writes_gates_json_and_publishes_the_artifact(
     from prefect import flow
 
     from tasks.gates import quality_gates
+    from tests.support.prefect_api import read_artifacts
     from vlmhyperbench.config import expand_plan, load_catalog
     from vlmhyperbench.results import Manifest, PairOutcome, RunFolder
-    from vlmhyperbench.testing.prefect_api import read_artifacts
 
     catalog = load_catalog(config_with_gates(write_config, "model;dataset;metric;max\n*;docs-ocr;cer;0.05\n"))
     pairs = [p for p in expand_plan(catalog) if p.dataset.name == "docs-ocr"]

@@ -7,8 +7,9 @@ import pytest
 from rich.console import Console
 
 from flows.history import main as history_main
+from tests.support.synthetic_runs import make_config, write_run
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config.thresholds import read_thresholds
-from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.history import (
     find_regressions,
     list_runs,
@@ -18,7 +19,6 @@ from vlmhyperbench.history import (
     threshold_for,
     trend,
 )
-from vlmhyperbench.testing.synthetic_runs import make_config, write_run
 
 N = 60
 BASE = set(range(0, N, 5))  # 12 of 60 wrong: ANLS 0.8

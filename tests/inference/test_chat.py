@@ -1,4 +1,4 @@
-"""run_requests against the real synthetic server (vlmhyperbench.testing.synthetic_server) on 127.0.0.1."""
+"""run_requests against the real synthetic server (tests.support.synthetic_server) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from vlmhyperbench.inference.chat import (
 
 
 def _synthetic():
-    from vlmhyperbench.testing import synthetic_server
+    from tests.support import synthetic_server
 
     return synthetic_server
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from tests.support.fault_servers import FaultServer
 from vlmhyperbench.inference.chat import Answer, Endpoint, RequestItem, run_requests
-from vlmhyperbench.testing.fault_servers import FaultServer
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The streaming client against gateways that are not plain OpenAI: Azure OpenAI's URL scheme (deployment in
 the path, api-version in the query, the key in `api-key`) and a gateway that takes its access code as a query
-parameter. Real servers on 127.0.0.1 (vlmhyperbench.testing.synthetic_server) check every part."""
+parameter. Real servers on 127.0.0.1 (tests.support.synthetic_server) check every part."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import asyncio
 import pytest
 from pydantic import SecretStr
 
+from tests.support.fault_servers import FaultServer
 from vlmhyperbench.inference.chat import Answer, Endpoint, RequestItem, run_requests
-from vlmhyperbench.testing.fault_servers import FaultServer
 
 KEY = "azure-key-5f4e3d2c1b"
 CODE = "gw-code-0a9b8c7d"

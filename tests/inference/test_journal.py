@@ -150,7 +150,7 @@ def test_fsync_mode_writes_the_same_lines(tmp_path):
 
 
 def _synthetic():
-    from vlmhyperbench.testing import synthetic_server
+    from tests.support import synthetic_server
 
     return synthetic_server
 

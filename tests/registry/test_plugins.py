@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from vlmhyperbench.testing.plugins import install_dist
-from vlmhyperbench.testing.support import DEFAULT_CONFIG
+from tests.support.plugins import install_dist
+from tests.support.support import DEFAULT_CONFIG
 
 GOOD = {
     "vlmhb_good": '''
@@ -66,7 +66,7 @@ BROKEN = {"vlmhb_broken": "import a_module_that_is_not_installed\n", "vlmhb_holl
 
 
 def registries():
-    from flows.registries import REGISTRIES
+    from flows.cli.registries import REGISTRIES
 
     return REGISTRIES
 
@@ -133,8 +133,8 @@ def test_server_engines_come_from_the_models_environment(plugin_site):
 
 def test_a_broken_plugin_names_its_package_and_entry_point(plugin_site):
     import metrics
+    from vlmhb_core.errors import PluginError
     from vlmhyperbench.datasets import read_dataset
-    from vlmhyperbench.errors import PluginError
 
     with pytest.raises(PluginError) as err:
         metrics.get_metric("broken_metric")
@@ -179,7 +179,7 @@ def test_config_check_reports_a_broken_plugin_on_its_rows_and_keeps_the_others(p
 
 
 def test_listing_shows_every_registry_with_the_package_of_each_name(plugin_site):
-    from flows.registries import REGISTRIES, list_registries
+    from flows.cli.registries import REGISTRIES, list_registries
 
     rows = {(r.registry, r.name): r for r in list_registries()}
     assert {r for r, _ in rows} == {registry.name for registry in REGISTRIES}

@@ -9,8 +9,8 @@ from pathlib import Path
 from prefect import flow
 
 from tasks.report import report
-from vlmhyperbench.testing.prefect_api import read_artifacts
-from vlmhyperbench.testing.synthetic_runs import build_run, make_config, write_run
+from tests.support.prefect_api import read_artifacts
+from tests.support.synthetic_runs import build_run, make_config, write_run
 
 BASE = set(range(0, 40, 5))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vlmhyperbench.testing.synthetic_runs import make_config, write_run
+from tests.support.synthetic_runs import make_config, write_run
 
 XSS = (
     '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'

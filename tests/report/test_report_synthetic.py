@@ -1,4 +1,4 @@
-"""Synthetic run folders (vlmhyperbench.testing.synthetic_runs) have the contract's files and shape."""
+"""Synthetic run folders (tests.support.synthetic_runs) have the contract's files and shape."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from vlmhyperbench.testing.synthetic_runs import make_config, write_run
+from tests.support.synthetic_runs import make_config, write_run
 
 
 def test_synthetic_run_has_the_contract_files(tmp_path):

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from flows.registries import REGISTRIES
+from flows.cli.registries import REGISTRIES
+from tests.support.plugins import install_dist
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import expand_plan, load_catalog
-from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.scorers import SCORERS
-from vlmhyperbench.testing.plugins import install_dist
 
 PLUGIN = """
 from vlmhyperbench.scorers import Scorer, scorer_metric

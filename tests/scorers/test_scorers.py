@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 
 from environments.manager import EnvManager
+from tests.support.documents import olmocr_bench_folder, omnidocbench_page
+from tests.support.support import REPO, require
+from vlmhb_core.errors import EnvBuildError, ScorerError
 from vlmhb_scorers.omnidocbench import to_ground_truth
 from vlmhyperbench.datasets import read_dataset
-from vlmhyperbench.errors import EnvBuildError, ScorerError
 from vlmhyperbench.scorers import SCORERS, Scorer, register_scorer, run_scorer, scorer_metric, scorer_spec
-from vlmhyperbench.testing.documents import olmocr_bench_folder, omnidocbench_page
-from vlmhyperbench.testing.support import REPO, require
 
 pytestmark = pytest.mark.slow
 
@@ -342,7 +342,7 @@ def test_a_scorer_environment_can_be_a_docker_image(tmp_path):
 
 
 def test_the_environments_command_builds_and_keeps_a_configs_scorers(write_config, capsys):
-    from environments.__main__ import main
+    from flows.cli.env import main
 
     config = write_config(
         {

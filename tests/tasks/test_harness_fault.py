@@ -9,11 +9,11 @@ import pytest
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from flows.cli.parallel import PARALLEL_BY_KIND, parallel_limits
 from flows.evaluate_model import model_state
-from flows.parallel import PARALLEL_BY_KIND, parallel_limits
 from tasks.runtime import harness_fault, pair_failure
+from vlmhb_core.errors import ServerError
 from vlmhyperbench.config import load_catalog
-from vlmhyperbench.errors import ServerError
 from vlmhyperbench.results import ModelResult, PairKey, PairOutcome
 
 API = "http://127.0.0.1:4200/api"

@@ -19,8 +19,8 @@ from environments.manager import EnvManager
 from environments.spec import EnvSpec
 from tasks.build_env import build_env
 from tasks.runtime import is_transient
-from vlmhyperbench.errors import EnvBuildError, ServerError
-from vlmhyperbench.testing.package_index import PROBE, FlakyIndex
+from tests.support.package_index import PROBE, FlakyIndex
+from vlmhb_core.errors import EnvBuildError, ServerError
 
 
 @pytest.fixture
@@ -120,8 +120,8 @@ def test_a_port_taken_between_probe_and_bind_costs_a_retry_on_a_new_port(
     another process on the first start, and is started again on a fresh port."""
     from environments import launch
     from tasks.serve import serve, stop
+    from tests.support.support import require
     from vlmhyperbench.config import ModelRow
-    from vlmhyperbench.testing.support import require
 
     backend = BACKENDS.get("tesseract")
     row = ModelRow(name="tess", backend="tesseract")

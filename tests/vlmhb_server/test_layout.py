@@ -9,8 +9,8 @@ from pathlib import Path
 import jiwer
 import pytest
 
+from tests.support.documents import PROSE, two_column_pdf, two_column_reference
 from vlmhb_server.layout import TextBox, reading_order_lines
-from vlmhyperbench.testing.documents import PROSE, two_column_pdf, two_column_reference
 
 
 def column(x: float, top: float, lines: list[str], width: float = 300, height: float = 20) -> list[TextBox]:

@@ -61,7 +61,7 @@ START_TIMEOUT_S = 180
 
 def env_python(env: str) -> str:
     """The python of an env that can serve `env`'s engine, or a skip that says what is missing."""
-    from vlmhyperbench.testing.support import built_env_python, require
+    from tests.support.support import built_env_python, require
 
     var = f"VLMHB_TEST_{env.upper()}_PYTHON"
     python = os.environ.get(var) or built_env_python(*ENV_ROWS[env])
@@ -674,7 +674,7 @@ def test_tesseract_without_the_language_data_fails_to_load(tesseract_python, ser
 
 @pytest.fixture(scope="session")
 def tiny_models(transformers_python, tmp_path_factory) -> dict[str, Path]:
-    from vlmhyperbench.testing.tiny_models import KINDS, build_in
+    from tests.support.tiny_models import KINDS, build_in
 
     root = tmp_path_factory.mktemp("tiny-models")
     return {kind: build_in(transformers_python, kind, root / kind) for kind in KINDS}

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vlmhb_core.errors import BundleError
 from vlmhyperbench.benchmarks._hashing import sha256_file
-from vlmhyperbench.errors import BundleError
 
 if TYPE_CHECKING:
     from vlmhyperbench.benchmarks._catalog import Benchmark

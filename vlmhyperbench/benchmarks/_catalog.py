@@ -15,7 +15,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 if TYPE_CHECKING:
     from vlmhyperbench.datasets import Sample

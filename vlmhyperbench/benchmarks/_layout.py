@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets import ImageRef, Sample
 from vlmhyperbench.datasets._common import UniqueIds, as_text
-from vlmhyperbench.errors import DatasetError
 
 _SHARD = re.compile(r"^(?P<split>[A-Za-z][\w.]*?)(?:-\d{5}-of-\d{5})?$")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.benchmarks._bundle import is_bundle, is_tarball, verify_bundle
 from vlmhyperbench.benchmarks._hashing import sha256_file
-from vlmhyperbench.errors import DatasetError
 
 if TYPE_CHECKING:
     from vlmhyperbench.benchmarks._catalog import Benchmark
@@ -135,8 +135,8 @@ def _from_hub(spec: str, benchmark: Benchmark | None, split: str | None) -> Data
 
 def _from_tarball(spec: str, tarball: Path) -> DataSource:
     """A tarball bundle, imported once into the cache (keyed by its sha256) and checked there."""
+    from vlmhb_core.settings import get_settings
     from vlmhyperbench.benchmarks._bundle import import_bundle
-    from vlmhyperbench.settings import get_settings
 
     key = (str(tarball.resolve()), "tarball")
     with _lock:

@@ -19,6 +19,8 @@ from typing import Any
 
 from environments.backends import BACKENDS, Backend
 from metrics import METRICS, aggregator_names, is_judged, judged_metric, parse_reasoning
+from vlmhb_core.errors import ConfigError, ConfigErrors, DatasetError, PluginError
+from vlmhb_core.registry import Registry
 from vlmhyperbench.benchmarks import BENCHMARKS, Benchmark, DataSource, is_bundle, is_hub, resolve_source
 from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
 from vlmhyperbench.config.gates import GATE_COLUMNS, GATES_FILE, GateRow, check_gates
@@ -44,8 +46,6 @@ from vlmhyperbench.config.rows import (
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
 from vlmhyperbench.datasets import FORMATS, PageOptions, parse_perturbation, takes_page_options
-from vlmhyperbench.errors import ConfigError, ConfigErrors, DatasetError, PluginError
-from vlmhyperbench.registry import Registry
 from vlmhyperbench.scorers import SCORERS
 
 

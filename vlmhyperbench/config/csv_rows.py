@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from vlmhyperbench.errors import ConfigError
+from vlmhb_core.errors import ConfigError
 
 MAX_CELL_CHARS = 100_000
 """A config cell longer than this is a mistake (a pasted file, a missing quote), whatever the csv module's

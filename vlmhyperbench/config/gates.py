@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config.csv_rows import CsvRow
-from vlmhyperbench.errors import ConfigError
 
 GATES_FILE = "gates.csv"
 GATE_COLUMNS = ["model", "dataset", "metric", "perturbation", "min", "max", "no_regression"]

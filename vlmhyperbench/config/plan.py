@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import metrics
 from environments.backends import Backend
+from vlmhb_core.errors import BenchError, ConfigError, ConfigErrors
 from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow
 from vlmhyperbench.config.task_kinds import TASKS
-from vlmhyperbench.errors import BenchError, ConfigError, ConfigErrors
 from vlmhyperbench.results.records import PairKey
 
 if TYPE_CHECKING:

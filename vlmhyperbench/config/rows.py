@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config.csv_rows import CsvRow
-from vlmhyperbench.errors import ConfigError
 
 ENV_KINDS = ["none", "venv", "docker"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 
 @dataclass(frozen=True)

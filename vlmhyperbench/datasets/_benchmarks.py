@@ -29,12 +29,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets._common import as_text, json_objects, not_utf8, where
 from vlmhyperbench.datasets._options import PageOptions
 from vlmhyperbench.datasets._pages import PdfPage, check_page_size, open_pdf
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import Sample, SampleError
-from vlmhyperbench.errors import DatasetError
 
 OMNIDOCBENCH_JSON = "OmniDocBench.json"
 _MARKDOWN_CATEGORIES = {"title", "text_block", "code_txt", "reference", "equation_isolated", "table"}

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vlmhyperbench.errors import DatasetError
+from vlmhb_core.errors import DatasetError
 
 
 def where(file: Path, line: int | None = None, field: str | None = None) -> str:

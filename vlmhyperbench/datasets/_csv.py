@@ -6,10 +6,10 @@ import csv
 import sys
 from pathlib import Path
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets._common import UniqueIds, answers_from_cell, not_utf8, task_fields
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import Sample
-from vlmhyperbench.errors import DatasetError
 
 REQUIRED = ("data_index", "image_path", "answer")
 OPTIONAL = (

@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from vlmhb_core.errors import DatasetError, UnknownNameError
+from vlmhb_core.registry import Registry
 from vlmhyperbench.datasets._options import PageOptions, takes_page_options
 from vlmhyperbench.datasets._sample import Sample
-from vlmhyperbench.errors import DatasetError, UnknownNameError
-from vlmhyperbench.registry import Registry
 
 Reader = Callable[[Path], list[Sample]]
 """Reads a whole dataset's metadata (images stay lazy); raises DatasetError when it cannot. A reader of

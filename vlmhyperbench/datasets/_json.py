@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets._common import (
     UniqueIds,
     as_text,
@@ -18,7 +19,6 @@ from vlmhyperbench.datasets._common import (
 )
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import ImageRef, Sample
-from vlmhyperbench.errors import DatasetError
 
 JSONL_FIELDS = frozenset(
     "id image images question answer answers doc_class question_type split label classes fields order".split()

@@ -146,7 +146,7 @@ def page_text(path: Path, indices: list[int]) -> list[str]:
 
 
 def _cache_root() -> Path:
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     return Path(get_settings().cache_dir) / "pages"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets._common import UniqueIds, as_text, first_of, references_of, task_fields, where
 from vlmhyperbench.datasets._sample import ImageRef, Sample
-from vlmhyperbench.errors import DatasetError
 
 META = (
     "id",

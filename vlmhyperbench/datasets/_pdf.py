@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets._common import UniqueIds, as_text, json_objects, references_of, task_fields, where
 from vlmhyperbench.datasets._options import PageOptions, PageSelection, parse_pages
 from vlmhyperbench.datasets._pages import (
@@ -34,7 +35,6 @@ from vlmhyperbench.datasets._pages import (
 )
 from vlmhyperbench.datasets._paths import confine
 from vlmhyperbench.datasets._sample import Sample, SampleError
-from vlmhyperbench.errors import DatasetError
 
 ANNOTATION = "annotation.jsonl"
 PDF_FIELDS = frozenset(

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from vlmhyperbench.errors import BenchError
+from vlmhb_core.errors import BenchError
 
 # Parquet images are read in blocks of this many rows: the row-group size that Hugging Face
 # writes for image datasets, so that a block costs one row group and file-order reads hit the cache.

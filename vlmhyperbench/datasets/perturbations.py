@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from vlmhyperbench.errors import ConfigError
-from vlmhyperbench.registry import Registry
+from vlmhb_core.errors import ConfigError
+from vlmhb_core.registry import Registry
 
 Step = Callable[[Image.Image, float, np.random.Generator], Image.Image]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import polars as pl
 
+from vlmhb_core.console import print_table
 from vlmhyperbench.config.gates import GateRow
-from vlmhyperbench.console import print_table
 from vlmhyperbench.results.run_folder import GATES, SCORES, SUMMARY, RunFolder
 
 PASSED, FAILED, UNCHECKED = "passed", "failed", "unchecked"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
-from vlmhyperbench.errors import ConfigError
 from vlmhyperbench.history.runs import RunInfo, list_runs, load_history, scan_table
 from vlmhyperbench.results.run_folder import REGRESSIONS, SCORES, RunFolder
 
@@ -75,7 +75,7 @@ def default_threshold() -> float | None:
     """VLMHB_REGRESSION_THRESHOLD, or None; ConfigError when it is not a number."""
     from pydantic import ValidationError
 
-    from vlmhyperbench.settings import Settings
+    from vlmhb_core.settings import Settings
 
     try:  # read now, not from the process's cached settings: a long-lived worker's env may change
         return Settings().regression_threshold

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vlmhyperbench.console import print_table
+from vlmhb_core.console import print_table
 from vlmhyperbench.history.regressions import read_regressions
 from vlmhyperbench.history.runs import list_runs, load_history
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import polars as pl
 
+from vlmhb_core.atomic import write_parquet_atomic
 from vlmhyperbench.inference.chat import Answer
-from vlmhyperbench.results.atomic import write_parquet_atomic
 
 try:
     from orjson import OPT_SERIALIZE_NUMPY

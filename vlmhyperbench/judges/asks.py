@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover
 
 
 from metrics import strip_reasoning
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 GRADE_TEMPLATE = """\
 You are grading an answer to a question about a document against the reference answer(s).

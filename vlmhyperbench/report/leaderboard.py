@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from vlmhyperbench.console import print_table
+from vlmhb_core.console import print_table
 from vlmhyperbench.report.official import official_figures
 from vlmhyperbench.results.records import PairOutcome
 

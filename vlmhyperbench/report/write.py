@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vlmhyperbench.errors import ConfigError
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.history import list_runs
 from vlmhyperbench.history.regressions import (
     Regression,

@@ -1,7 +1,6 @@
 """The run folder: every file name in it, the typed records (PairKey, PairOutcome, Manifest), the
-tables' schemas, and atomic writes."""
+tables' schemas."""
 
-from vlmhyperbench.results.atomic import atomic_folder, atomic_write, atomic_write_json, write_parquet_atomic
 from vlmhyperbench.results.provenance import git_commit, new_run_id, versions
 from vlmhyperbench.results.records import (
     JUDGE_COMPLETED,
@@ -67,13 +66,9 @@ __all__ = [
     "PairKey",
     "PairOutcome",
     "RunFolder",
-    "atomic_folder",
-    "atomic_write",
-    "atomic_write_json",
     "git_commit",
     "new_run_id",
     "now_iso",
     "stem",
     "versions",
-    "write_parquet_atomic",
 ]

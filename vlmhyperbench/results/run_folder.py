@@ -29,8 +29,8 @@ from pathlib import Path
 
 import polars as pl
 
-from vlmhyperbench.errors import ConfigError
-from vlmhyperbench.results.atomic import atomic_write, atomic_write_json, write_parquet_atomic
+from vlmhb_core.atomic import atomic_write, atomic_write_json, write_parquet_atomic
+from vlmhb_core.errors import ConfigError
 from vlmhyperbench.results.records import Manifest, ModelResult, PairKey
 from vlmhyperbench.results.tables import write_table
 

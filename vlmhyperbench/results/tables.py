@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vlmhyperbench.results.atomic import atomic_write, write_parquet_atomic
+from vlmhb_core.atomic import atomic_write, write_parquet_atomic
 
 KEY_COLUMNS = ["model", "dataset", "perturbation"]
 

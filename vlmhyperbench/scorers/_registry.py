@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from metrics import METRICS, MetricSpec
-from vlmhyperbench.registry import Registry
+from vlmhb_core.registry import Registry
 
 
 def _outside(name: str, scorer: str) -> Callable:

@@ -27,7 +27,7 @@ from environments.environment import Environment
 from environments.jobs import run_job
 from environments.spec import EnvSpec, server_digest
 from metrics import METRICS
-from vlmhyperbench.errors import ScorerError
+from vlmhb_core.errors import ScorerError
 from vlmhyperbench.scorers._registry import SCORERS, Scorer
 
 CODE = "vlmhb_scorers"
@@ -88,7 +88,7 @@ def scorer_spec(scorer: Scorer, provider: str) -> EnvSpec:
 
 def provider_for(scorer: Scorer, override: str | None) -> str:
     """--env wins over the scorer's own `env`, which wins over VLMHB_ENV_PROVIDER (as for a model row)."""
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     return override or scorer.env or get_settings().env_provider
 

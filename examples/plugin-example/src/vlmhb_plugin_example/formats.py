@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.datasets import ImageRef, Sample
-from vlmhyperbench.errors import DatasetError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 

@@ -7,12 +7,12 @@ import argparse
 from environments.backends import BACKENDS
 from environments.engines import ENGINES
 from metrics import METRICS
+from vlmhb_core.console import command_parser
+from vlmhb_core.registry import Listed, Registry
+from vlmhb_core.registry import print_registries as _print
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config.task_kinds import TASKS
-from vlmhyperbench.console import command_parser
 from vlmhyperbench.datasets import FORMATS, PERTURBATIONS
-from vlmhyperbench.registry import Listed, Registry
-from vlmhyperbench.registry import print_registries as _print
 from vlmhyperbench.scorers import SCORERS
 
 PROG = "python -m flows.benchmark --list"

@@ -3,7 +3,7 @@ against the Prefect server that PREFECT_API_URL names. Idempotent: what exists i
 whose size changed is updated), and a second run changes nothing.
 
     vlmhb deploy [--gpu-hosts HOST[=SLOTS],...] [--names nightly,manual,models]
-    python -m flows.deploy ...        the same (deployments/deploy.py too)
+    python -m flows.cli.deploy ...        the same (deployments/deploy.py too)
 
   work pools   vlmhb-process (process)   the manual deployment
                vlmhb-docker  (docker)    the nightly deployment (orchestrator image)
@@ -32,7 +32,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vlmhyperbench.console import command_parser
+from vlmhb_core.console import command_parser
 
 REPO = Path(__file__).resolve().parent.parent
 POOLS = {"vlmhb-process": "process", "vlmhb-docker": "docker", "vlmhb-models": "docker"}
@@ -126,8 +126,8 @@ def docker_problem() -> str | None:
     from environments.base_image import ensure_base_image
     from environments.docker import _client
     from environments.job_images import base_image
-    from vlmhyperbench.errors import EnvBuildError
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.errors import EnvBuildError
+    from vlmhb_core.settings import get_settings
 
     try:
         import prefect_docker  # noqa: F401
@@ -173,7 +173,7 @@ async def deployed_since(names: list[str], since: datetime) -> dict[str, str]:
 def print_summary(setup: list[str], outcome: dict[str, tuple[str, str]], pools: dict[str, str]) -> None:
     """The last thing `deploy` prints: every deployment of prefect.yaml asked for, deployed or not and why,
     then the pools and limits."""
-    from vlmhyperbench.console import print_table
+    from vlmhb_core.console import print_table
 
     rows = [
         [name, status, why or f"work pool {pools.get(name, '?')}"] for name, (status, why) in outcome.items()
@@ -188,7 +188,7 @@ def print_summary(setup: list[str], outcome: dict[str, tuple[str, str]], pools: 
     )
 
 
-PROG = "python -m flows.deploy"
+PROG = "python -m flows.cli.deploy"
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:

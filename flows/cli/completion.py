@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from vlmhyperbench.console import command_parser
+from vlmhb_core.console import command_parser
 
-PROG = "python -m flows.completion"
+PROG = "python -m flows.cli.completion"
 SHELLS = ("bash", "zsh")
 
 

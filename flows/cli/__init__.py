@@ -4,10 +4,10 @@
     vlmhb run [--config DIR] [--limit N] ...     python -m flows.benchmark
     vlmhb rescore RUN_DIR                         python -m flows.rescore
     vlmhb history [--output DIR] ...              python -m flows.history
-    vlmhb env build|list|prune ...                python -m environments
+    vlmhb env build|list|prune ...                python -m environments (flows/cli/env.py)
     vlmhb list                                    python -m flows.benchmark --list
     vlmhb deploy [--gpu-hosts ...] [--names ...]  make deploy
-    vlmhb bundle export|import|verify ...         python -m flows.bundle
+    vlmhb bundle export|import|verify ...         python -m flows.cli.bundle
     vlmhb completion bash|zsh                     the shell completion script
 
 A subcommand's module is imported only when it runs (`vlmhb --help` imports neither Prefect nor polars).
@@ -45,11 +45,11 @@ COMMANDS: list[Command] = [
     Command("run", "flows.benchmark", "run a benchmark: every model of a config on its datasets"),
     Command("rescore", "flows.rescore", "recompute scores and reports of a run from its stored answers"),
     Command("history", "flows.history", "the trend of every metric across the runs of a results folder"),
-    Command("env", "environments.__main__", "build, list or prune the cached model environments"),
-    Command("list", "flows.registries", "every backend, format, task, metric... a config can name"),
-    Command("deploy", "flows.deploy", "work pools, limits and Prefect deployments (make deploy)"),
-    Command("bundle", "flows.bundle", "offline bundles of standard benchmarks for closed networks"),
-    Command("completion", "flows.completion", "print the bash or zsh completion script"),
+    Command("env", "flows.cli.env", "build, list or prune the cached model environments"),
+    Command("list", "flows.cli.registries", "every backend, format, task, metric... a config can name"),
+    Command("deploy", "flows.cli.deploy", "work pools, limits and Prefect deployments (make deploy)"),
+    Command("bundle", "flows.cli.bundle", "offline bundles of standard benchmarks for closed networks"),
+    Command("completion", "flows.cli.completion", "print the bash or zsh completion script"),
 ]
 EXAMPLES = """\
 examples:

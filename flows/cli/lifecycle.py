@@ -47,7 +47,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def _shielded_api_server():
-    """Prefect's temporary API server (flows/temporary_api.py: Prefect's app with every SQLite transaction
+    """Prefect's temporary API server (flows/cli/temporary_api.py: Prefect's app with every SQLite transaction
     IMMEDIATE), started in its own session and tied to this process's life."""
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings
@@ -71,7 +71,7 @@ def _shielded_api_server():
                 "PREFECT__SERVER_FINAL": "1",
                 **get_current_settings().to_environment_variables(exclude_unset=True),
             }
-            command = [sys.executable, "-m", "uvicorn", "--factory", "flows.temporary_api:create_app"]
+            command = [sys.executable, "-m", "uvicorn", "--factory", "flows.cli.temporary_api:create_app"]
             command += ["--host", "127.0.0.1", "--port", str(self.port)]
             command += ["--log-level", "error", "--lifespan", "on"]
             return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)

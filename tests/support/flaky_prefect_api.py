@@ -1,6 +1,6 @@
 """A Prefect API that is overloaded or briefly unavailable: a proxy in front of a real one (fault tests).
 
-    python -m vlmhyperbench.testing.flaky_prefect_api --upstream http://127.0.0.1:4200/api
+    python -m tests.support.flaky_prefect_api --upstream http://127.0.0.1:4200/api
         [--outage-s 8 --outage-after 'POST /api/task_runs/'] [--fail-body '"model":"bad"']
 
 It prints ``PORT <n>`` once it listens on 127.0.0.1; point PREFECT_API_URL at ``http://127.0.0.1:N/api``.

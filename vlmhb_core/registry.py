@@ -35,7 +35,7 @@ from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar
 
-from vlmhyperbench.errors import PluginError, UnknownNameError
+from vlmhb_core.errors import PluginError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -355,7 +355,7 @@ def print_registries(registries: list[Registry], console=None) -> int:
     """One table per registry; returns how many plugins cannot be used."""
     from rich.console import Console
 
-    from vlmhyperbench.console import print_table
+    from vlmhb_core.console import print_table
 
     console = console or Console()
     broken = 0

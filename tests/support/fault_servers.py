@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from vlmhyperbench.testing.support import REPO
+from tests.support.support import REPO
 
 SYNTHETIC = Path(__file__).with_name("synthetic_server.py")
 

@@ -1,6 +1,6 @@
 """A synthetic OpenAI-compatible chat server whose timing is known: the yardstick of the client.
 
-    python -m vlmhyperbench.testing.synthetic_server [--port 0] [--ttft-ms 50] [--itl-ms 5] [--tokens 8]
+    python -m tests.support.synthetic_server [--port 0] [--ttft-ms 50] [--itl-ms 5] [--tokens 8]
         [--model synthetic]
 
 It prints ``PORT <n>`` on stdout once it listens on 127.0.0.1. A streamed answer is ``--tokens``

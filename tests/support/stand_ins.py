@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from vlmhyperbench.testing.support import REPO
+from tests.support.support import REPO
 
 FAKES = REPO / "tests" / "data" / "fake_vllm"
 
@@ -16,7 +16,7 @@ FAKES = REPO / "tests" / "data" / "fake_vllm"
 def stand_in_requirements() -> tuple[str, str]:
     """file:// requirements of a content-addressed copy of tests/data/fake_vllm: the env rebuilds when the
     stand-ins change, and pip's build folders never land in the repository."""
-    from vlmhyperbench.settings import get_settings
+    from vlmhb_core.settings import get_settings
 
     digest = hashlib.sha256()
     for path in sorted(FAKES.rglob("*")):

@@ -26,8 +26,8 @@ def built_env_python(backend: str, packages: tuple[str, ...] = ()) -> str:
     """The python of a model environment built (or reused) by EnvManager, as the benchmark builds it."""
     from environments.backends import BACKENDS
     from environments.manager import EnvManager
+    from vlmhb_core.errors import EnvBuildError
     from vlmhyperbench.config import ModelRow
-    from vlmhyperbench.errors import EnvBuildError
 
     manager = EnvManager()
     row = ModelRow(name="test", backend=backend, model="test", packages=tuple(packages))

@@ -1,5 +1,5 @@
-"""The temporary Prefect API a command starts when PREFECT_API_URL names none (flows/lifecycle.py): Prefect's
-own server app on its SQLite database, with one change for runs of many models side by side.
+"""The temporary Prefect API a command starts when PREFECT_API_URL names none (flows/cli/lifecycle.py):
+Prefect's own server app on its SQLite database, with one change for runs of many models side by side.
 
 SQLite lets one connection write at a time. Prefect opens most write transactions DEFERRED: they read, then
 ask for the write lock, and when another connection wrote meanwhile SQLite refuses at once ("database is
@@ -11,7 +11,7 @@ begins IMMEDIATE (as Prefect already does for its `with_for_update` ones): it ta
 a busy database makes it wait in SQLite's busy timeout (60 s), in order, instead of failing; the same run
 takes 0.33 s a pair. PostgreSQL servers are not concerned (they lock rows).
 
-    python -m uvicorn --factory flows.temporary_api:create_app ...   (how flows/lifecycle.py starts it)
+    python -m uvicorn --factory flows.cli.temporary_api:create_app ...   (flows/cli/lifecycle.py starts it)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Offline bundles of standard benchmarks, to take them into a closed network.
 
-    python -m flows.bundle export BENCHMARK SOURCE OUT [--split SPLIT]
-    python -m flows.bundle import BUNDLE DEST
-    python -m flows.bundle verify BUNDLE
+    python -m flows.cli.bundle export BENCHMARK SOURCE OUT [--split SPLIT]
+    python -m flows.cli.bundle import BUNDLE DEST
+    python -m flows.cli.bundle verify BUNDLE
 
 `export` writes the benchmark's files from SOURCE (a local folder with the hub's files, or
 hf://ORG/NAME[@REVISION]) with a manifest of their sha256 hashes and the source revision to OUT: a folder,
@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from vlmhb_core.console import command_parser
+from vlmhb_core.errors import DatasetError, UnknownNameError
 from vlmhyperbench.benchmarks import (
     BENCHMARKS,
     export_bundle,
@@ -30,13 +32,11 @@ from vlmhyperbench.benchmarks import (
     verify_bundle,
 )
 from vlmhyperbench.benchmarks._bundle import is_tarball, unpack
-from vlmhyperbench.console import command_parser
-from vlmhyperbench.errors import DatasetError, UnknownNameError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-PROG = "python -m flows.bundle"
+PROG = "python -m flows.cli.bundle"
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    """The command line: `python -m flows.bundle ARGV`, or `vlmhb bundle ARGV` (PROG names it in messages)."""
+    """The command line: `python -m flows.cli.bundle ARGV`, or `vlmhb bundle ARGV` (PROG names it in
+    messages)."""
     args = parse_args(argv, prog)
     try:
         return run(args)
