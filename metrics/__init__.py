@@ -23,7 +23,13 @@ from metrics import (  # noqa: F401  (they register the metrics)
     _text,
     _textvqa,
 )
-from metrics._aggregate import PairedDifference, aggregator_names, paired_difference, summarize
+from metrics._aggregate import (
+    SUMMARY_SCHEMA,
+    PairedDifference,
+    aggregator_names,
+    paired_difference,
+    summarize,
+)
 from metrics._agreement import Agreement, agreement
 from metrics._errors import MetricError, UnknownNameError
 from metrics._judged import (
@@ -51,6 +57,7 @@ __all__ = [
     "JUDGE_GRADE",
     "METRICS",
     "REASONING_TAGS",
+    "SUMMARY_SCHEMA",
     "Agreement",
     "JudgedMetric",
     "agreement",

@@ -46,7 +46,7 @@ _AGGREGATORS.add(
 _AGGREGATORS.add("by_field", (True, pl.col("field")))
 _AGGREGATORS.add("by_category", (False, pl.col("category")))
 
-SUMMARY_SCHEMA = {
+SUMMARY_SCHEMA = {  # summary.parquet's columns but the pair's perturbation (results.tables adds it)
     "model": pl.String,
     "dataset": pl.String,
     "metric": pl.String,

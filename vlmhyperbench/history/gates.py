@@ -1,20 +1,5 @@
-"""Quality gates checked against a run after its report (gates.csv is read by config.gates).
-
-gates.csv (optional, in the config folder; `;` separated, one gate a row):
-    model          a model name, or `*` / empty for every model
-    dataset        a dataset name, or `*` / empty for every dataset
-    metric         a metric name (required)
-    perturbation   empty: the unperturbed pairs only; `*`: every pair; or a spec exactly as in plan.csv
-    min, max       the pair's general value must be >= min / <= max (in the metric's units)
-    no_regression  `yes`: fail when the value got worse than in the previous run of the same results folder
-                   beyond the confidence interval (vlmhyperbench.history: paired bootstrap over the samples
-                   both runs scored, else the two runs' intervals); a number >= 0: fail when it got worse
-                   by more than that; empty / `no`: no comparison
-A row needs at least one of min, max, no_regression. Each row is checked against every planned pair it
-matches whose metrics include its metric, one check per rule: `passed`, `failed`, or `unchecked` (the
-pair failed or has no value for the metric; a run with failed pairs exits 1 already). The run's exit code
-is 3 when a check failed (CONTRACT.md).
-"""
+"""Quality gates checked against a run after its report: each gates.csv row (its columns and rules:
+vlmhyperbench.config.gates, which reads it) against the run's general values and the previous run."""
 
 from __future__ import annotations
 
@@ -27,6 +12,7 @@ import polars as pl
 from vlmhb_core.console import print_table
 from vlmhyperbench.config.gates import GateRow
 from vlmhyperbench.results.run_folder import GATES, SCORES, SUMMARY, RunFolder
+from vlmhyperbench.results.tables import SUMMARY_SCHEMA
 
 PASSED, FAILED, UNCHECKED = "passed", "failed", "unchecked"
 
@@ -129,21 +115,7 @@ def evaluate_gates(
 
 def _general(path: Path) -> pl.DataFrame:
     if not path.is_file():
-        return pl.DataFrame(
-            schema={
-                "model": pl.String,
-                "dataset": pl.String,
-                "perturbation": pl.String,
-                "metric": pl.String,
-                "aggregator": pl.String,
-                "group": pl.String,
-                "value": pl.Float64,
-                "ci_low": pl.Float64,
-                "ci_high": pl.Float64,
-                "n": pl.Int64,
-                "higher_is_better": pl.Boolean,
-            }
-        )
+        return pl.DataFrame(schema=SUMMARY_SCHEMA)
     df = pl.read_parquet(path)
     if "perturbation" not in df.columns:
         df = df.with_columns(pl.lit("", pl.String).alias("perturbation"))

@@ -33,7 +33,6 @@ import numpy as np
 import polars as pl
 
 __all__ = [
-    "PERFORMANCE_REQUEST_COLUMNS",
     "left_out_mask",
     "left_out_reasons",
     "measured_window_s",
@@ -43,33 +42,6 @@ __all__ = [
     "with_saturation",
 ]
 
-PERFORMANCE_REQUEST_COLUMNS = (
-    "requests",
-    "errors",
-    "left_out",
-    "concurrency",
-    "ttft_p50_s",
-    "ttft_p90_s",
-    "ttft_p99_s",
-    "tpot_p50_s",
-    "itl_p50_s",
-    "latency_p50_s",
-    "latency_p90_s",
-    "latency_p99_s",
-    "requests_per_s",
-    "output_tokens_per_s",
-    "queue_wait_p50_s",
-    "window_s",
-    "output_tokens",
-    "pages",
-    "pages_per_s",
-    "s_per_page_p50",
-    "input_tokens_per_page",
-    "output_tokens_per_page",
-    "gpu_hours",
-    "usd",
-    "usd_per_1k_pages",
-)
 SATURATION_GAIN = 0.10
 """A level is past saturation when the next one adds less than this share of throughput."""
 

@@ -12,30 +12,7 @@ import polars as pl
 from vlmhyperbench.report import data
 from vlmhyperbench.results.records import PAIR_COMPLETED, Manifest
 from vlmhyperbench.results.run_folder import AGREEMENT, JUDGE_PERFORMANCE, JUDGING, RunFolder
-
-JUDGE_PERFORMANCE_COLUMNS = [
-    "judge",
-    "model",
-    "dataset",
-    "perturbation",
-    "requests",
-    "request_errors",
-    "unparseable",
-    "reasked",
-    "verdicts",
-    "concurrency",
-    "ttft_p50_s",
-    "latency_p50_s",
-    "latency_p90_s",
-    "latency_p99_s",
-    "requests_per_s",
-    "output_tokens_per_s",
-    "window_s",
-    "prompt_tokens",
-    "output_tokens",
-    "server_start_s",
-    "env_build_s",
-]
+from vlmhyperbench.results.tables import JUDGE_PERFORMANCE_COLUMNS
 
 
 @dataclass

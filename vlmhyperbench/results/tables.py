@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from metrics import SUMMARY_SCHEMA as AGGREGATE_SCHEMA
 from vlmhb_core.atomic import atomic_write, write_parquet_atomic
 
 KEY_COLUMNS = ["model", "dataset", "perturbation"]
@@ -51,19 +52,35 @@ PERFORMANCE_SCHEMA = {
     c: (pl.String if c in KEY_COLUMNS else pl.Boolean if c in PERFORMANCE_BOOLEAN else pl.Float64)
     for c in PERFORMANCE_COLUMNS
 }
+# judge_performance.parquet: one row per (judge, judged pair)
+JUDGE_PERFORMANCE_COLUMNS = [
+    "judge",
+    "model",
+    "dataset",
+    "perturbation",
+    "requests",
+    "request_errors",
+    "unparseable",
+    "reasked",
+    "verdicts",
+    "concurrency",
+    "ttft_p50_s",
+    "latency_p50_s",
+    "latency_p90_s",
+    "latency_p99_s",
+    "requests_per_s",
+    "output_tokens_per_s",
+    "window_s",
+    "prompt_tokens",
+    "output_tokens",
+    "server_start_s",
+    "env_build_s",
+]
 SUMMARY_SCHEMA = {
-    "model": pl.String,
-    "dataset": pl.String,
-    "perturbation": pl.String,
-    "metric": pl.String,
-    "aggregator": pl.String,
-    "group": pl.String,
-    "value": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "n": pl.Int64,
-    "higher_is_better": pl.Boolean,
+    **{c: pl.String for c in KEY_COLUMNS},
+    **{c: t for c, t in AGGREGATE_SCHEMA.items() if c not in KEY_COLUMNS},
 }
+"""metrics' aggregate frame (metrics.SUMMARY_SCHEMA) with the pair's key: one owner for both."""
 SUMMARY_COLUMNS = list(SUMMARY_SCHEMA)
 SCORES_SCHEMA = {
     "model": pl.String,
