@@ -199,13 +199,3 @@ for _backend in (
     ),
 ):
     BACKENDS.add(_backend.name, _backend)
-
-
-def backend_names() -> list[str]:
-    """Built-in names and the names plugins offer (entry-point group vlmhyperbench.backends)."""
-    return BACKENDS.names()
-
-
-def get_backend(name: str) -> Backend:
-    """The backend NAME; a plugin's is imported now (PluginError, naming its package, if it cannot be)."""
-    return BACKENDS.get(name)

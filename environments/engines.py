@@ -70,8 +70,3 @@ for _info in (
     ),
 ):
     ENGINES.add(_info.name, _info)
-
-
-def packages_for(engine: str) -> list[str]:
-    """Everything pip must install into an env that serves ENGINE with the project's server."""
-    return list(ENGINES.get(engine).requirements())

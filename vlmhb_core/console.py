@@ -10,15 +10,9 @@ table too wide for the screen is printed plainly rather than crushed.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from rich.markup import escape
-
-
-def on_terminal(stream=None) -> bool:
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None) -> str:

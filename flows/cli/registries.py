@@ -8,7 +8,7 @@ from environments.backends import BACKENDS
 from environments.engines import ENGINES
 from metrics import METRICS
 from vlmhb_core.console import command_parser
-from vlmhb_core.registry import Listed, Registry
+from vlmhb_core.registry import Registry
 from vlmhb_core.registry import print_registries as _print
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config.task_kinds import TASKS
@@ -17,12 +17,6 @@ from vlmhyperbench.scorers import SCORERS
 
 PROG = "python -m flows.benchmark --list"
 REGISTRIES: list[Registry] = [BACKENDS, ENGINES, FORMATS, BENCHMARKS, TASKS, METRICS, SCORERS, PERTURBATIONS]
-
-
-def list_registries() -> list[Listed]:
-    """Every name of every registry with the package it comes from; every plugin is loaded to tell
-    whether it can be used."""
-    return [row for registry in REGISTRIES for row in registry.listing()]
 
 
 def print_registries(console=None) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from environments.backends import BACKENDS, get_backend
+from environments.backends import BACKENDS
 from environments.launch import ExternalServer, WatchedServerProcess, launch_for
 from environments.process import ServerProcess, free_port, wait_until_ready
 from tests.support.support import REPO
@@ -21,7 +21,7 @@ EXAMPLES = REPO / "configs" / "examples"
 
 def argv(**row) -> list[str]:
     model_row = ModelRow(**{"name": "m", "model": "org/vlm-7b", **row})
-    return get_backend(model_row.backend).argv(launch_for(model_row, get_backend(model_row.backend), 8123))
+    return BACKENDS.get(model_row.backend).argv(launch_for(model_row, BACKENDS.get(model_row.backend), 8123))
 
 
 def flag(args: list[str], name: str) -> str:

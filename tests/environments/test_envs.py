@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from environments.backends import get_backend
+from environments.backends import BACKENDS
 from environments.spec import EnvSpec, spec_for
 from environments.venv import MARKER, VenvProvider
 from tests.support.support import REPO, require
@@ -43,19 +43,19 @@ def test_a_spec_hash_changes_exactly_when_the_spec_does():
         args=("--engine-arg", "x=1"),
     )
     assert (
-        spec_for(row, get_backend(row.backend), "venv").key
-        == spec_for(same, get_backend(same.backend), "venv").key
+        spec_for(row, BACKENDS.get(row.backend), "venv").key
+        == spec_for(same, BACKENDS.get(same.backend), "venv").key
     ), "name, args and concurrency do not change the env"
     other = ModelRow(name="a", backend="rapidocr", packages=("rapidocr-onnxruntime==1.3.24",))
     assert (
-        spec_for(row, get_backend(row.backend), "venv").key
-        != spec_for(other, get_backend(other.backend), "venv").key
+        spec_for(row, BACKENDS.get(row.backend), "venv").key
+        != spec_for(other, BACKENDS.get(other.backend), "venv").key
     )
     assert (
-        spec_for(row, get_backend(row.backend), "venv").key
-        != spec_for(row, get_backend(row.backend), "docker").key
+        spec_for(row, BACKENDS.get(row.backend), "venv").key
+        != spec_for(row, BACKENDS.get(row.backend), "docker").key
     )
-    spec = spec_for(row, get_backend(row.backend), "venv")
+    spec = spec_for(row, BACKENDS.get(row.backend), "venv")
     assert spec.server_digest, "the project's server code is part of the hash of own-server backends"
     assert "rapidocr-onnxruntime==1.4.4" in spec.packages and "aiohttp>=3.9" in spec.packages
     assert not any(p.startswith("rapidocr-onnxruntime>=") for p in spec.packages), (
@@ -64,7 +64,7 @@ def test_a_spec_hash_changes_exactly_when_the_spec_does():
     assert (
         spec_for(
             ModelRow(name="api", backend="openai", base_url="http://127.0.0.1:1/v1"),
-            get_backend("openai"),
+            BACKENDS.get("openai"),
             "venv",
         ).provider
         == "none"
@@ -74,7 +74,7 @@ def test_a_spec_hash_changes_exactly_when_the_spec_does():
 def test_rapidocr_3_by_default_and_1x_takes_its_place_not_a_seat_beside_it():
     def packages(*row: str) -> tuple[str, ...]:
         model = ModelRow(name="ocr", backend="rapidocr", packages=row)
-        return spec_for(model, get_backend("rapidocr"), "venv").packages
+        return spec_for(model, BACKENDS.get("rapidocr"), "venv").packages
 
     assert packages() == ("aiohttp>=3.9", "pillow>=10", "rapidocr>=3,<4", "onnxruntime>=1.18")
     assert packages("rapidocr==3.10.0") == (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from environments.backends import get_backend
+from environments.backends import BACKENDS
 from tests.support.support import REPO, require
 from vlmhyperbench.config import ModelRow
 
@@ -37,7 +37,7 @@ def test_the_api_key_is_a_secret_everywhere_it_is_held(monkeypatch):
         perturbation=None,
         metrics=(),
         aggregators=(),
-        backend=get_backend("openai"),
+        backend=BACKENDS.get("openai"),
     )
     endpoint = endpoint_for(pair, "http://127.0.0.1:9")
     assert KEY not in repr(endpoint) and KEY not in endpoint.model_dump_json()
@@ -61,14 +61,14 @@ def test_model_servers_do_not_inherit_credentials(monkeypatch):
 
 @pytest.mark.parametrize("backend", ["vllm", "sglang", "transformers", "rapidocr", "tesseract"])
 def test_every_served_backend_listens_on_loopback_and_gets_config_values_as_argv(backend):
-    from environments.backends import get_backend
+    from environments.backends import BACKENDS
     from environments.launch import launch_for
 
     hostile = '--x "$(touch /tmp/vlmhb-pwned)" ; rm -rf / `id` | cat'
     row = ModelRow(
         name="m", backend=backend, model="some/model; reboot", args=tuple(__import__("shlex").split(hostile))
     )
-    argv = get_backend(backend).argv(launch_for(row, get_backend(backend), 8123))
+    argv = BACKENDS.get(backend).argv(launch_for(row, BACKENDS.get(backend), 8123))
     assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
     host = argv[argv.index("--host") + 1]
     assert host == "127.0.0.1"
@@ -150,7 +150,7 @@ def container(tmp_path_factory):
         env,
         ["-c", "import time; time.sleep(60)"],
         row,
-        get_backend("rapidocr"),
+        BACKENDS.get("rapidocr"),
         8124,
         tmp / "run" / "logs" / "s.log",
         None,

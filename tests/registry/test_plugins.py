@@ -93,12 +93,12 @@ def plugin_site(tmp_path):
 
 def test_names_are_known_before_any_plugin_code_runs(plugin_site):
     import metrics
-    from environments.backends import backend_names
+    from environments.backends import BACKENDS
     from vlmhyperbench.datasets import dataset_formats, perturbation_names
 
     assert "length_ratio" in metrics.metric_names() and "broken_metric" in metrics.metric_names()
     assert {"lines", "broken_format", "jsonl"} <= set(dataset_formats())
-    assert "invert" in perturbation_names() and "remote" in backend_names()
+    assert "invert" in perturbation_names() and "remote" in BACKENDS.names()
     assert "vlmhb_good" not in sys.modules and "vlmhb_broken" not in sys.modules
 
 
@@ -106,7 +106,7 @@ def test_each_registry_loads_its_plugin_on_first_use(plugin_site):
     import polars as pl
 
     import metrics
-    from environments.backends import get_backend
+    from environments.backends import BACKENDS
     from vlmhyperbench.config import default_metrics, pick_template
     from vlmhyperbench.datasets import parse_perturbation, read_dataset
 
@@ -117,7 +117,7 @@ def test_each_registry_loads_its_plugin_on_first_use(plugin_site):
     (plugin_site / "data").mkdir()
     (plugin_site / "data" / "lines.txt").write_text("one\ntwo\n")
     assert [s.references for s in read_dataset("lines", plugin_site / "data")] == [("one",), ("two",)]
-    assert get_backend("remote").external
+    assert BACKENDS.get("remote").external
     assert default_metrics("transcribe") == ["length_ratio", "cer"]
     assert pick_template("transcribe", None, "", "") == "Copy the text. {{ question }}"
 
@@ -179,9 +179,9 @@ def test_config_check_reports_a_broken_plugin_on_its_rows_and_keeps_the_others(p
 
 
 def test_listing_shows_every_registry_with_the_package_of_each_name(plugin_site):
-    from flows.cli.registries import REGISTRIES, list_registries
+    from flows.cli.registries import REGISTRIES
 
-    rows = {(r.registry, r.name): r for r in list_registries()}
+    rows = {(r.registry, r.name): r for r in (row for registry in REGISTRIES for row in registry.listing())}
     assert {r for r, _ in rows} == {registry.name for registry in REGISTRIES}
     assert rows[("metrics", "cer")].package == "vlmhyperbench" and rows[("metrics", "cer")].status == "ok"
     assert rows[("server_engines", "rapidocr")].package == "vlmhyperbench"

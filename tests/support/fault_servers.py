@@ -21,9 +21,8 @@ from pathlib import Path
 
 import psutil
 
+from tests.support.aiohttp_process import start
 from tests.support.support import REPO
-
-SYNTHETIC = Path(__file__).with_name("synthetic_server.py")
 
 
 class FaultServer:
@@ -31,17 +30,14 @@ class FaultServer:
 
     def __init__(self, *args: str, model: str = "synthetic"):
         self.model = model
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SYNTHETIC), "--model", model, *args],
-            stdout=subprocess.PIPE,
-            text=True,
+        self.proc, self.port = start(
+            "tests.support.synthetic_server",
+            "--model",
+            model,
+            *args,
+            what="synthetic server",
             start_new_session=True,
         )
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.stop()
-            raise RuntimeError(f"synthetic server did not start (exit {self.proc.poll()}, said {line!r})")
-        self.port = int(line.split()[1])
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def _get(self, path: str, method: str = "GET") -> bytes:

@@ -24,15 +24,14 @@ import argparse
 import asyncio
 import contextlib
 import json
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.aiohttp_process import launched, serve_forever
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -129,16 +128,8 @@ async def serve(port: int, api: FlakyAPI) -> None:
     api.session = aiohttp.ClientSession(auto_decompress=False)
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", api.handle)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(1024)
-    runner = web.AppRunner(app, access_log=None, handle_signals=True)
-    await runner.setup()
-    await web.SockSite(runner, sock, backlog=1024).start()
-    print(f"PORT {sock.getsockname()[1]}", flush=True)
     try:
-        await asyncio.Event().wait()
+        await serve_forever(app, port)
     finally:
         await api.session.close()
 
@@ -147,17 +138,10 @@ async def serve(port: int, api: FlakyAPI) -> None:
 def launch(upstream: str, *args: str) -> Iterator[tuple[str, Callable[[], dict]]]:
     """The proxy as its own process in front of UPSTREAM, with CLI ARGS: yields (its API URL, a function
     returning its /proxy/stats)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", __spec__.name, "--upstream", upstream, *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"the flaky API did not start (exit code {proc.poll()}, said {line!r})")
-        root = f"http://127.0.0.1:{int(line.split()[1])}"
+    with launched(
+        __spec__.name, "--upstream", upstream, *args, what="the flaky API", start_new_session=True
+    ) as port:
+        root = f"http://127.0.0.1:{port}"
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         def stats() -> dict:
@@ -165,13 +149,6 @@ def launch(upstream: str, *args: str) -> Iterator[tuple[str, Callable[[], dict]]
                 return json.loads(resp.read())
 
         yield f"{root}/api", stats
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,14 +56,14 @@ import contextlib
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
 from aiohttp import web
+
+from tests.support.aiohttp_process import launched, serve_forever
 
 _DIRECTIVE = re.compile(r"#(tokens|ttft|itl|sleep|status|fail|drop)=([0-9.x]+)|#(nousage|nostream)")
 
@@ -399,41 +399,19 @@ def make_app(**kwargs) -> web.Application:
 
 
 async def serve(port: int, **kwargs) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(1024)
-    runner = web.AppRunner(make_app(**kwargs), access_log=None, handle_signals=True)
-    await runner.setup()
-    await web.SockSite(runner, sock, backlog=1024).start()
-    print(f"PORT {sock.getsockname()[1]}", flush=True)
-    await asyncio.Event().wait()
+    await serve_forever(make_app(**kwargs), port)
 
 
 @contextlib.contextmanager
-def launch(*args: str, start_timeout_s: float = 20.0, cpus: set[int] | None = None) -> Iterator[str]:
+def launch(*args: str, cpus: set[int] | None = None) -> Iterator[str]:
     """Run the server as its own process with CLI ``args``; yield its base URL (``http://127.0.0.1:N/v1``).
 
     ``cpus`` pins the server to those CPUs (Linux), so that it and the client under test do not
     preempt each other.
     """
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-    proc = subprocess.Popen(
-        [sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, preexec_fn=pin
-    )
-    try:
-        deadline = time.monotonic() + start_timeout_s
-        line = proc.stdout.readline()
-        if not line.startswith("PORT ") or time.monotonic() > deadline:
-            raise RuntimeError(f"synthetic server did not start (exit code {proc.poll()}, said {line!r})")
-        yield f"http://127.0.0.1:{int(line.split()[1])}/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with launched("tests.support.synthetic_server", *args, what="synthetic server", preexec_fn=pin) as port:
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 def main(argv: list[str] | None = None) -> None:

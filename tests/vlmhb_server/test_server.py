@@ -33,7 +33,6 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from environments.engines import ENGINES as ENGINE_NEEDS
-from environments.engines import packages_for
 from vlmhb_server.engines import ENGINES
 from vlmhb_server.layout import TextBox, reading_order_lines
 from vlmhb_server.protocol import APIError, parse_chat_request
@@ -261,9 +260,9 @@ def streamed(payloads: list[str]) -> tuple[str, list[dict], dict | None]:
 
 def test_engine_packages_cover_every_engine():
     assert set(ENGINE_NEEDS.registered()) == set(ENGINES) == {"rapidocr", "tesseract", "transformers"}
-    assert packages_for("rapidocr")[0].startswith("aiohttp")
+    assert list(ENGINE_NEEDS.get("rapidocr").requirements())[0].startswith("aiohttp")
     with pytest.raises(KeyError, match="known: rapidocr, tesseract, transformers"):
-        packages_for("paddle")
+        ENGINE_NEEDS.get("paddle")
 
 
 def test_server_imports_no_engine_and_nothing_of_the_orchestrator(server_pythonpath):

@@ -19,6 +19,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -84,24 +85,32 @@ def _empty_page_tree(path: Path) -> bool:
     return bool(re.search(rb"/Count\s+0\b", data)) and not re.search(rb"/Type\s*/Page(?![s\w])", data)
 
 
-def open_pdf(path: Path) -> PdfInfo:
-    """Opens PATH and reads its page count and page sizes; SampleError saying why it cannot be used."""
+@contextmanager
+def _document(path: Path):
+    """PATH opened by PDFium under the process's PDFium lock (PDFium is not thread-safe), closed after;
+    SampleError in words a user acts on when PDFium cannot open it."""
     import pypdfium2 as pdfium
 
-    try:
-        digest = file_digest(path)
-    except OSError as e:
-        raise SampleError(f"{path}: cannot read: {e.strerror or e}") from None
     with _PDFIUM:
         try:
             pdf = pdfium.PdfDocument(str(path))
         except pdfium.PdfiumError as e:
             raise SampleError(f"{path}: {_why(e, path)}") from None
         try:
-            n = len(pdf)
-            sizes = tuple(tuple(pdf.get_page_size(i)) for i in range(n))
+            yield pdf
         finally:
             pdf.close()
+
+
+def open_pdf(path: Path) -> PdfInfo:
+    """Opens PATH and reads its page count and page sizes; SampleError saying why it cannot be used."""
+    try:
+        digest = file_digest(path)
+    except OSError as e:
+        raise SampleError(f"{path}: cannot read: {e.strerror or e}") from None
+    with _document(path) as pdf:
+        n = len(pdf)
+        sizes = tuple(tuple(pdf.get_page_size(i)) for i in range(n))
     if n == 0:
         raise SampleError(f"{path}: the PDF has no pages")
     return PdfInfo(path=path, pages=n, digest=digest, sizes=sizes)  # type: ignore[arg-type]
@@ -121,27 +130,18 @@ def check_page_size(info: PdfInfo, index: int, dpi: int) -> None:
 
 def page_text(path: Path, indices: list[int]) -> list[str]:
     """The text layer of the pages INDICES (0-based), one string per page, lines joined by '\\n'."""
-    import pypdfium2 as pdfium
-
     out = []
-    with _PDFIUM:
-        try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as e:
-            raise SampleError(f"{path}: {_why(e, path)}") from None
-        try:
-            for i in indices:
-                page = pdf[i]
-                textpage = page.get_textpage()
-                try:
-                    text = textpage.get_text_bounded()
-                finally:
-                    textpage.close()
-                    page.close()
-                lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-                out.append("\n".join(line for line in lines if line.strip()))
-        finally:
-            pdf.close()
+    with _document(path) as pdf:
+        for i in indices:
+            page = pdf[i]
+            textpage = page.get_textpage()
+            try:
+                text = textpage.get_text_bounded()
+            finally:
+                textpage.close()
+                page.close()
+            lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+            out.append("\n".join(line for line in lines if line.strip()))
     return out
 
 
@@ -191,23 +191,14 @@ RENDERS = {"count": 0}
 
 
 def _render(path: Path, index: int, dpi: int) -> bytes:
-    import pypdfium2 as pdfium
-
-    with _PDFIUM:
+    with _document(path) as pdf:
+        if not 0 <= index < len(pdf):
+            raise SampleError(f"{path}: page {index + 1} does not exist (the PDF has {len(pdf)})")
+        page = pdf[index]
         try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as e:
-            raise SampleError(f"{path}: {_why(e, path)}") from None
-        try:
-            if not 0 <= index < len(pdf):
-                raise SampleError(f"{path}: page {index + 1} does not exist (the PDF has {len(pdf)})")
-            page = pdf[index]
-            try:
-                pixels = page.render(scale=dpi / 72, may_draw_forms=True, rev_byteorder=True).to_numpy()
-            finally:
-                page.close()
+            pixels = page.render(scale=dpi / 72, may_draw_forms=True, rev_byteorder=True).to_numpy()
         finally:
-            pdf.close()
+            page.close()
         RENDERS["count"] += 1
     return encode_png(pixels[..., :3] if pixels.ndim == 3 else pixels)
 
