@@ -16,6 +16,7 @@ from pathlib import Path
 from environments.backends import Backend, Launch
 from environments.environment import Environment
 from environments.process import STOPPING, MemorySampler, ServerProcess, free_port, wait_until_ready
+from environments.served_model import ServedModel
 from vlmhb_core.errors import ServerError
 
 # Variables that look like credentials are not handed to model servers: a server needs none of the
@@ -105,7 +106,7 @@ def server_environment(env: Environment, extra: dict[str, str]) -> dict[str, str
     return clean
 
 
-def sdk_client(model_row, base_url: str, timeout_s: float = 10.0):
+def sdk_client(model_row: ServedModel, base_url: str, timeout_s: float = 10.0):
     """The `openai` SDK's typed client for a running endpoint (model listing, the endpoint check,
     non-streamed calls: where speed does not matter; the streamed hot path is inference.chat's own).
     BASE_URL is the endpoint without /v1, or an Azure OpenAI resource's endpoint for a row with an
@@ -139,7 +140,7 @@ def _tls_context():
     return httpx2.create_ssl_context(trust_env=False)
 
 
-def check_endpoint(model_row, base_url: str, model: str, timeout_s: float) -> None:
+def check_endpoint(model_row: ServedModel, base_url: str, model: str, timeout_s: float) -> None:
     """Waits until a running endpoint lists its models (it may be starting, or a gateway may stumble:
     connection errors, 429 and 5xx are waited out for TIMEOUT_S), then checks that it serves MODEL; for
     Azure OpenAI, whose list is the resource's models and not its deployments, a one-token request to
@@ -178,7 +179,7 @@ def check_endpoint(model_row, base_url: str, model: str, timeout_s: float) -> No
         )
 
 
-def _probe_deployment(client, model_row, deployment: str) -> None:
+def _probe_deployment(client, model_row: ServedModel, deployment: str) -> None:
     """A one-token, non-streamed request to an Azure deployment: a 404 says it does not exist."""
     import openai
 
@@ -206,7 +207,7 @@ def _detail(e) -> str:
     return str(body or e.message)[:300]
 
 
-def _fail_unless_transient(e, model_row, shown: str, azure: bool) -> None:
+def _fail_unless_transient(e, model_row: ServedModel, shown: str, azure: bool) -> None:
     """Raises ServerError for a status a retry cannot change; returns for 429 and 5xx."""
     code = e.status_code
     if code in (401, 403):
@@ -231,7 +232,7 @@ def _fail_unless_transient(e, model_row, shown: str, azure: bool) -> None:
         raise ServerError(f"{shown} answered {code}: {_detail(e)}") from None
 
 
-def launch_for(model_row, backend: Backend, port: int, host: str = "127.0.0.1") -> Launch:
+def launch_for(model_row: ServedModel, backend: Backend, port: int, host: str = "127.0.0.1") -> Launch:
     return Launch(
         model=model_row.model or backend.name,
         served_model_name=served_name(model_row, backend),
@@ -242,7 +243,7 @@ def launch_for(model_row, backend: Backend, port: int, host: str = "127.0.0.1") 
     )
 
 
-def served_name(model_row, backend: Backend) -> str:
+def served_name(model_row: ServedModel, backend: Backend) -> str:
     """The model name sent in requests: an endpoint's own model id (an Azure deployment's name), the model
     as given to a server that serves it under that name only (`transformers serve`), or the name our
     server serves it as."""
@@ -256,7 +257,7 @@ def served_name(model_row, backend: Backend) -> str:
 
 
 def _start_container(
-    env: Environment, argv: list[str], model_row, backend, port: int, log_path: Path, manager
+    env: Environment, argv: list[str], model_row: ServedModel, backend, port: int, log_path: Path, manager
 ):
     """The server as a container; a model given as a local folder is mounted read-only at the same path."""
     from environments.manager import EnvManager
@@ -282,7 +283,13 @@ def _start_container(
 
 
 def start_server(
-    env: Environment, model_row, backend: Backend, *, log_path: Path, timeout_s: float, manager=None
+    env: Environment,
+    model_row: ServedModel,
+    backend: Backend,
+    *,
+    log_path: Path,
+    timeout_s: float,
+    manager=None,
 ):
     """Starts MODEL_ROW's server in ENV and returns its handle once it answers; raises ServerError."""
     if backend.external:

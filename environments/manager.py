@@ -8,6 +8,7 @@ from pathlib import Path
 
 from environments.backends import Backend
 from environments.environment import Environment, Provider
+from environments.served_model import ServedModel
 from environments.spec import EnvSpec, spec_for
 from vlmhb_core.atomic import atomic_write_json
 from vlmhb_core.settings import get_settings
@@ -53,7 +54,7 @@ class EnvManager:
                 raise ValueError(f"unknown environment kind {kind!r} (known: none, venv, docker)")
         return self._providers[kind]
 
-    def spec(self, model_row, backend: Backend, override: str | None = None) -> EnvSpec:
+    def spec(self, model_row: ServedModel, backend: Backend, override: str | None = None) -> EnvSpec:
         """The row's spec; OVERRIDE (the --env flag) wins over the row's `env`, which wins over settings."""
         return spec_for(model_row, backend, override or model_row.env or get_settings().env_provider)
 

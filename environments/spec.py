@@ -14,6 +14,7 @@ from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict
 
 from environments.backends import Backend
+from environments.served_model import ServedModel
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVERS_DIR = REPO_ROOT / "vlmhb_server"
@@ -110,7 +111,7 @@ def merge_requirements(
     return tuple([r for r in defaults if name(r) not in overridden] + list(extra))
 
 
-def spec_for(model_row, backend: Backend, provider: str) -> EnvSpec:
+def spec_for(model_row: ServedModel, backend: Backend, provider: str) -> EnvSpec:
     """The EnvSpec of a models.csv row served by BACKEND, built with PROVIDER (none, venv or docker)."""
     if backend.external:
         provider = "none"

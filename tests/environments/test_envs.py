@@ -189,3 +189,11 @@ def test_the_environments_command_lists_and_prunes(built, tmp_path):
     )
     assert pruned.returncode == 0 and f"would remove venv {SMALL.key}" in pruned.stdout
     assert Path(env.location).exists(), "a dry run removes nothing"
+
+
+def test_a_models_csv_row_is_what_environments_reads():
+    """environments/ types its rows as ServedModel (it sits below config/); ModelRow must satisfy it."""
+    from environments.served_model import ServedModel
+
+    row = ModelRow(name="m", backend="openai", model="x", base_url="http://127.0.0.1:1/v1")
+    assert isinstance(row, ServedModel)
