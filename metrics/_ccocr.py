@@ -293,9 +293,8 @@ _PREAMBLE = [
     r"\\end\{document\}",
     r"\\noindent",
 ]
-_FULL = "！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～"
-_HALF = "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
-_TO_HALF = str.maketrans(_FULL, _HALF)
+# convert_to_halfwidth: the 94 full-width forms U+FF01..U+FF5E to ASCII ! .. ~
+_TO_HALF = str.maketrans("".join(map(chr, range(0xFF01, 0xFF5F))), "".join(map(chr, range(0x21, 0x7F))))
 
 
 def _edit_score(pred: str, gt: str) -> float:
@@ -323,7 +322,10 @@ def clean_tables(text: str) -> str:
         table = re.sub(r"<table.*?>", "<table>", table)
         table = re.sub(r">\s+<", "><", table)
         table = re.sub(
-            r">(.*?)<", lambda m: ">" + m.group(1).replace("\n", "").replace(" ", "") + "<", table, flags=re.DOTALL
+            r">(.*?)<",
+            lambda m: ">" + m.group(1).replace("\n", "").replace(" ", "") + "<",
+            table,
+            flags=re.DOTALL,
         )
         out.append(table.replace("\n", "").strip())
     return "".join(out)
@@ -385,7 +387,9 @@ def _where(track: str) -> dict[str, int]:
 def sample_parts(prediction: str, answer: str, track: str, dataset: str, op: str = "") -> tuple[list, dict]:
     """TRACK's parts of one sample (zeros but for its dataset) and its own figures (value, acc...)."""
     if dataset not in TRACKS[track]:
-        raise ValueError(f"CC-OCR {track} has no dataset {dataset!r} (its datasets: {', '.join(TRACKS[track])})")
+        raise ValueError(
+            f"CC-OCR {track} has no dataset {dataset!r} (its datasets: {', '.join(TRACKS[track])})"
+        )
     parts = [0.0] * (_WIDTH[track] * len(TRACKS[track]))
     at = _where(track)[dataset]
     if track == KIE:
@@ -450,7 +454,9 @@ def _annotations(table: pl.DataFrame) -> list[dict]:
     if "annotation" not in table.columns:
         raise ValueError("CC-OCR metrics need the samples' annotation (track, dataset, op): read the data as "
                          "benchmark cc_ocr")  # fmt: skip
-    return [json.loads(a) if isinstance(a, str) else (a or {}) for a in table.get_column("annotation").to_list()]
+    return [
+        json.loads(a) if isinstance(a, str) else (a or {}) for a in table.get_column("annotation").to_list()
+    ]
 
 
 def _rows(table: pl.DataFrame, tracks: tuple[str, ...], figure: str = "value") -> pl.DataFrame:
@@ -479,7 +485,9 @@ def _rows(table: pl.DataFrame, tracks: tuple[str, ...], figure: str = "value") -
         {
             "sample_id": pl.Series(ids, dtype=pl.String),
             "value": pl.Series(values, dtype=pl.Float64),
-            "parts": pl.Series(parts, dtype=pl.List(pl.Float64)) if parts or width else pl.Series([], dtype=pl.List(pl.Float64)),
+            "parts": pl.Series(parts, dtype=pl.List(pl.Float64))
+            if parts or width
+            else pl.Series([], dtype=pl.List(pl.Float64)),
         }
     )
 

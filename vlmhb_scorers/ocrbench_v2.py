@@ -142,7 +142,11 @@ def score(item: dict, predict: str) -> float | None:
         if len(answers) != 1:
             raise ValueError("a document question with more than one answer")
         return text.doc_parsing(predict, answers[0])
-    if kind in ("key information extraction en", "key information mapping en", "key information extraction cn"):
+    if kind in (
+        "key information extraction en",
+        "key information mapping en",
+        "key information extraction cn",
+    ):
         return text.kie(predict, _kie_answers(item))
     if kind == "VQA with position en":
         return layout.position_vqa(text.str_to_dict(predict), answers, item.get("bbox"), text.vqa)

@@ -59,7 +59,10 @@ def _tokens(node) -> list[str]:
 def _tree(node, TableTree):
     if node.tag == "td":
         return TableTree(
-            "td", int(node.attrib.get("colspan", "1")), int(node.attrib.get("rowspan", "1")), _tokens(node)[1:-1]
+            "td",
+            int(node.attrib.get("colspan", "1")),
+            int(node.attrib.get("rowspan", "1")),
+            _tokens(node)[1:-1],
         )
     tree = TableTree(node.tag)
     tree.children = [_tree(child, TableTree) for child in node.getchildren()]
@@ -85,7 +88,8 @@ def teds(pred: str, true: str) -> float:
 
 def markdown_table(text: str) -> str:
     """convert_markdown_table_to_html: the first row and the rows after the separator, as td cells."""
-    text = text.strip("```markdown").strip("```").strip()
+    # a strip of the characters of "```markdown" (not of the word), as the official code does
+    text = text.strip("```markdown").strip("```").strip()  # noqa: B005
     lines = text.split("\n")
     rows = []
     for line in [lines[0], *lines[2:]]:
@@ -129,7 +133,10 @@ def html_table_score(predict: str, answer: str) -> float:
 
 def dict_table(data: dict) -> str:
     """dict_to_html: one row per key, the value's characters joined by spaces."""
-    rows = "".join(f"  <tr><td>{k}</td><td>{' '.join(v if isinstance(v, str) else str(v))}</td></tr>\n" for k, v in data.items())
+    rows = "".join(
+        f"  <tr><td>{k}</td><td>{' '.join(v if isinstance(v, str) else str(v))}</td></tr>\n"
+        for k, v in data.items()
+    )
     return f"<html><body><table>\n{rows}</table></body></html>"
 
 
@@ -239,7 +246,7 @@ _SPECIAL = "!?.:,*\"()·[]/'"
 
 def _rrc_text(rec: str) -> str:
     """The transcription as the RRC line parser reads it back (a quoted one unquoted and unescaped)."""
-    quoted = re.match(r'^\s*\"(.*)\"\s*$', rec)
+    quoted = re.match(r"^\s*\"(.*)\"\s*$", rec)
     return quoted.group(1).replace("\\\\", "\\").replace('\\"', '"') if quoted else rec
 
 

@@ -130,7 +130,8 @@ def cn_formula(predict: Any, answers: list) -> float:
 
 
 def handwritten_choice(predict: str, answer: str) -> float:
-    """handwritten answer extraction cn (not 简答): the choice's characters in the answer, joined as written."""
+    """handwritten answer extraction cn (not 简答): the choice's characters in the answer, joined as
+    written."""
     chars = list(answer)
     if len(answer) <= 1:
         return float(answer in predict)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of cases: one case a line reads best)
 """Answers to OCRBench v2 and CC-OCR questions that hit each rule of their official scorers, and the quirks
 (synthetic questions, not the benchmarks' data). Shared by the unit, parity and end-to-end tests."""
 

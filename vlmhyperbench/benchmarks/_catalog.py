@@ -417,7 +417,7 @@ for _b in (
             "AlibabaResearch/AdvancedLiterateMachinery Benchmarks/CC-OCR/evaluation/evaluator (ocr, kie, "
             "doc_parsing evaluators and common.summary), Yang et al. 2024"
         ),
-        description="39 datasets in 4 tracks: multi-scene and multilingual text reading, document parsing, KIE",
+        description="39 datasets, 4 tracks: multi-scene and multilingual reading, document parsing, KIE",
         files=tuple(f"{c}/*.parquet" for c in ("multi_scene_ocr", "multi_lan_ocr", "doc_parsing", "kie")),
     ),
 ):  # fmt: skip

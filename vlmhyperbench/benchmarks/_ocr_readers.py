@@ -54,7 +54,9 @@ def official_item(obj: dict[str, Any], where: str) -> dict[str, Any]:
         try:
             gold[0] = json.loads(gold[0])  # the uploader's json.dumps of the chart's dictionary
         except ValueError:
-            raise DatasetError(f"{where}: field 'answers': a chart's answer is not JSON: {gold[0][:80]!r}") from None
+            raise DatasetError(
+                f"{where}: field 'answers': a chart's answer is not JSON: {gold[0][:80]!r}"
+            ) from None
     item: dict[str, Any] = {"type": kind, "question": as_text(obj.get("question")), "answers": gold}
     method = obj.get("eval")
     if method is not None and as_text(method) != "None":
@@ -83,7 +85,9 @@ def read_ocrbench_v2(path: Path, split: str | None = None) -> list[Sample]:
                 id=sample_id,
                 images=(image,),
                 question=item["question"],
-                references=tuple(a if isinstance(a, str) else json.dumps(a, ensure_ascii=False) for a in item["answers"]),
+                references=tuple(
+                    a if isinstance(a, str) else json.dumps(a, ensure_ascii=False) for a in item["answers"]
+                ),
                 question_type=item["type"],
                 doc_class=as_text(obj.get("dataset_name")),
                 split=split,
