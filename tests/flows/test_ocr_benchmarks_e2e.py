@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from tests.scorers.ocr_cases import CC_OCR, OCRBENCH_V2
+from tests.support.fault_servers import FaultServer, cli_env, run_cli
 from vlmhyperbench.benchmarks import BENCHMARKS, export_bundle, resolve_source
 from vlmhyperbench.benchmarks._starter import write_cc_ocr, write_ocrbench_v2
-from vlmhyperbench.testing.fault_servers import FaultServer, cli_env, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,10 @@ import metrics
 import vlmhyperbench.scorers  # noqa: F401  (registers the scorer metrics)
 from metrics._ccocr import kie_answer, normalize_dict, ocr_f1
 from tests.scorers.ocr_cases import CC_OCR, OCRBENCH_V2
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.benchmarks._ocr_readers import read_cc_ocr, read_ocrbench_v2
 from vlmhyperbench.benchmarks._starter import write_cc_ocr, write_ocrbench_v2
-from vlmhyperbench.errors import DatasetError
 
 # The official evaluators' figures on CC_OCR (common.summary's per-track mean over datasets).
 OFFICIAL_TRACKS = {

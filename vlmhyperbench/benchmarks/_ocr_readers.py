@@ -19,10 +19,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vlmhb_core.errors import DatasetError
 from vlmhyperbench.benchmarks._layout import Layout, answers, read_rows
 from vlmhyperbench.datasets import Sample
 from vlmhyperbench.datasets._common import UniqueIds, as_text
-from vlmhyperbench.errors import DatasetError
 
 OCRBENCH_V2 = Layout(
     config=None,
