@@ -13,6 +13,7 @@ blocks (`<think>...</think>`) are removed from answers by `strip_reasoning` befo
 """
 
 from metrics import (  # noqa: F401  (they register the metrics)
+    _ccocr,
     _chartqa,
     _classification,
     _docvqa,

@@ -72,9 +72,11 @@ def metric(
     columns: tuple[str, ...] = ("prediction", "references"),
     scorer: str = "",
     version: str = "",
+    finish: Callable | None = None,
 ):
     """Registers the decorated `fn(table) -> rows` as metric `name` (SCORER and VERSION: the official
-    scorer a benchmark metric follows, and the version of this implementation of it)."""
+    scorer a benchmark metric follows, and the version of this implementation of it; FINISH: the formula
+    over pooled parts of aggregation `parts`)."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation '{aggregation}' of metric '{name}' is not one of {AGGREGATIONS}")
 
@@ -92,6 +94,7 @@ def metric(
                 doc[0] if doc else "",
                 scorer,
                 version,
+                finish=finish,
             ),
         )
         return fn

@@ -49,10 +49,12 @@ def _apted():
     return APTED, TableTree, TableConfig
 
 
-def _span(node, name: str) -> int:
+def _span(node, name: str, strict: bool = False) -> int:
     try:
         return int(node.attrib.get(name, "1"))
     except ValueError:  # colspan="2;" and the like: PubTabNet's int() would raise; count it as 1
+        if strict:
+            raise
         return 1
 
 
@@ -70,12 +72,13 @@ def _cell_tokens(node) -> list[str]:
     return tokens
 
 
-def _tree(node, structure_only: bool, TableTree):
+def _tree(node, structure_only: bool, TableTree, strict: bool = False):
+    """STRICT: a span that is not a number raises ValueError, as PubTabNet's int() does."""
     if node.tag == "td":
         content = [] if structure_only else _cell_tokens(node)[1:-1]
-        return TableTree("td", _span(node, "colspan"), _span(node, "rowspan"), content)
+        return TableTree("td", _span(node, "colspan", strict), _span(node, "rowspan", strict), content)
     tree = TableTree(node.tag, None, None, None)
-    tree.children = [_tree(child, structure_only, TableTree) for child in node]
+    tree.children = [_tree(child, structure_only, TableTree, strict) for child in node]
     return tree
 
 

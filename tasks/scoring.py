@@ -69,7 +69,8 @@ def score_predictions(
     if not names:
         return pl.DataFrame(schema={"sample_id": pl.String, "metric": pl.String, "value": pl.Float64})
     wanted = {c for name in names for c in metrics.get_metric(name).columns}
-    table = answer_table(predictions, columns=[c for c in SAMPLE_COLUMNS if c in wanted], reasoning=reasoning)
+    asked = [c for c in (*SAMPLE_COLUMNS, "annotation") if c in wanted]  # CC-OCR's read the annotation
+    table = answer_table(predictions, columns=asked, reasoning=reasoning)
     if verdicts is not None:
         table = table.join(verdicts, on="sample_id", how="left", maintain_order="left")
     return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")

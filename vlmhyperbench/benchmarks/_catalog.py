@@ -356,3 +356,69 @@ for _b in (
 def get_benchmark(name: str) -> Benchmark:
     """The benchmark NAME; UnknownNameError with the close matches, PluginError for a broken plugin."""
     return BENCHMARKS.get(name)
+
+
+_OCR = "vlmhyperbench.benchmarks._ocr_readers"
+for _b in (
+    Benchmark(
+        name="ocrbench_v2",
+        title="OCRBench v2",
+        task="vqa",
+        reader=f"{_OCR}:read_ocrbench_v2",
+        metrics=("ocrbench_v2_en", "ocrbench_v2_cn"),
+        prompt="{{ question | trim }}",
+        prompt_source=(
+            "lmms-eval ocrbench_v2_doc_to_text and VLMEvalKit: the question alone, stripped (each question "
+            "carries its own instruction and answer format)"
+        ),
+        headline=Headline("ocrbench_v2_en", 100.0, "English overall ×100", subsplits="by_category"),
+        hub_repo="ling99/OCRBench_v2",
+        config=None,
+        splits=("test",),
+        default_split="test",
+        columns=(
+            "id", "dataset_name", "question", "type", "answers", "image", "eval", "bbox", "bbox_list",
+            "content",
+        ),
+        aggregators=("general", "by_question_type", "by_doc_class"),
+        scorer_source=(
+            "Yuliang-Liu/MultimodalOCR OCRBench_v2/eval_scripts eval.py (per type) and get_score.py (8 "
+            "English, 5 Chinese categories; each language the mean of its categories with questions), run "
+            "in the ocrbench_v2 scorer environment (Fu et al. 2024)"
+        ),
+        description="10,000 questions of 31 scenarios, 30 task types; English and Chinese overall apart",
+    ),
+    Benchmark(
+        name="cc_ocr",
+        title="CC-OCR",
+        task="vqa",
+        reader=f"{_OCR}:read_cc_ocr",
+        metrics=(
+            "cc_ocr",
+            "cc_ocr_multi_scene_ocr",
+            "cc_ocr_multi_lan_ocr",
+            "cc_ocr_doc_parsing",
+            "cc_ocr_kie",
+            "cc_ocr_kie_acc",
+        ),
+        prompt="{{ question }}",
+        prompt_source=(
+            "CC-OCR's own per-track prompt in each row's question (Benchmarks/CC-OCR data qa.jsonl, as "
+            "VLMEvalKit and lmms-eval send it)"
+        ),
+        headline=Headline("cc_ocr", 100.0, "Total ×100, mean of 4 tracks", subsplits="by_question_type"),
+        hub_repo="wulipc/CC-OCR",
+        config=None,
+        splits=("test",),
+        default_split="test",
+        columns=("image", "question", "answer", "image_name", "split", "l2-category"),
+        aggregators=("general", "by_question_type", "by_doc_class"),
+        scorer_source=(
+            "AlibabaResearch/AdvancedLiterateMachinery Benchmarks/CC-OCR/evaluation/evaluator (ocr, kie, "
+            "doc_parsing evaluators and common.summary), Yang et al. 2024"
+        ),
+        description="39 datasets, 4 tracks: multi-scene and multilingual reading, document parsing, KIE",
+        files=tuple(f"{c}/*.parquet" for c in ("multi_scene_ocr", "multi_lan_ocr", "doc_parsing", "kie")),
+    ),
+):  # fmt: skip
+    BENCHMARKS.add(_b.name, _b)

