@@ -65,7 +65,9 @@ def run(tmp_path_factory, prefect_harness):
     (config / "datasets.csv").write_text(
         f"name;benchmark;path;split\nocrbench_v2;ocrbench_v2;{v2};test\ncc_ocr;cc_ocr;{tmp / 'cc_ocr.tar.gz'};\n"
     )
-    env = cli_env(tmp, PREFECT_API_URL=PREFECT_API_URL.value(), VLMHB_CACHE_DIR=str(tmp / "cache"))
+    env = cli_env(
+        tmp, PREFECT_API_URL=PREFECT_API_URL.value()
+    )  # the shared cache: its scorer env is built once
     try:
         code, output = run_cli(
             "--config", str(config), "--output", str(tmp / "results"), "--run-id", "ocr",
