@@ -34,7 +34,7 @@ from pathlib import Path
 
 from vlmhb_core.console import command_parser
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 POOLS = {"vlmhb-process": "process", "vlmhb-docker": "docker", "vlmhb-models": "docker"}
 DOCKER_DEPLOYMENTS = {"nightly"}
 
