@@ -8,7 +8,7 @@ export DO_NOT_TRACK ?= 1
 # The temporary local Prefect API can take longer than Prefect's default 20 s on a busy 2-core machine.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: setup run test lint format bench deploy clean-results
+.PHONY: setup run test test-fast lint format bench deploy clean-results
 
 setup: $(STAMP)
 
@@ -22,8 +22,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/vlmhb run $(ARGS)
 
+# The tests mostly wait on servers, pip and Docker: 4 workers on 2 cores (tests/conftest.py keeps those that
+# share a run, a server or the Docker engine on one worker).
+TEST_WORKERS ?= 4
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+
+# Every test (what CI runs).
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# The inner loop: every test but those that build environments, start Docker or run whole benchmarks.
+test-fast: $(STAMP)
+	$(PY) -m pytest $(XDIST) -m "not slow and not docker" $(PYTEST_ARGS)
 
 # One formatter and linter (ruff, line length 110) and the layer contracts (import-linter, pyproject.toml).
 lint: $(STAMP)

@@ -1,4 +1,6 @@
-"""Test set-up: Prefect runs against a temporary local API (one per session) in its own PREFECT_HOME."""
+"""Test set-up: Prefect runs against a temporary local API (one per session, and so one per xdist worker)
+in its own PREFECT_HOME; tests that share something expensive run on one worker (see
+pytest_collection_modifyitems)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,41 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 import pytest  # noqa: E402
+
+DOCKER_GROUP = "docker"
+"""Every test that needs the Docker engine runs on one worker, one after another: they build and remove
+images and containers of the same names, and a test that checks what is left behind must not see
+another test's containers."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Groups for `--dist loadgroup` (make test): a module whose tests share a module- or session-scoped
+    fixture defined in it (a run, a server, a built environment) keeps those tests on one worker, so the
+    fixture is made once; Docker tests share one worker (with the module fixtures of their modules). Every
+    other test goes wherever a worker is free."""
+    docker_modules = {item.module.__name__ for item in items if item.get_closest_marker("docker")}
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        shares = _shares_a_fixture_of_its_module(item)
+        if item.get_closest_marker("docker") or (shares and item.module.__name__ in docker_modules):
+            item.add_marker(pytest.mark.xdist_group(DOCKER_GROUP))
+        elif shares:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def _shares_a_fixture_of_its_module(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for defs in info.name2fixturedefs.values():
+        for fixturedef in defs:
+            if fixturedef.scope in ("module", "session", "package") and getattr(
+                fixturedef.func, "__module__", None
+            ) == getattr(item.module, "__name__", None):
+                return True
+    return False
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,7 @@ def test_rapidocr_3_by_default_and_1x_takes_its_place_not_a_seat_beside_it():
     )
 
 
+@pytest.mark.slow
 def test_a_cold_build_is_complete_and_a_second_ensure_is_a_fast_cache_hit(built):
     provider, env = built
     assert not env.cached and env.build_s > 0
@@ -116,6 +117,7 @@ def test_a_cold_build_is_complete_and_a_second_ensure_is_a_fast_cache_hit(built)
     assert [i.key for i in provider.list()] == [SMALL.key]
 
 
+@pytest.mark.slow
 def test_a_failed_build_leaves_nothing_and_reports_pips_tail(tmp_path):
     provider = VenvProvider(tmp_path, installer="pip")
     bad = SMALL.model_copy(update={"packages": ("vlmhb-no-such-package==9.9.9",)})
@@ -127,6 +129,7 @@ def test_a_failed_build_leaves_nothing_and_reports_pips_tail(tmp_path):
     assert provider.list() == []
 
 
+@pytest.mark.slow
 def test_two_runs_building_one_spec_wait_for_each_other(tmp_path):
     provider = VenvProvider(tmp_path, installer="pip")
     results, errors = [], []
@@ -147,6 +150,7 @@ def test_two_runs_building_one_spec_wait_for_each_other(tmp_path):
     assert len(provider.list()) == 1
 
 
+@pytest.mark.slow
 def test_uv_builds_the_same_environment(tmp_path):
     uv = Path(sys.executable).parent / "uv"
     require(uv.is_file(), "uv is not installed in this venv (it is in the test extras)")
@@ -155,6 +159,7 @@ def test_uv_builds_the_same_environment(tmp_path):
     assert subprocess.run([env.python, "-c", "import six"]).returncode == 0
 
 
+@pytest.mark.slow
 def test_the_environments_command_lists_and_prunes(built, tmp_path):
     provider, env = built
     cache = provider.root.parent

@@ -9,9 +9,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from environments.manager import EnvManager
 from environments.spec import EnvSpec
 from tests.support.support import REPO
+
+pytestmark = pytest.mark.slow  # builds environments
 
 
 def command(*args: str, cache) -> subprocess.CompletedProcess:

@@ -25,6 +25,8 @@ from tests.support.support import REPO, require
 
 MODEL = "rapidocr-1.4"
 K8S_TEMPLATE = REPO / "deployments" / "k8s-gpu-job-template.yaml"
+# `vlmhb deploy` builds the nightly's orchestrator image: every test here needs the module's stand and Docker.
+pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 
 def _free_port() -> int:

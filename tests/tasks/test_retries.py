@@ -70,6 +70,7 @@ async def run_count(task_run_id: str) -> int:
         return (await client.read_task_run(task_run_id)).run_count
 
 
+@pytest.mark.slow
 def test_an_index_that_drops_the_first_request_costs_a_retry_not_the_model(
     prefect_harness, index_env, tmp_path
 ):
@@ -80,6 +81,7 @@ def test_an_index_that_drops_the_first_request_costs_a_retry_not_the_model(
     assert index.requests >= 3  # the failed page, then the page and the wheel
 
 
+@pytest.mark.slow
 def test_a_bad_requirement_is_not_retried(prefect_harness, index_env, tmp_path):
     index_env(failures=0)
     error, task_run_id = build_in_a_flow(tmp_path / "cache", "vlmhb-no-such-package==9.9")
@@ -113,6 +115,7 @@ def test_transient_failures_are_told_apart_from_the_projects_own_errors():
     assert is_transient(ConnectionResetError()) and not is_transient(ValueError("bug"))
 
 
+@pytest.mark.slow
 def test_a_port_taken_between_probe_and_bind_costs_a_retry_on_a_new_port(
     prefect_harness, monkeypatch, tmp_path
 ):
