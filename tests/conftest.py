@@ -63,6 +63,15 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture(scope="session")
+def api_url(prefect_harness) -> str:
+    """The session's Prefect API: a command line run as a subprocess (PREFECT_API_URL=api_url) uses it
+    instead of starting a temporary API of its own, which only the tests of that path need."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """Writes a config folder from {file name: text}; returns its path."""

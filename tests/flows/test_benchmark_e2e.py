@@ -64,10 +64,11 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def run_cli(*args: str, tmp_path: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_cli(*args: str, tmp_path: Path, api_url: str, timeout: int = 900) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     return subprocess.run(
@@ -148,7 +149,7 @@ def test_rapidocr_reads_the_bundled_documents(default_run: Path):
         assert row["ci_low"] <= row["value"] <= row["ci_high"] and row["n"] == 36
 
 
-def test_resume_of_a_completed_run_sends_no_request(default_run: Path, tmp_path: Path):
+def test_resume_of_a_completed_run_sends_no_request(default_run: Path, tmp_path: Path, api_url: str):
     before = journal_lines(default_run)
     proc = run_cli(
         "flows.benchmark",
@@ -157,17 +158,20 @@ def test_resume_of_a_completed_run_sends_no_request(default_run: Path, tmp_path:
         "--resume",
         default_run.name,
         tmp_path=tmp_path,
+        api_url=api_url,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert journal_lines(default_run) == before, "no sample was asked again"
     assert json.loads((default_run / "manifest.json").read_text())["resumed_at"]
 
 
-def test_rescore_recomputes_the_same_summary_without_requests(default_run: Path, tmp_path: Path):
+def test_rescore_recomputes_the_same_summary_without_requests(
+    default_run: Path, tmp_path: Path, api_url: str
+):
     before = pl.read_parquet(default_run / "summary.parquet").sort(["model", "metric", "aggregator", "group"])
     lines = journal_lines(default_run)
     (default_run / "summary.parquet").unlink()
-    proc = run_cli("flows.rescore", str(default_run), tmp_path=tmp_path, timeout=300)
+    proc = run_cli("flows.rescore", str(default_run), tmp_path=tmp_path, api_url=api_url, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     after = pl.read_parquet(default_run / "summary.parquet").sort(["model", "metric", "aggregator", "group"])
     assert after.equals(before)
@@ -200,7 +204,7 @@ crashing;rapidocr;rapidocr-onnxruntime==1.4.4;--engine-arg package=rapidocr;2
 """
 
 
-def test_broken_models_fail_alone(tmp_path: Path):
+def test_broken_models_fail_alone(tmp_path: Path, api_url: str):
     config = tmp_path / "config"
     config.mkdir()
     (config / "models.csv").write_text(BROKEN_MODELS)
@@ -218,6 +222,7 @@ def test_broken_models_fail_alone(tmp_path: Path):
         "--run-id",
         "broken",
         tmp_path=tmp_path,
+        api_url=api_url,
     )
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     manifest = json.loads((out / "broken" / "manifest.json").read_text())

@@ -56,14 +56,6 @@ SERVERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    """The session's Prefect API: the CLI runs against it instead of starting a temporary one each time."""
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def write_config(root: Path, servers: dict[str, FaultServer]) -> Path:
     qa = [
         (

@@ -24,13 +24,6 @@ N = 30
 
 
 @pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
-@pytest.fixture(scope="module")
 def run(tmp_path_factory, api_url):
     tmp = tmp_path_factory.mktemp("gateways")
     servers = {

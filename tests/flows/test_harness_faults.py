@@ -31,13 +31,6 @@ pytestmark = pytest.mark.slow
 EXIT_HARNESS_ERRORED = 4
 
 
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def write_config(root: Path, base_url: str) -> Path:
     simple_dataset(root / "qa", 4)
     (root / "datasets.csv").write_text("name;task;format;path\nqa;vqa;vlmhyperbench;qa\n")

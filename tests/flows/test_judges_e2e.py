@@ -50,13 +50,6 @@ VERDICTS = {
 EXTRACTIONS = ["March 5, 2024", "Acme", "42", "red", "7", "Paris"]  # j1's, of c1's answers (dataset ext)
 
 
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,13 +24,6 @@ from tests.support.prefect_api import benchmark_runs, read_events
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
