@@ -246,6 +246,7 @@
   }
 
   function set(name, value) {
+    if ((state[name] === undefined ? "" : state[name]) === (value === null ? "" : value)) return; // no change
     if (value === "" || value === null) delete state[name];
     else state[name] = value;
     if (name === "dataset") {
