@@ -41,7 +41,10 @@ def test_explorer_in_chromium(tmp_path):
         cards.first.wait_for(timeout=15_000)
         assert cards.evaluate_all("cs => cs.map(c => c.dataset.model)") == ["alpha", "beta", "gamma"]
         alpha = page.locator('.answer[data-sample-id="s002"][data-model="alpha"]')
-        assert alpha.locator(".prediction").inner_text() == "1NV0ICE No 1002 dated 2024-03-12 tota1 14.50 EUR pald"
+        assert (
+            alpha.locator(".prediction").inner_text()
+            == "1NV0ICE No 1002 dated 2024-03-12 tota1 14.50 EUR pald"
+        )
         # the character diff against the reference: what the answer has instead of what the reference has
         assert alpha.locator(".diff ins").all_inner_texts() == ["1", "0", "1", "l"]
         assert alpha.locator(".diff del").all_inner_texts() == ["I", "O", "l", "i"]
@@ -101,7 +104,9 @@ def test_explorer_in_chromium(tmp_path):
         assert page.evaluate("typeof window.__pwned") == "undefined"
         page.goto(base + "#dataset=docs-vqa&sample=s007")
         page.locator('.answer[data-sample-id="s007"][data-model="gamma"] .error').wait_for()
-        assert "ServerError: 503 overloaded" in page.locator('.answer[data-model="gamma"] .error').inner_text()
+        assert (
+            "ServerError: 503 overloaded" in page.locator('.answer[data-model="gamma"] .error').inner_text()
+        )
         # reasoning removed before scoring is shown folded
         page.goto(base + "#dataset=docs-vqa&sample=s005")
         beta = page.locator('.answer[data-sample-id="s005"][data-model="beta"]')

@@ -162,11 +162,28 @@ def test_pages_without_a_file_are_written_once(tmp_path):
     assert (tmp_path / "run" / one.src).read_bytes() == png
     assert inline.src != one.src and (tmp_path / "run" / inline.src).is_file()
     assert broken.src is None and "row 7" in broken.error and broken.thumb is None
-    assert writer.made == {"pages": 2, "thumbs": 2, "kept": 0, "failed": 1}
+    assert writer.made == {"pages": 2, "thumbs": 2, "kept": 0, "failed": 1, "deferred": 0}
     again = PageWriter(tmp_path / "run")
     again.page(ImageRef(path=tmp_path / "d.parquet", row=1))
     again.finish()
     assert again.made["kept"] == 1 and again.made["pages"] == 0
+
+
+def test_thumbnails_over_the_time_budget_are_left_to_the_next_report(tmp_path):
+    """A page without a thumbnail yet is listed as the page itself; the next report makes the thumbnail."""
+    from PIL import Image
+
+    from vlmhyperbench.datasets import ImageRef
+
+    Image.new("RGB", (300, 400), "white").save(tmp_path / "p.png")
+    hurried = PageWriter(tmp_path / "run")
+    page = hurried.page(ImageRef(path=tmp_path / "p.png"))
+    hurried.finish(budget_s=-1)
+    assert page.thumb is None and page.src == "../p.png" and hurried.made["deferred"] == 1
+    later = PageWriter(tmp_path / "run")
+    page = later.page(ImageRef(path=tmp_path / "p.png"))
+    later.finish()
+    assert later.made["thumbs"] == 1 and (tmp_path / "run" / page.thumb).is_file()
 
 
 def test_judges_verdicts_and_their_disagreement_with_the_rule(tmp_path):

@@ -25,7 +25,9 @@ def chromium_path() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise RuntimeError("headless Chromium is not installed (Debian: apt-get install chromium; .ci/run does it)")
+    raise RuntimeError(
+        "headless Chromium is not installed (Debian: apt-get install chromium; .ci/run does it)"
+    )
 
 
 @contextmanager

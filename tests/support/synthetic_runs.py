@@ -43,9 +43,7 @@ def wrong(dataset: str, i: int) -> str:
     return f"unknown {i}"
 
 
-def make_config(
-    root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa",), pages: int = 4
-) -> Path:
+def make_config(root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa",), pages: int = 4) -> Path:
     """A config folder whose datasets (vlmhyperbench format) have N samples over PAGES real PNG pages
     (sample i on page i % PAGES)."""
     config = root / "config-src"
@@ -59,7 +57,7 @@ def make_config(
             draw.line(
                 [50, 160 + line * 45, 560 - (line * 17 + k * 31) % 200, 160 + line * 45], fill="#444", width=4
             )
-        img.save(config / "data" / "images" / f"page{k}.png")
+        img.save(config / "data" / "images" / f"page{k}.png", compress_level=1)
     rows = ["name;task;format;path;metrics"]
     for name in datasets:
         task, metric_names = DATASETS[name]

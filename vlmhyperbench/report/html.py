@@ -6,8 +6,8 @@ Content-Security-Policy without any script source keeps even a missed escape ine
 Sections: summary, leaderboard (quality and speed side by side), quality vs latency and vs cost per 1,000
 pages with their Pareto fronts, load curves (throughput and latency against concurrency, saturation),
 regressions against the previous run, breakdowns by doc_class and question_type, TTFT and latency
-distributions, perturbation drops, worst samples (links into the sample explorer, samples.html), judges (how many
-samples they saw, agreement, disagreements with images, their cost and speed), failures.
+distributions, perturbation drops, worst samples (links into the sample explorer, samples.html), judges
+(how many samples they saw, agreement, disagreements with images, their cost and speed), failures.
 """
 
 from __future__ import annotations
@@ -383,7 +383,9 @@ def render_report(
     )
 
 
-def _sample_link(dataset: str, sample_id: str | None = None, model: str | None = None, perturbation: str = "") -> str:
+def _sample_link(
+    dataset: str, sample_id: str | None = None, model: str | None = None, perturbation: str = ""
+) -> str:
     """The address of the sample explorer at one sample (or a dataset's list), with MODEL's answer shown."""
     from urllib.parse import urlencode
 

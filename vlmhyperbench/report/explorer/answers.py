@@ -145,8 +145,14 @@ def _sample_scores(scores: pl.DataFrame, dataset: str) -> pl.DataFrame:
     """The per-sample rows of DATASET's metrics (no per-field rows), perturbation "" when clean."""
     if not scores.height:
         return pl.DataFrame(
-            schema={"model": pl.String, "perturbation": pl.String, "sample_id": pl.String, "metric": pl.String,
-                    "value": pl.Float64, "higher_is_better": pl.Boolean}  # fmt: skip
+            schema={
+                "model": pl.String,
+                "perturbation": pl.String,
+                "sample_id": pl.String,
+                "metric": pl.String,
+                "value": pl.Float64,
+                "higher_is_better": pl.Boolean,
+            }  # fmt: skip
         )
     keep = pl.col("dataset") == dataset
     if "field" in scores.columns:

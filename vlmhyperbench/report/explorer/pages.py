@@ -4,6 +4,9 @@ A page that is a file of its own is referenced where it lies (by a path relative
 viewer falls back to its absolute path when the run folder was moved without it). A page that is no file
 (a Parquet cell, a PDF page, inline bytes) is written once to `RUN/samples/pages/KEY.EXT`. Each page gets one
 thumbnail, `RUN/samples/thumbs/KEY.jpg`, made once: a file already there (a rescore, a resumed run) is kept.
+Thumbnails are made within a time budget (THUMB_BUDGET_S), so that the report of a large run stays quick
+(at 5,000 distinct pages they cost minutes on two cores): a page left without one shows in the list as the
+page itself, scaled by the browser (only the rows on screen load), and the next report makes more.
 KEY names the page's source (path, size and modification time; Parquet row; PDF digest and page), so two
 samples on one page share both files, and a changed source gets new ones.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +25,8 @@ from urllib.parse import quote
 PAGES = "samples/pages"
 THUMBS = "samples/thumbs"
 THUMB_PX = 240
+THUMB_BUDGET_S = 20.0
+"""Seconds a report spends making thumbnails (pages that are no file are always written)."""
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
               "image/bmp": "bmp", "image/tiff": "tif"}  # fmt: skip
 
@@ -56,7 +62,8 @@ class PageWriter:
         self.root = Path(run_root).resolve()
         self.thumbnails = thumbnails
         self._jobs: dict[str, _Job] = {}
-        self.made = {"pages": 0, "thumbs": 0, "kept": 0, "failed": 0}
+        self.made = {"pages": 0, "thumbs": 0, "kept": 0, "failed": 0, "deferred": 0}
+        self._deadline = 0.0
 
     def page(self, source) -> Page:
         """The Page of an image SOURCE (shared by every sample on it)."""
@@ -71,9 +78,10 @@ class PageWriter:
             job = self._jobs[key] = _Job(key, source, file, Page(src, thumb))
         return job.page
 
-    def finish(self, workers: int | None = None) -> None:
-        """Writes the pages that are no file and the thumbnails not made yet, in threads (Pillow decodes
-        without the GIL)."""
+    def finish(self, workers: int | None = None, budget_s: float = THUMB_BUDGET_S) -> None:
+        """Writes the pages that are no file, and the thumbnails not made yet for BUDGET_S seconds, in threads
+        (Pillow decodes without the GIL)."""
+        self._deadline = time.monotonic() + budget_s
         (self.root / PAGES).mkdir(parents=True, exist_ok=True)
         (self.root / THUMBS).mkdir(parents=True, exist_ok=True)
         existing = {p.name.split(".", 1)[0]: p.name for p in (self.root / PAGES).iterdir()}
@@ -101,6 +109,12 @@ class PageWriter:
         from vlmhyperbench.datasets import sniff_mime
 
         done = []
+        if need_thumb and time.monotonic() > self._deadline:  # over budget: the next report makes it
+            need_thumb = False
+            job.page.thumb = None
+            done.append("deferred")
+            if not need_page:
+                return done
         try:
             data = job.source.read_bytes()
             if need_page:

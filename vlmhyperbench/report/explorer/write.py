@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from vlmhyperbench.report.explorer.answers import DatasetAnswers, System, dataset_answers, systems_by_dataset
-from vlmhyperbench.report.explorer.pages import PageWriter
+from vlmhyperbench.report.explorer.pages import THUMB_BUDGET_S, PageWriter
 
 SAMPLES_HTML = "samples.html"
 DATA = "samples/data"
@@ -41,6 +41,7 @@ def write_explorer(
     primary: dict[str, tuple[str, bool]],
     *,
     thumbnails: bool = True,
+    thumbnail_budget_s: float | None = None,
 ) -> dict:
     """Writes samples.html and samples/ for RUN; returns what it wrote (samples, answers, chunks, pages
     written, thumbnails made, seconds)."""
@@ -62,16 +63,28 @@ def write_explorer(
         samples = {s.id: s for s in dataset_samples(cells, manifest.config)}
         found = dataset_answers(run, manifest, name, systems, scores, list(samples), reasoning)
         main = primary.get(name, (found.metrics[0] if found.metrics else None, True))[0]
-        index, records = _dataset(found, number, main, samples, pages, [all_systems.index(s) for s in systems])
+        index, records = _dataset(
+            found, number, main, samples, pages, [all_systems.index(s) for s in systems]
+        )
         datasets.append(index)
         chunks += [(number, k, records[i : i + CHUNK]) for k, i in enumerate(range(0, len(records), CHUNK))]
-    pages.finish()
+    pages.finish(budget_s=THUMB_BUDGET_S if thumbnail_budget_s is None else thumbnail_budget_s)
+    if pages.made["deferred"]:
+        from vlmhyperbench.report.write import get_logger
+
+        get_logger().info(
+            "samples.html: %d thumbnails left for the next report (time budget); the list shows those pages "
+            "scaled meanwhile",
+            pages.made["deferred"],
+        )
     index = {
         "version": 1,
         "run_id": run.run_id,
         "chunk": CHUNK,
         "origin": root.resolve().as_uri() + "/",
-        "systems": [{"model": s.model, "perturbation": s.perturbation, "label": s.label} for s in all_systems],
+        "systems": [
+            {"model": s.model, "perturbation": s.perturbation, "label": s.label} for s in all_systems
+        ],
         "datasets": datasets,
     }
     _write_data(root, index, chunks)
@@ -150,7 +163,9 @@ def _dataset(
 def _answer_record(a: dict | None, common_prompt: str | None) -> dict | None:
     if a is None:
         return None
-    out = {k: v for k, v in a.items() if v is not None and k not in ("references", "doc_class", "question_type")}
+    out = {
+        k: v for k, v in a.items() if v is not None and k not in ("references", "doc_class", "question_type")
+    }
     if common_prompt is not None:
         out.pop("prompt", None)
     for k in ("latency_s", "ttft_s"):
