@@ -22,10 +22,10 @@ from pathlib import Path
 
 import polars as pl
 
+from tests.support.browser import chromium
+from tests.support.synthetic_runs import build_run, make_config
 from vlmhyperbench.report.data import dataset_rows, primary_metrics
 from vlmhyperbench.report.explorer import write_explorer
-from vlmhyperbench.testing.browser import chromium
-from vlmhyperbench.testing.synthetic_runs import build_run, make_config
 
 FILTERS = [
     ("failed requests only", "document.querySelector('input[name=failed]').click()"),

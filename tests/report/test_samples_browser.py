@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from vlmhyperbench.testing.browser import chromium, chromium_path
-from vlmhyperbench.testing.synthetic_runs import make_config, write_run
+from tests.support.browser import chromium, chromium_path
+from tests.support.synthetic_runs import make_config, write_run
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 THINK = "<think>the number is on the second line</think>INV-1005"

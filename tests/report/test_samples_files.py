@@ -15,12 +15,12 @@ from urllib.parse import unquote
 import polars as pl
 import pytest
 
+from tests.support.synthetic_runs import answer, build_run, make_config, write_run
 from vlmhyperbench.report.data import dataset_rows
 from vlmhyperbench.report.explorer import write_explorer
 from vlmhyperbench.report.explorer.pages import PageWriter
 from vlmhyperbench.report.write import write_report
 from vlmhyperbench.results import JudgeRecord, PairKey
-from vlmhyperbench.testing.synthetic_runs import answer, build_run, make_config, write_run
 
 THINK = "<think>the total is on the second line</think>INV-1005"
 
