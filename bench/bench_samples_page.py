@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
 
-from tests.support.browser import chromium
-from tests.support.synthetic_runs import build_run, make_config
-from vlmhyperbench.report.data import dataset_rows, primary_metrics
-from vlmhyperbench.report.explorer import write_explorer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, from a checkout
+
+from tests.support.browser import chromium  # noqa: E402
+from tests.support.synthetic_runs import build_run, make_config  # noqa: E402
+from vlmhyperbench.report.data import dataset_rows, primary_metrics  # noqa: E402
+from vlmhyperbench.report.explorer import write_explorer  # noqa: E402
 
 FILTERS = [
     ("failed requests only", "document.querySelector('input[name=failed]').click()"),
