@@ -212,7 +212,7 @@ def test_report_is_self_contained_and_complete(report_runs):
     ):
         assert section in html, section
     assert html.count("<svg") >= 6  # quality/latency, breakdowns, distributions, perturbation drop
-    assert "data:image/jpeg;base64," in html  # thumbnails of the worst samples
+    assert "samples.html#dataset=" in html  # the worst samples link into the sample explorer
     assert "by document class" in html and "by question type" in html
     assert "Pareto front" in html
     # the failed pair is listed with its reason, escaped
@@ -241,8 +241,7 @@ def test_report_renders_in_headless_chromium(report_runs, tmp_path):
         "answer_shown": "document.body.innerText.includes('<script>window.__pwned=1</script>')",
         "bold_injected": "Array.from(document.querySelectorAll('b')).some(b => b.textContent === 'bold')",
         "svgs": "document.querySelectorAll('svg').length",
-        "thumbs_loaded": "Array.from(document.querySelectorAll('td.thumb img')).filter(i => i.complete"
-        " && i.naturalWidth > 0).length",
+        "worst_links": "document.querySelectorAll('ul.worst a[href^=\"samples.html#\"]').length",
         "width": "document.documentElement.scrollWidth",
     }
     png, errors, found = open_in_chromium(report_runs.root / "report.html", tmp_path, checks)
@@ -251,7 +250,7 @@ def test_report_renders_in_headless_chromium(report_runs, tmp_path):
     assert found["scripts"] == 0 and found["handlers"] == 0
     assert found["answer_shown"] is True and found["bold_injected"] is False
     assert found["svgs"] >= 6
-    assert found["thumbs_loaded"] >= 1
+    assert found["worst_links"] >= 1
     from PIL import Image
 
     shot = Image.open(io.BytesIO(png)).convert("RGB")

@@ -43,11 +43,12 @@ def wrong(dataset: str, i: int) -> str:
     return f"unknown {i}"
 
 
-def make_config(root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa",)) -> Path:
-    """A config folder whose datasets (vlmhyperbench format) have N samples over a few real PNG pages."""
+def make_config(root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa",), pages: int = 4) -> Path:
+    """A config folder whose datasets (vlmhyperbench format) have N samples over PAGES real PNG pages
+    (sample i on page i % PAGES)."""
     config = root / "config-src"
     (config / "data" / "images").mkdir(parents=True, exist_ok=True)
-    for k in range(4):
+    for k in range(pages):
         img = Image.new("RGB", (620, 820), "white")
         draw = ImageDraw.Draw(img)
         draw.rectangle([30, 30, 590, 110], outline="black", width=3)
@@ -56,14 +57,14 @@ def make_config(root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa"
             draw.line(
                 [50, 160 + line * 45, 560 - (line * 17 + k * 31) % 200, 160 + line * 45], fill="#444", width=4
             )
-        img.save(config / "data" / "images" / f"page{k}.png")
+        img.save(config / "data" / "images" / f"page{k}.png", compress_level=1)
     rows = ["name;task;format;path;metrics"]
     for name in datasets:
         task, metric_names = DATASETS[name]
         lines = ["data_index;split;image_path;question;answer;doc_class;question_type"]
         for i in range(n):
             lines.append(
-                f"{sample_id(i)};test;images/page{i % 4}.png;What is the number of document {i}?;"
+                f"{sample_id(i)};test;images/page{i % pages}.png;What is the number of document {i}?;"
                 f"{answer(name, i)};{DOC_CLASSES[i % 3]};{QUESTION_TYPES[i % 2]}"
             )
         (config / "data" / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -73,7 +74,14 @@ def make_config(root: Path, n: int = 40, datasets: tuple[str, ...] = ("docs-vqa"
 
 
 def _predictions(
-    dataset: str, model: str, n: int, wrong_ids: set[int], overrides: dict[int, str], speed: float, seed: int
+    dataset: str,
+    model: str,
+    n: int,
+    wrong_ids: set[int],
+    overrides: dict[int, str],
+    speed: float,
+    seed: int,
+    errors: dict[int, str] | None = None,
 ) -> pl.DataFrame:
     rng = random.Random(f"{model}/{dataset}/{seed}")
     t = 1_700_000_000.0
@@ -82,15 +90,16 @@ def _predictions(
         ttft = speed * (0.05 + 0.05 * rng.random())
         latency = ttft + speed * (0.2 + 0.3 * rng.random())
         pred = overrides.get(i, wrong(dataset, i) if i in wrong_ids else answer(dataset, i))
+        error = (errors or {}).get(i)
         rows.append(
             {
                 "sample_id": sample_id(i),
                 "doc_class": DOC_CLASSES[i % 3],
                 "question_type": QUESTION_TYPES[i % 2],
                 "prompt": f"Answer the question.\nQuestion: What is the number of document {i}?",
-                "prediction": pred,
+                "prediction": None if error else pred,
                 "references": [answer(dataset, i)],
-                "error": None,
+                "error": error,
                 "attempts": 1,
                 "ttft_s": ttft,
                 "latency_s": latency,
@@ -142,6 +151,7 @@ def build_run(
     overrides: dict[str, dict[int, str]] | None = None,
     speeds: dict[str, float] | None = None,
     seed: int = 0,
+    errors: dict[str, dict[int, str]] | None = None,
 ):
     """The run folder up to its report: (run, manifest, scores, summaries, performance), as the benchmark
     flow hands them to the report task."""
@@ -162,7 +172,14 @@ def build_run(
             wrong_ids = (perturbed_wrong or {}).get(model, set()) if pert else models[model]
             speed = (speeds or {}).get(model, 1.0 + list(models).index(model))
             df = _predictions(
-                name, model, n, wrong_ids, (overrides or {}).get(model, {}) if not pert else {}, speed, seed
+                name,
+                model,
+                n,
+                wrong_ids,
+                (overrides or {}).get(model, {}) if not pert else {},
+                speed,
+                seed,
+                (errors or {}).get(model) if not pert else None,
             )
             path = run.predictions(key)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -217,6 +217,31 @@ def worst_samples(
     )
 
 
+def uniform_groups(scores: pl.DataFrame, primary: dict[str, tuple[str, bool]]) -> list[dict]:
+    """The (dataset, perturbation) groups whose every answer scored the same on the primary metric (so they
+    have no worst samples): `perfect` when that value is full marks (1, or 0 where lower is better)."""
+    out = []
+    for dataset, (metric, hib) in primary.items():
+        rows = _per_sample(scores, metric).filter(
+            (pl.col("dataset") == dataset) & pl.col("value").is_not_null()
+        )
+        for (pert,), g in rows.group_by(["perturbation"], maintain_order=True):
+            if g["value"].n_unique() != 1:
+                continue
+            value = float(g["value"][0])
+            out.append(
+                {
+                    "dataset": dataset,
+                    "perturbation": pert,
+                    "metric": metric,
+                    "value": value,
+                    "n": g.height,
+                    "perfect": value == (1.0 if hib else 0.0),
+                }
+            )
+    return out
+
+
 def attach_predictions(run, items: list[dict]) -> None:
     """Adds each item's stored prompt, answer, references, error and latency (items name model, dataset,
     perturbation and sample_id); `question` and `thumbnail` start as None (attach_thumbnails)."""
@@ -267,28 +292,9 @@ def attach_thumbnails(
         wanted.setdefault(it["dataset"], set()).add(it["sample_id"])
     samples: dict[tuple[str, str], object] = {}
     for name, ids in wanted.items():
-        cells = datasets.get(name)
-        if not cells or not cells.get("path"):
-            continue
-        path = Path(cells["path"])
-        if not path.is_absolute() and config:
-            path = Path(config) / path
-        try:
-            from vlmhyperbench.datasets import PageOptions, read_dataset
-
-            options = PageOptions.from_cells(cells)
-            if cells.get("benchmark") and not cells.get("format"):
-                benchmark = BENCHMARKS.get(cells["benchmark"])
-                source = resolve_source(cells["path"], Path(config) if config else None, benchmark)
-                found = benchmark.read(source.path, cells.get("split"), options=options)
-            else:
-                fmt = cells.get("format") or "vlmhyperbench"
-                found = read_dataset(fmt, path, split=cells.get("split"), options=options)
-            for s in found:
-                if s.id in ids:
-                    samples[(name, s.id)] = s
-        except Exception:  # the dataset moved or changed: no thumbnails, the rest of the report stands
-            continue
+        for s in dataset_samples(datasets.get(name), config):
+            if s.id in ids:
+                samples[(name, s.id)] = s
     made: dict[tuple[str, str, str], str | None] = {}
     for it in items:
         sample = samples.get((it["dataset"], it["sample_id"]))
@@ -299,6 +305,28 @@ def attach_thumbnails(
         if key not in made:
             made[key] = _thumbnail(sample, it["perturbation"]) if len(made) < limit else None
         it["thumbnail"] = made[key]
+
+
+def dataset_samples(cells: dict | None, config: str | None) -> list:
+    """The samples of a dataset (its datasets.csv CELLS, paths relative to the run's CONFIG folder), read
+    again for their images and questions; [] when it can no longer be read (moved, changed, or no row)."""
+    if not cells or not cells.get("path"):
+        return []
+    path = Path(cells["path"])
+    if not path.is_absolute() and config:
+        path = Path(config) / path
+    try:
+        from vlmhyperbench.datasets import PageOptions, read_dataset
+
+        options = PageOptions.from_cells(cells)
+        if cells.get("benchmark") and not cells.get("format"):
+            benchmark = BENCHMARKS.get(cells["benchmark"])
+            source = resolve_source(cells["path"], Path(config) if config else None, benchmark)
+            return list(benchmark.read(source.path, cells.get("split"), options=options))
+        fmt = cells.get("format") or "vlmhyperbench"
+        return list(read_dataset(fmt, path, split=cells.get("split"), options=options))
+    except Exception:  # the dataset moved or changed: no images, the rest of the report stands
+        return []
 
 
 def _thumbnail(sample, perturbation: str) -> str | None:

@@ -6,8 +6,8 @@ Content-Security-Policy without any script source keeps even a missed escape ine
 Sections: summary, leaderboard (quality and speed side by side), quality vs latency and vs cost per 1,000
 pages with their Pareto fronts, load curves (throughput and latency against concurrency, saturation),
 regressions against the previous run, breakdowns by doc_class and question_type, TTFT and latency
-distributions, perturbation drops, worst samples (thumbnail, question, answer, reference), judges (how many
-samples they saw, agreement, disagreements with images, their cost and speed), failures.
+distributions, perturbation drops, worst samples (links into the sample explorer, samples.html), judges
+(how many samples they saw, agreement, disagreements with images, their cost and speed), failures.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def render_report(
     thumbnails: bool = True,
     judges=None,
     curves: list[dict] | None = None,
+    explorer: bool = False,
 ) -> str:
     """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS and CURVES (load curves,
     leaderboard.load_curves) to none; JUDGES: the run's judge tables (report.judges.JudgeTables), for its
@@ -308,11 +309,11 @@ def render_report(
 
     # ---- worst samples, failures
     worst = data.worst_samples(run, scores, primary) if scores.height else []
+    worst_notes = data.uniform_groups(scores, primary) if scores.height else []
     judge_view = judge_section(run, manifest, judges) if judges is not None else None
-    pictured = worst + (judge_view["disagreements"] if judge_view else [])
-    if thumbnails and pictured:  # one read of each dataset for both
-        limit = data.MAX_THUMBNAILS * (2 if judge_view else 1)
-        data.attach_thumbnails(pictured, manifest, datasets_cfg, limit=limit)
+    pictured = judge_view["disagreements"] if judge_view else []
+    if thumbnails and pictured:
+        data.attach_thumbnails(pictured, manifest, datasets_cfg)
     worst_groups: dict[tuple[str, str], list[dict]] = {}
     for w in worst:
         worst_groups.setdefault((w["dataset"], w["perturbation"]), []).append(w)
@@ -376,7 +377,24 @@ def render_report(
         fmt=_fmt,
         colors=colors,
         judges=judge_view,
+        explorer=explorer,
+        worst_notes=worst_notes,
+        sample_link=_sample_link,
     )
+
+
+def _sample_link(
+    dataset: str, sample_id: str | None = None, model: str | None = None, perturbation: str = ""
+) -> str:
+    """The address of the sample explorer at one sample (or a dataset's list), with MODEL's answer shown."""
+    from urllib.parse import urlencode
+
+    params = {"dataset": dataset}
+    if sample_id is not None:
+        params["sample"] = sample_id
+    if model is not None:
+        params["models"] = _pair_label(model, perturbation)
+    return "samples.html#" + urlencode(params)
 
 
 def _points(

@@ -96,8 +96,8 @@ def write_report(
     compare: bool = True,
     results_dir: Path | None = None,
 ) -> list[dict]:
-    """Writes scores, summary, performance, regressions.csv, the judge tables (judged runs), leaderboard.md
-    and report.html; returns the
+    """Writes scores, summary, performance, regressions.csv, the judge tables (judged runs), leaderboard.md,
+    report.html and the sample explorer (samples.html, samples/); returns the
     leaderboard rows (each with the pair's `regressions`, history.Regression against the previous run, and its
     dataset's `main_metric`)."""
     perf_df = frame([pl.DataFrame([p]) for p in performance], PERFORMANCE_COLUMNS, PERFORMANCE_SCHEMA)
@@ -128,6 +128,7 @@ def write_report(
             if (g.model, g.dataset, g.perturbation) == (row["model"], row["dataset"], row["perturbation"])
         ]
         row["main_metric"] = main.get(row["dataset"], (None, True))[0]
+    explorer = _write_explorer(run, manifest, scores_df, main)
     judges_md = judges_markdown(judges) if judges is not None else ""
     curves = load_curves(perf_df, manifest.pairs)
     run.write_text(
@@ -145,6 +146,7 @@ def write_report(
             regressions=found,
             judges=judges,
             curves=curves,
+            explorer=explorer,
         )
     except Exception as exc:  # the run's results stand: a page with the leaderboard and the error instead
         get_logger().error(
@@ -156,6 +158,19 @@ def write_report(
         print_leaderboard(rows, run.run_id)
         print_regressions(found, compared=compared)
     return rows
+
+
+def _write_explorer(run: RunFolder, manifest: Manifest, scores: pl.DataFrame, main: dict) -> bool:
+    """samples.html and samples/ (report.explorer); False, with the reason logged, when they could not be
+    written (the report stands without them)."""
+    try:
+        from vlmhyperbench.report.explorer import write_explorer
+
+        write_explorer(run, manifest, scores, dataset_rows(run), main)
+        return True
+    except Exception as exc:
+        get_logger().error("samples.html: not written (%s: %s)", type(exc).__name__, exc)
+        return False
 
 
 def get_logger():
