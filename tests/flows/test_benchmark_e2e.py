@@ -86,7 +86,7 @@ def default_run(tmp_path_factory, prefect_harness) -> Path:
     from flows.benchmark import benchmark
 
     out = tmp_path_factory.mktemp("results")
-    result = asyncio.run(benchmark(config=str(DEFAULT_CONFIG), output=str(out)))
+    result = asyncio.run(benchmark(config=str(DEFAULT_CONFIG), output=str(out), run_id="default"))
     assert result["exit_code"] == 0, json.loads((Path(result["run_dir"]) / "manifest.json").read_text())
     return Path(result["run_dir"])
 
@@ -180,13 +180,18 @@ def test_rescore_recomputes_the_same_summary_without_requests(
 
 def test_prefect_task_runs_grow_with_pairs_not_samples(default_run: Path, prefect_harness):
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from tests.support.prefect_api import benchmark_runs
 
     async def count() -> dict[str, int]:
-        async with get_client() as client:
-            runs = await client.read_task_runs()
+        benchmark, children = await benchmark_runs(default_run.name)
+        ids = [benchmark.id, *(r.id for r in children.values())]
+        async with get_client() as client:  # this run's task runs: other tests share the API
+            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
         names: dict[str, int] = {}
         for task_run in runs:
-            if "rapidocr" not in task_run.name:  # other tests share the harness
+            if "rapidocr" not in task_run.name:  # the run's own tasks (plan, report...) are not per pair
                 continue
             base = task_run.name.split("-")[0]
             names[base] = names.get(base, 0) + 1
