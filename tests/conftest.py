@@ -41,6 +41,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """Under --dist loadgroup, a worker whose collection lost its groups says so (xdist puts a test's group on
+    its node id; a pytest that names nodes otherwise makes xdist drop every group without a word, and the
+    tests that share a run or the Docker engine would then run side by side)."""
+    if not session.config.getvalue("loadgroup"):
+        return
+    lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup: {len(lost)} tests lost their xdist group (e.g. {lost[0]}); this pytest and "
+            "pytest-xdist do not work together (see the pin in pyproject.toml)"
+        )
+
+
 def _shares_a_fixture_of_its_module(item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
