@@ -46,7 +46,7 @@ def pytest_collection_finish(session):
     """Under --dist loadgroup, a worker whose collection lost its groups says so (xdist puts a test's group on
     its node id; a pytest that names nodes otherwise makes xdist drop every group without a word, and the
     tests that share a run or the Docker engine would then run side by side)."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set in xdist's workers only
         return
     lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
     if lost:
