@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_va
 from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config.csv_rows import CsvRow
 
+DEFAULT_PREFIX = "default:"
+"""datasets.csv's `path` prefix that names a file of the embedded default config (configs/default)."""
+
 ENV_KINDS = ["none", "venv", "docker"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -164,7 +167,8 @@ class DatasetRow(_Row):
     format: str | None = None
     """None: the benchmark's own reader, else `vlmhyperbench`."""
     path: str
-    """A path (relative to the config folder), `hf://ORG/NAME[@REVISION]`, or an offline bundle."""
+    """A path (relative to the config folder), `default:PATH` (PATH in the embedded default config, so that a
+    config copied anywhere still finds its sample data), `hf://ORG/NAME[@REVISION]`, or an offline bundle."""
     split: str | None = None
     prompts: str | None = None
     metrics: tuple[str, ...] = ()
@@ -192,6 +196,10 @@ class DatasetRow(_Row):
     @field_validator("path", mode="before")
     @classmethod
     def _path_as_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(DEFAULT_PREFIX):
+            from vlmhyperbench.config.default import default_config
+
+            return str((Path(default_config()) / value.removeprefix(DEFAULT_PREFIX)).resolve())
         return str(value) if isinstance(value, Path) else value
 
     @property
