@@ -121,7 +121,7 @@ def test_the_first_hour(tmp_path):
         assert "telemetry" not in output.lower() and "analytics" not in output.lower()
         lines = output.splitlines()
         header = lines[lines.index("qa") + 1]  # the piped table: a title line, then the header, whole
-        assert header.split() == ["model", "anls", "exact_match", "TTFT", "p50", "s", "latency", "p50",
+        assert header.split() == ["model", "anls", "exact_match", "TTFT", "p50", "ms", "latency", "p50",
                                   "s", "req/s", "pages/s", "peak", "RSS", "MB", "left", "out",
                                   "status"]  # fmt: skip
 
