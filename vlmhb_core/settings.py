@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     env_provider: Literal["venv", "docker"] = "venv"
     """Default environment provider for model rows whose ``env`` cell is empty."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level of the records the run's log file keeps (RUN_DIR/logs/run.log)."""
     installer: Literal["auto", "uv", "pip"] = "auto"
     """How venvs are filled: ``uv`` when it is on PATH (auto), or pip."""
     server_start_timeout_s: float = 600.0

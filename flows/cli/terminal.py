@@ -34,12 +34,27 @@ class QuietConsole(logging.Filter):
         return record.levelno >= logging.WARNING and not record.name.startswith(_RUN_LOGGERS)
 
 
+class QuietFormat(logging.Formatter):
+    """The terminal's own lines as plain text (`warning: ` before a problem); any other record as Prefect
+    formats it."""
+
+    def __init__(self, prefect: logging.Formatter | None):
+        super().__init__()
+        self.prefect = prefect
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not getattr(record, "terminal", False) and self.prefect is not None:
+            return self.prefect.format(record)
+        text = record.getMessage()
+        return f"{record.levelname.lower()}: {text}" if record.levelno >= logging.WARNING else text
+
+
 class RunLog(logging.Handler):
     """Every record that reaches it, written to RUN_DIR/logs/run.log once RUN_DIR exists (the flow creates
     it); records from before are kept and written first. Formatted as Prefect's console formats them."""
 
-    def __init__(self, run_dir: Path, formatter: logging.Formatter | None):
-        super().__init__(logging.INFO)
+    def __init__(self, run_dir: Path, formatter: logging.Formatter | None, level: str = "INFO"):
+        super().__init__(level)
         self.path = Path(run_dir) / RUN_LOG
         self._early: list[logging.LogRecord] = []
         self._file = None
@@ -82,17 +97,22 @@ def quiet_terminal(run_dir: Path, verbose: bool = False) -> Iterator[Path]:
     what QuietConsole lets through (everything with VERBOSE). Yields the log file's path."""
     consoles = _console_handlers()
     quiet = QuietConsole()
-    run_log = RunLog(run_dir, consoles[0].formatter if consoles else None)
+    from vlmhb_core.settings import get_settings
+
+    run_log = RunLog(run_dir, consoles[0].formatter if consoles else None, get_settings().log_level)
     root = logging.getLogger()
     root.addHandler(run_log)
+    formats = {handler: handler.formatter for handler in consoles}
     if not verbose:
         for handler in consoles:
             handler.addFilter(quiet)
+            handler.setFormatter(QuietFormat(handler.formatter))
     try:
         yield run_log.path
     finally:
         if not STOPPING.is_set():  # an interrupted command keeps its terminal quiet to its last line
-            for handler in consoles:
+            for handler, formatter in formats.items():
                 handler.removeFilter(quiet)
+                handler.setFormatter(formatter)
         root.removeHandler(run_log)
         run_log.close()

@@ -37,13 +37,20 @@ class GateRow:
     file: str
     line: int
     model: str
+    """A models.csv name, or `*`."""
     dataset: str
+    """A datasets.csv name, or `*`."""
     metric: str
+    """The metric checked (its general value)."""
     perturbation: str = ""
+    """Only the pair run with this perturbation (empty: the clean pair)."""
     min: float | None = None
+    """The value must be at least this."""
     max: float | None = None
+    """The value must be at most this."""
     no_regression: str | float | None = None
-    """None: no comparison; "ci": beyond the confidence interval; a number: the largest tolerated drop."""
+    """`yes`: no drop beyond the 95 % interval against the previous run; a number: the largest tolerated
+    drop. Empty: no comparison."""
 
     @property
     def where(self) -> str:
