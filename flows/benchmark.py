@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
                 file=sys.stderr,
             )
             return EXIT_PAIRS_FAILED
-    print(f"results: {result['run_dir']} ({result['status']}; Prefect's log: {run_log})")
+    print(f"results: {result['run_dir']} ({result['status']}); Prefect's log: {run_log}")
     if result.get("errored"):
         print(
             f"{result['errored']} pairs errored by the harness (the Prefect API), not by their models: "
