@@ -20,7 +20,7 @@ from tests.support.support import REPO
 pytestmark = pytest.mark.slow
 
 FENCE = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
-MARK = "+++ "  # bash -x's prefix: each command the script runs, before its output
+MARK = "+ "  # bash -x's prefix (PS4; a root shell takes no PS4 from its environment): each command run
 
 
 def bash_blocks(page: str) -> list[str]:
@@ -34,7 +34,7 @@ def run_guide(page: str, tmp_path: Path) -> tuple[str, Path]:
     home.mkdir()
     cache = Path(os.environ.get("VLMHB_CACHE_DIR") or Path.home() / ".cache" / "vlmhyperbench")
     uv_cache = Path(os.environ.get("UV_CACHE_DIR") or Path.home() / ".cache" / "uv")
-    env = cli_env(tmp_path, HOME=str(home), VLMHB_CACHE_DIR=str(cache), UV_CACHE_DIR=str(uv_cache), PS4=MARK)
+    env = cli_env(tmp_path, HOME=str(home), VLMHB_CACHE_DIR=str(cache), UV_CACHE_DIR=str(uv_cache))
     for name in ("PREFECT_API_URL", "PREFECT_LOGGING_LEVEL", "VIRTUAL_ENV", "VLMHB_MAX_PARALLEL_MODELS"):
         env.pop(name, None)  # as a user's shell has it
     script = "\n".join(bash_blocks(page))
@@ -52,7 +52,7 @@ def run_guide(page: str, tmp_path: Path) -> tuple[str, Path]:
 
 
 def command_output(output: str, command: str) -> list[str]:
-    """The lines COMMAND printed: between its own `+++ COMMAND` line and the next command's."""
+    """The lines COMMAND printed: between its own `+ COMMAND` line and the next command's."""
     lines = output.splitlines()
     start = lines.index(MARK + command) + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith(MARK)), len(lines))
