@@ -13,7 +13,10 @@ from vlmhyperbench.benchmarks import BENCHMARKS, data_record, read_manifest, res
 from vlmhyperbench.benchmarks._samples import LABEL, write_starter
 from vlmhyperbench.config import load_catalog, plan_pairs, synthetic_datasets
 
-BUILT_IN = ["docvqa", "infographicvqa", "chartqa", "textvqa", "ocrbench", "omnidocbench", "olmocr_bench"]
+BUILT_IN = [
+    "docvqa", "infographicvqa", "chartqa", "textvqa", "ocrbench", "omnidocbench", "olmocr_bench",
+    "ocrbench_v2", "cc_ocr",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", BUILT_IN)

@@ -373,6 +373,7 @@ _OCR = "vlmhyperbench.benchmarks._ocr_readers"
 for _b in (
     Benchmark(
         name="ocrbench_v2",
+        starter=f"{_SAMPLES}:sample_ocrbench_v2",
         title="OCRBench v2",
         task="vqa",
         reader=f"{_OCR}:read_ocrbench_v2",
@@ -401,6 +402,7 @@ for _b in (
     ),
     Benchmark(
         name="cc_ocr",
+        starter=f"{_SAMPLES}:sample_cc_ocr",
         title="CC-OCR",
         task="vqa",
         reader=f"{_OCR}:read_cc_ocr",

@@ -296,3 +296,38 @@ def text_pdf(lines: list[str]) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def sample_ocrbench_v2(folder: Path, samples: int) -> int:
+    """Text recognition and text counting questions (English), through OCRBench v2's own layout writer."""
+    from vlmhyperbench.benchmarks._starter import write_ocrbench_v2
+
+    rows = []
+    for i in range(samples):
+        word = WORDS[i % len(WORDS)]
+        if i % 2 == 0:
+            row = {"type": "text recognition en", "question": f"{LABEL} What is written in the image?"}
+            rows.append({**row, "answers": [word], "picture": word})
+        else:
+            row = {"type": "text counting en", "question": f"{LABEL} How many letters does the word have?"}
+            rows.append({**row, "answers": [str(len(word))], "eval": "exact match", "picture": word})
+    write_ocrbench_v2(folder, rows)
+    return samples
+
+
+def sample_cc_ocr(folder: Path, samples: int) -> int:
+    """Scene text (IC15) and document parsing (doc_scan_eng) rows, through CC-OCR's own layout writer."""
+    from vlmhyperbench.benchmarks._starter import write_cc_ocr
+
+    rows = []
+    for i in range(samples):
+        word = WORDS[i % len(WORDS)]
+        if i % 2 == 0:
+            rows.append({"config": "multi_scene_ocr", "split": "IC15", "answer": word,
+                         "question": f"{LABEL} Read the text in the image."})  # fmt: skip
+        else:
+            question = f"{LABEL} Convert the page to Markdown."
+            rows.append({"config": "doc_parsing", "split": "doc_scan_eng", "l2-category": "doc",
+                         "answer": f"{word} report", "question": question})  # fmt: skip
+    write_cc_ocr(folder, rows)
+    return samples
