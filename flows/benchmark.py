@@ -263,7 +263,7 @@ def api_note(n_pairs: int) -> str | None:
         f"{n_pairs} pairs on a temporary Prefect API (SQLite, in this command's shadow): beyond "
         f"{TEMPORARY_API_PAIRS} pairs a Prefect server on PostgreSQL is the sturdier backend: every write "
         "does not queue on one SQLite file, the UI outlives the command and the runs' history is kept "
-        "(README, Running in production: `prefect server start`, then set PREFECT_API_URL)"
+        "(docs/guides/production.md: `prefect server start`, then set PREFECT_API_URL)"
     )
 
 

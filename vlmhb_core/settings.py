@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     """How many per-model subflows run side by side, whatever their kind. Unset: by kind (flows.benchmark
     PARALLEL_BY_KIND): 16 remote endpoints, 2 model servers on CPU, 1 GPU model at a time."""
 
-    # ---- Docker images and placement on work pools (README, "Running in production")
+    # ---- Docker images and placement on work pools (docs/guides/production.md)
     base_image: str | None = None
     """The base image of Docker environments (default: the local one, deployments/build_base_image.sh)."""
     orchestrator_image: str | None = None

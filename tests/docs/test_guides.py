@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +38,8 @@ def run_guide(page: str, tmp_path: Path) -> tuple[str, Path]:
     env = cli_env(tmp_path, HOME=str(home), VLMHB_CACHE_DIR=str(cache), UV_CACHE_DIR=str(uv_cache))
     for name in ("PREFECT_API_URL", "PREFECT_LOGGING_LEVEL", "VIRTUAL_ENV", "VLMHB_MAX_PARALLEL_MODELS"):
         env.pop(name, None)  # as a user's shell has it
+    # a guide after Getting started: vlmhb on the PATH (the project's venv, as `. .venv/bin/activate` puts it)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     script = "\n".join(bash_blocks(page))
     done = subprocess.run(
         ["bash", "-x", "-e", "-o", "pipefail", "-c", script],
