@@ -65,3 +65,13 @@ def test_a_benchmark_without_a_sample_writer_says_so(tmp_path, capsys):
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
     assert bundle_main(["sample", "docvqa", str(tmp_path / "y"), "--samples", "0"], prog="vlmhb bundle") == 1
     assert "--samples must be at least 1" in capsys.readouterr().err
+
+
+def test_a_benchmark_folder_under_a_dot_cache_folder_is_read(tmp_path):
+    """A tarball bundle is imported into VLMHB_CACHE_DIR/bundles, by default under ~/.cache: the hub's own
+    download metadata (ROOT/.cache) is left out, not every folder below a `.cache`."""
+    docvqa = BENCHMARKS.get("docvqa")
+    folder = write_starter(docvqa, tmp_path / ".cache" / "vlmhyperbench" / "bundles" / "x", samples=2)
+    (folder / ".cache" / "huggingface").mkdir(parents=True)
+    (folder / ".cache" / "huggingface" / "stray.parquet").write_bytes(b"not a shard")
+    assert len(docvqa.read(folder)) == 2
