@@ -114,7 +114,7 @@ def pages(n: int) -> list[bytes]:
 def write_docvqa(root: Path, n: int, images: list[bytes], shards: int) -> int:
     import polars as pl
 
-    from tests.support.benchmark_data import LAYOUTS
+    from vlmhyperbench.benchmarks._hub_layouts import LAYOUTS
 
     _, schema, folder, _ = LAYOUTS["docvqa"]
     (root / folder).mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,7 @@ def main() -> None:
         )
     print(
         f"\nreference columns: {len(sub):,} random pairs timed per pair, then x {len(preds) / len(sub):g} "
-        "(EXTRAPOLATED);\ncer/wer references apply the CONTRACT's empty-reference rule around jiwer"
+        "(EXTRAPOLATED);\ncer/wer references apply the documented empty-reference rule around jiwer"
     )
 
 

@@ -5,7 +5,7 @@
 Both servers are started the way the benchmark starts them (environments.launch.start_server), each in its
 own EnvManager venv: `transformers` (the project's server, vlmhb_server, around the same model classes) and
 `transformers-serve` (`transformers serve`, transformers 5's own OpenAI-compatible server). The model is a
-tiny random-weight LLaVA built offline (tests/support/tiny_models.py) whose generation config has no
+tiny random-weight LLaVA built offline (environments/tiny_models.py) whose generation config has no
 end-of-sequence token, so that every answer is `--tokens` tokens long on both. Requests go through the
 benchmark's own client (inference.chat.run_requests), one 32x32 page each, answers streamed. Printed per
 server: the medians of TTFT, TPOT ((latency - TTFT) / (tokens - 1)), ITL (between arrivals of text), the
@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 from environments.backends import BACKENDS  # noqa: E402
 from environments.launch import served_name, start_server  # noqa: E402
 from environments.manager import EnvManager  # noqa: E402
+from environments.tiny_models import build_in  # noqa: E402
 from tests.support.fault_servers import make_images  # noqa: E402
-from tests.support.tiny_models import build_in  # noqa: E402
 from vlmhyperbench.config import ModelRow  # noqa: E402
 from vlmhyperbench.inference import Endpoint, RequestItem, run_requests  # noqa: E402
 

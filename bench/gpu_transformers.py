@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"env {env.location} ({'cached' if env.cached else f'built in {env.build_s:.0f} s'})")
     model = a.model
     if model is None:
-        from tests.support.tiny_models import build_in
+        from environments.tiny_models import build_in
 
         model = str(build_in(env.python, "llava", work / "tiny-llava"))
     row = ModelRow(

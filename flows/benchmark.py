@@ -26,6 +26,7 @@ from prefect.utilities.annotations import quote
 
 from flows.cli.lifecycle import command_lifecycle, stop_everything
 from flows.cli.parallel import parallel_limits
+from flows.cli.terminal import quiet_terminal
 from flows.dispatch import run_model
 from flows.judge import run_judges
 from tasks.gates import quality_gates
@@ -33,12 +34,21 @@ from tasks.plan import plan, record_data
 from tasks.progress import stop_terminal
 from tasks.report import report
 from tasks.runtime import pair_failure
-from vlmhb_core.console import FOLDER, command_parser
+from vlmhb_core.console import FOLDER, TERMINAL, command_parser
 from vlmhb_core.errors import ConfigError
 from vlmhb_core.settings import get_settings
-from vlmhyperbench.config import DEFAULT_CONFIG, check_api_keys, default_config, dropped_datasets, plan_pairs
+from vlmhyperbench.config import (
+    DEFAULT_CONFIG,
+    check_api_keys,
+    default_config,
+    dropped_datasets,
+    plan_pairs,
+    synthetic_datasets,
+)
 from vlmhyperbench.report import warm_up
 from vlmhyperbench.results import (
+    PAIR_ERRORED,
+    PAIR_FAILED,
     PAIR_PENDING,
     Manifest,
     ModelResult,
@@ -138,6 +148,7 @@ async def benchmark(
         len(pairs),
         len({p.model.name for p in pairs}),
         run.root,
+        extra=TERMINAL,
     )
 
     limits = parallel_limits(catalog, settings.max_parallel_models)
@@ -159,6 +170,7 @@ async def benchmark(
             manifest.environments[name] = result.environment
         for outcome in result.pairs:
             manifest.record(outcome)
+            say_failure(logger, outcome)
         saver.save()  # at most once a second: the pairs' own files are what a resume reads
 
     saver = ThrottledSave(lambda: run.save_manifest(manifest))
@@ -171,6 +183,7 @@ async def benchmark(
             len(errored),
             manifest.errored_pairs[0].key.label,
             (manifest.errored_pairs[0].error or "").splitlines()[0][:300],
+            extra=TERMINAL,
         )
         await asyncio.gather(*(one_model(name) for name in errored))
     clock.lap("models")
@@ -189,6 +202,7 @@ async def benchmark(
             env=env,
         ):
             manifest.record(outcome)
+            say_failure(logger, outcome)
         run.save_manifest(manifest)
         clock.lap("judges")
     stop_terminal()
@@ -232,6 +246,13 @@ async def benchmark(
     return run_state(run, manifest, failed_gates, result)
 
 
+def say_failure(logger, outcome) -> None:
+    """One terminal line for a pair that failed (or errored), with the first line of its reason."""
+    if outcome.status in (PAIR_FAILED, PAIR_ERRORED):
+        reason = (outcome.error or "").strip().splitlines()[0][:300] if (outcome.error or "").strip() else ""
+        logger.error("%s %s: %s", outcome.key.label, outcome.status, reason, extra=TERMINAL)
+
+
 def api_note(n_pairs: int) -> str | None:
     """The line that says, once, when the temporary Prefect API is the wrong tool for a run this size."""
     from prefect.settings import PREFECT_API_URL
@@ -242,7 +263,7 @@ def api_note(n_pairs: int) -> str | None:
         f"{n_pairs} pairs on a temporary Prefect API (SQLite, in this command's shadow): beyond "
         f"{TEMPORARY_API_PAIRS} pairs a Prefect server on PostgreSQL is the sturdier backend: every write "
         "does not queue on one SQLite file, the UI outlives the command and the runs' history is kept "
-        "(README, Running in production: `prefect server start`, then set PREFECT_API_URL)"
+        "(docs/guides/production.md: `prefect server start`, then set PREFECT_API_URL)"
     )
 
 
@@ -310,6 +331,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="environment provider for every served model (default: the row's env)",
     )
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Prefect's own records on the terminal too (they are always in RUN_DIR/logs/run.log)",
+    )
+    parser.add_argument(
         "--list",
         action="store_true",
         help="list every registered backend, server engine, dataset format, task, metric and "
@@ -356,6 +383,8 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
             check_api_keys(catalog, [p.model.name for p in pairs] + [j for p in pairs for j in p.judges])
         for line in dropped_datasets(catalog, pairs, args.datasets):
             print(f"note: {line}", file=sys.stderr)
+        for line in synthetic_datasets(catalog, pairs):
+            print(f"warning: {line}", file=sys.stderr)
         if note := api_note(len(pairs)):
             print(f"note: {note}", file=sys.stderr)
     except ConfigError as exc:
@@ -380,7 +409,11 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
             raise value
         return value
 
-    with command_lifecycle(lambda: f"continue with --resume {run_id}") as life:
+    run_dir = Path(args.output or settings.results_dir) / run_id
+    with (
+        quiet_terminal(run_dir, args.verbose) as run_log,
+        command_lifecycle(lambda: f"continue with --resume {run_id}") as life,
+    ):
         try:
             result = asyncio.run(run_benchmark())
         except (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError):
@@ -393,7 +426,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
                 file=sys.stderr,
             )
             return EXIT_PAIRS_FAILED
-    print(f"results: {result['run_dir']} ({result['status']})")
+    print(f"results: {result['run_dir']} ({result['status']}); Prefect's log: {run_log}")
     if result.get("errored"):
         print(
             f"{result['errored']} pairs errored by the harness (the Prefect API), not by their models: "

@@ -10,7 +10,7 @@
 The run folder is shared by path: the job container mounts the results folder (and the config and
 dataset folders, read-only) at the same paths, writes the model's files there and its outcome to
 pairs/<model>/job-outcome.json, which the benchmark reads back. Across hosts these paths must be on a
-shared filesystem (README, "Running in production").
+shared filesystem (docs/guides/production.md).
 
 GPU hosts: `model_job` holds one slot of the global concurrency limit `gpu:<host>` (created by
 deployments/deploy.py; host = VLMHB_GPU_HOST or the hostname, which a host-network container shares

@@ -23,6 +23,7 @@ from tasks.profiling import profiling
 from tasks.runtime import pair_failure, quiet_prefect_tracebacks
 from tasks.scoring import scoring
 from tasks.serve import serve, stop
+from vlmhb_core.console import TERMINAL
 from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import Catalog, Pair, plan_pairs
 from vlmhyperbench.inference import PredictionJournal, left_out_reasons
@@ -202,7 +203,7 @@ async def _evaluate_pair(
     reasons = left_out_reasons(answers)
     if left_out:
         line += f"; {left_out} sample{'s' if left_out != 1 else ''} left out of the scores ({reasons[0][0]})"
-    logger.info("%s", line)
+    logger.info("%s", line, extra=TERMINAL)
     extra = {"left_out": left_out} if left_out else {}
     if scored is None:
         return awaiting_judges(

@@ -31,6 +31,7 @@ from tasks.inference import model_endpoint
 from tasks.judging import JudgeWork, judged_scoring, judging, plan_work
 from tasks.runtime import quiet_prefect_tracebacks
 from tasks.serve import serve, stop
+from vlmhb_core.console import TERMINAL
 from vlmhb_core.errors import JudgeError, failure_reason
 from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
@@ -99,7 +100,7 @@ async def judge_model(
     except Exception as exc:  # the judge could not judge: say so, by name, and fail its pairs
         record.status = JUDGE_FAILED
         record.error = str(exc) if isinstance(exc, JudgeError) else failure_reason(exc)
-        get_run_logger().error("judge %s failed: %s", judge, record.error)
+        get_run_logger().error("judge %s failed: %s", judge, record.error, extra=TERMINAL)
     record.updated_at = now_iso()
     return judge_state(record)
 
@@ -126,7 +127,9 @@ async def _judge(
     work: list[JudgeWork] = plan_work(catalog, judge, pairs, run, ask_all=ask == ASK_ALL)
     todo = sum(len(w.todo) for w in work)
     if not todo:
-        logger.info("judge %s: every verdict of %d pairs is journaled; not started", judge, len(pairs))
+        logger.info(
+            "judge %s: every verdict of %d pairs is journaled; not started", judge, len(pairs), extra=TERMINAL
+        )
         return
     row = catalog.models[judge]
     backend = catalog.backends[judge] or BACKENDS.get(row.backend)  # PluginError names the plugin
@@ -151,7 +154,7 @@ async def _judge(
     except Exception as exc:
         raise JudgeError(f"could not start: {failure_reason(exc)}") from exc
     record.started, record.server_start_s = True, round(start_s, 3)
-    logger.info("judge %s: %d questions about %d pairs", judge, todo, len(pairs))
+    logger.info("judge %s: %d questions about %d pairs", judge, todo, len(pairs), extra=TERMINAL)
     try:
         stats = await judging(
             judge,
@@ -249,6 +252,7 @@ async def run_judges(
                 "%s: %d judged samples have no verdict (left out of their judged metric): see judging.csv",
                 pair.key.label,
                 no_verdict,
+                extra=TERMINAL,
             )
         outcomes.append(
             PairOutcome.completed(pair.key, judges=list(pair.judges), no_verdict=no_verdict, **counts)

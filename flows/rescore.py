@@ -25,11 +25,12 @@ from prefect.utilities.annotations import quote
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.cli.lifecycle import EXIT_INTERRUPTED, command_lifecycle
+from flows.cli.terminal import quiet_terminal
 from flows.judge import ASK_ALL, ASK_MISSING, run_judges
 from tasks.judging import score_judged_pair
 from tasks.report import report
 from tasks.scoring import score_one_pair
-from vlmhb_core.console import FOLDER, command_parser
+from vlmhb_core.console import FOLDER, TERMINAL, command_parser
 from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
 from vlmhyperbench.inference import PredictionJournal
@@ -145,9 +146,9 @@ def rescore(run_dir: str, ask_judges: str | None = None) -> dict:
         run.save_manifest(manifest)
         done.rescored += sum(o.status == PAIR_COMPLETED for o in outcomes)
     first, *rest = done.describe()
-    logger.info(first)
+    logger.info(first, extra=TERMINAL)
     for line in rest:
-        logger.warning(line)
+        logger.warning(line, extra=TERMINAL)
     scores, summaries, performance = run.pair_results(done.completed())
     report(run, quote(manifest), scores, summaries, quote(performance))  # not walked (flows.benchmark)
     return {"run_dir": str(run.root), "rescored": done.rescored}
@@ -184,6 +185,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="start the judges and ask the verdicts their journals lack (missing) or every one again (all); "
         "without it no judge is asked",
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Prefect's own records on the terminal too (they are always in RUN_DIR/logs/run.log)",
+    )
     return parser
 
 
@@ -196,7 +203,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         if not PREFECT_API_URL.value() and not args.ask_judges:
             result = rescore_here(args.run_dir)
         else:
-            with command_lifecycle(lambda: again) as life:
+            with quiet_terminal(Path(args.run_dir), args.verbose), command_lifecycle(lambda: again) as life:
                 try:
                     result = rescore(args.run_dir, args.ask_judges)
                 except KeyboardInterrupt:

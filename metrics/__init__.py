@@ -2,8 +2,8 @@
 
 The flow calls `score(metric, table)` per metric, then `summarize(scores, samples, aggregators)`.
 Metrics are registered in METRICS (vlmhb_core.registry) by `@metric(...)`; a task's default
-metrics belong to its task kind (vlmhyperbench.config.task_kinds). Definitions follow CONTRACT.md,
-"Metric definitions"; anls, cer and wer are vectorised and equal, value for value, to the anls
+metrics belong to its task kind (vlmhyperbench.config.task_kinds). Definitions follow
+docs/reference/metrics.md; anls, cer and wer are vectorised and equal, value for value, to the anls
 package and jiwer 4. The official scorers of the standard benchmarks (docvqa_anls,
 chartqa_relaxed_accuracy, vqa_accuracy, ocrbench_accuracy) follow each benchmark's official code; their
 MetricSpec names that scorer and the version of its implementation. Judged metrics (`judge_correct`,

@@ -1,4 +1,4 @@
-"""summarize(): the CONTRACT's summary rows; paired_difference(): model A against model B."""
+"""summarize(): the summary rows (docs/reference/results.md); paired_difference(): model A against model B."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from environments.environment import Environment
 from environments.manager import EnvManager
 from environments.spec import EnvSpec
 from tasks.runtime import retry_transient
+from vlmhb_core.console import TERMINAL
 
 
 @task(
@@ -37,7 +38,12 @@ async def build_env(
             spec.provider,
             spec.key,
             env.ready_s,
+            extra=TERMINAL,
         )
     else:
-        logger.info("%s: built %s environment %s in %.1f s", model_name, spec.provider, spec.key, env.build_s)
+        logger.info(
+            "%s: built %s environment %s in %.1f s",
+            *(model_name, spec.provider, spec.key, env.build_s),
+            extra=TERMINAL,
+        )
     return env

@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from environments.launch import served_name
 from tasks.progress import PairProgress
+from vlmhb_core.console import TERMINAL
 from vlmhb_core.errors import DatasetError
 from vlmhb_core.settings import get_settings
 from vlmhyperbench.benchmarks import BENCHMARKS
@@ -136,7 +137,7 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
         )
     ignored = unknown_fields(samples)
     if ignored:
-        logger.warning("%s", ignored)
+        logger.warning("%s", ignored, extra=TERMINAL)
     journal_file = PredictionJournal(journal)
     done = journal_file.done_ids()
     prompts = catalog.prompts.get(pair.dataset.prompts or "", None)
@@ -148,6 +149,7 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
             len(samples) - len(todo),
             len(samples),
             len(todo),
+            extra=TERMINAL,
         )
 
     def items() -> Iterator[RequestItem]:

@@ -9,6 +9,8 @@ import time
 
 from prefect import get_run_logger
 
+from vlmhb_core.console import TERMINAL
+
 _CONSOLE_PROGRESS = None  # one rich Progress shared by the pairs that run side by side
 KEEP_BARS = 12
 """Finished bars stay on screen while there are at most this many; beyond, a finished pair's bar goes
@@ -37,15 +39,18 @@ class PairProgress:
     What reaches the Prefect API is paced by time, not by samples, so that a pair costs the API the same
     few calls whether it has ten samples or ten thousand: the progress artifact is created only once the
     pair has run for ARTIFACT_AFTER_S (a pair done sooner shows its result instead), then updated at most
-    every MIN_INTERVAL_S; a log line (where no terminal bar shows progress) at most every LOG_EVERY_S."""
+    every MIN_INTERVAL_S. Where no terminal bar shows progress (a pipe, a CI log), a line as each quarter of
+    the samples is passed, and at most every LOG_EVERY_S between (a long pair still shows it is alive)."""
 
     ARTIFACT_AFTER_S = 5.0
-    LOG_EVERY_S = 30.0
+    LOG_EVERY_S = 300.0
+    QUARTERS = (0.25, 0.5, 0.75)
 
     def __init__(self, name: str, total: int, done: int = 0, min_interval_s: float = 1.0):
         self.name, self.total, self.done = name, max(total, 1), done
         self.min_interval_s = min_interval_s
         self._started = self._last_log = time.monotonic()
+        self._quarter = sum(done >= q * self.total for q in self.QUARTERS)
         self._last_push = float("-inf")  # the first push comes as soon as ARTIFACT_AFTER_S has passed
         self._pending = None
         self._artifact_id = None
@@ -61,9 +66,14 @@ class PairProgress:
         if self._bar is not None:
             self._bar.update(self._bar_task, completed=self.done)
         now = time.monotonic()
-        if self._bar is None and now - self._last_log >= self.LOG_EVERY_S:
-            self._last_log = now
-            get_run_logger().info("%s: %d/%d samples", self.name, self.done, self.total)
+        quarter = sum(self.done >= q * self.total for q in self.QUARTERS)
+        if (
+            self._bar is None
+            and self.done < self.total
+            and (quarter > self._quarter or now - self._last_log >= self.LOG_EVERY_S)
+        ):
+            self._last_log, self._quarter = now, quarter
+            get_run_logger().info("%s: %d/%d samples", self.name, self.done, self.total, extra=TERMINAL)
         if now - self._started < self.ARTIFACT_AFTER_S or now - self._last_push < self.min_interval_s:
             return
         self._last_push = now

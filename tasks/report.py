@@ -1,5 +1,5 @@
-"""report: the run's result files (CONTRACT.md "Results"), the comparison with earlier runs, the leaderboard,
-and Prefect artifacts."""
+"""report: the run's result files (docs/reference/results.md), the comparison with earlier runs, the
+leaderboard, and Prefect artifacts."""
 
 from __future__ import annotations
 

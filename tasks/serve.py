@@ -13,6 +13,7 @@ from environments.backends import Backend
 from environments.environment import Environment
 from environments.launch import start_server
 from tasks.runtime import retry_transient
+from vlmhb_core.console import TERMINAL
 
 
 @task(
@@ -33,7 +34,9 @@ async def serve(
         start_server, env, model_row, backend, log_path=log_path, timeout_s=timeout_s
     )
     took = time.perf_counter() - started
-    get_run_logger().info("%s: server ready at %s in %.1f s", model_name, server.base_url, took)
+    get_run_logger().info(
+        "%s: server ready at %s in %.1f s", model_name, server.base_url, took, extra=TERMINAL
+    )
     return server, took
 
 

@@ -80,3 +80,8 @@ def usage_examples(prog: str, *examples: str) -> str:
 
 FOLDER = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
 """Set as an argparse action's `complete` attribute: `vlmhb completion` (shtab) then completes folders."""
+
+TERMINAL = {"terminal": True}
+"""`extra=` of a log record that the command's quiet terminal shows (the plan, each model's progress, its
+problems): `logger.info("...", extra=TERMINAL)`. Every other record of Prefect's goes to the run's log file
+and the Prefect UI only, unless the command runs with -v (flows/cli/terminal.py)."""

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     env_provider: Literal["venv", "docker"] = "venv"
     """Default environment provider for model rows whose ``env`` cell is empty."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level of the records the run's log file keeps (RUN_DIR/logs/run.log)."""
     installer: Literal["auto", "uv", "pip"] = "auto"
     """How venvs are filled: ``uv`` when it is on PATH (auto), or pip."""
     server_start_timeout_s: float = 600.0
@@ -38,7 +39,7 @@ class Settings(BaseSettings):
     """How many per-model subflows run side by side, whatever their kind. Unset: by kind (flows.benchmark
     PARALLEL_BY_KIND): 16 remote endpoints, 2 model servers on CPU, 1 GPU model at a time."""
 
-    # ---- Docker images and placement on work pools (README, "Running in production")
+    # ---- Docker images and placement on work pools (docs/guides/production.md)
     base_image: str | None = None
     """The base image of Docker environments (default: the local one, deployments/build_base_image.sh)."""
     orchestrator_image: str | None = None

@@ -12,7 +12,6 @@ import tarfile
 import pytest
 
 from flows.cli.bundle import main as bundle_main
-from tests.support.benchmark_data import write_benchmark
 from tests.support.support import REPO
 from vlmhb_core.errors import BundleError, DatasetError
 from vlmhyperbench.benchmarks import (
@@ -24,6 +23,7 @@ from vlmhyperbench.benchmarks import (
     resolve_source,
     verify_bundle,
 )
+from vlmhyperbench.benchmarks._hub_layouts import write_benchmark
 from vlmhyperbench.benchmarks._sources import _resolved
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

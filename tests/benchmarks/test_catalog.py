@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from flows.cli.registries import REGISTRIES
-from tests.support.benchmark_data import write_benchmark
 from vlmhb_core.errors import DatasetError
 from vlmhyperbench.benchmarks import BENCHMARKS
+from vlmhyperbench.benchmarks._hub_layouts import write_benchmark
 from vlmhyperbench.datasets import sniff_mime
 from vlmhyperbench.datasets._sample import _parquet_block
 
@@ -79,7 +79,7 @@ def test_sub_splits_are_question_types_and_source_datasets(tmp_path):
 
 def test_chartqa_reads_the_other_published_layouts(tmp_path):
     """HuggingFaceM4/ChartQA: query, label (list), human_or_machine (0 human, 1 machine)."""
-    from tests.support.benchmark_data import IMAGE, png
+    from vlmhyperbench.benchmarks._hub_layouts import IMAGE, png
 
     (tmp_path / "data").mkdir()
     pl.DataFrame(

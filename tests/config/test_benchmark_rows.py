@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.benchmark_data import write_benchmark
 from vlmhb_core.errors import ConfigError
+from vlmhyperbench.benchmarks._hub_layouts import write_benchmark
 from vlmhyperbench.config import expand_plan, load_catalog
 
 MODELS = "name;backend;model;base_url;env\napi;openai;m;http://127.0.0.1:9/v1;none\n"

@@ -1,7 +1,8 @@
 """Every backend through `python -m flows.benchmark`, on real Prefect, real venvs and real servers.
 
-- transformers: tiny random-weight LLaVA and Idefics3 models built offline (tests/tiny_models.py) and
-  served from a local folder; tesseract on the OCR set with `--engine-arg lang=eng` (one run).
+- transformers: tiny random-weight LLaVA and Idefics3 models built offline (environments/tiny_models.py,
+  `vlmhb tiny-model`) and served from a local folder; tesseract on the OCR set with `--engine-arg
+  lang=eng` (one run).
 - vllm and sglang: they need a GPU, so the stand-ins of tests/data/fake_vllm/ (same CLI flags, same
   protocol, no model) are installed into venvs from the rows' `packages` and launched with the argv the
   benchmark gives the real servers: ready, crashing and never-ready servers, plus an `openai` endpoint
@@ -110,7 +111,7 @@ def launch_line(run_dir: Path, model: str) -> dict:
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    from tests.support.tiny_models import build_in
+    from environments.tiny_models import build_in
 
     require(
         shutil.which("tesseract") is not None, "tesseract is not installed (apt-get install tesseract-ocr)"

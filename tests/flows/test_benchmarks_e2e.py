@@ -10,9 +10,9 @@ import json
 import polars as pl
 import pytest
 
-from tests.support.benchmark_data import write_benchmark
 from tests.support.fault_servers import FaultServer, cli_env, run_cli
 from vlmhyperbench.benchmarks import BENCHMARKS, export_bundle, resolve_source
+from vlmhyperbench.benchmarks._hub_layouts import write_benchmark
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import yaml
 from tests.support.support import REPO
 
 CI = REPO / "deployments" / "ci"
-BENCHMARK = "python -m flows.benchmark --config deployments/ci/config"
+BENCHMARK = "vlmhb run --config deployments/ci/config"
 KEPT = ["report.html", "gates.json", "leaderboard.md", "summary.csv", "manifest.json"]
 
 

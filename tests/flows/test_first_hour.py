@@ -119,9 +119,12 @@ def test_the_first_hour(tmp_path):
         assert output.count("dataset 'unplanned' is not run") == 1
         assert "regression" not in output.split("results:")[0].rsplit("run first", 1)[-1].lower()
         assert "telemetry" not in output.lower() and "analytics" not in output.lower()
+        # a quiet terminal: Prefect's own records (runs beginning and finishing, links) in the run's log file
+        assert "View at" not in output and "Finished in state" not in output, output[-3000:]
+        assert "Prefect's log: " in output and "Finished in state" in (out / "first/logs/run.log").read_text()
         lines = output.splitlines()
         header = lines[lines.index("qa") + 1]  # the piped table: a title line, then the header, whole
-        assert header.split() == ["model", "anls", "exact_match", "TTFT", "p50", "s", "latency", "p50",
+        assert header.split() == ["model", "anls", "exact_match", "TTFT", "p50", "ms", "latency", "p50",
                                   "s", "req/s", "pages/s", "peak", "RSS", "MB", "left", "out",
                                   "status"]  # fmt: skip
 

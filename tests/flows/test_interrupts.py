@@ -50,6 +50,7 @@ def interrupt(
         assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         time.sleep(0.5)
         tree = descendants(proc.pid)
+        before = log.stat().st_size  # what the terminal showed before the signal
         started = time.monotonic()
         os.killpg(proc.pid, sig)  # the whole foreground group, as a terminal does
         code = finish(proc, 120)
@@ -61,7 +62,11 @@ def interrupt(
     assert code == 130, output[-3000:]
     assert took < ENDS_WITHIN_S, f"the command took {took:.1f} s to end"
     assert output.strip().splitlines()[-1] == RESUME_LINE, output[-2000:]
-    assert "Traceback" not in output.split("Finished in state Crashed")[-1]
+    # Ctrl-C prints one line: no crash report, traceback or state of Prefect's after the signal (a line the
+    # run was printing as the signal came may end first); Prefect's own records are in the run's log file
+    after = log.read_bytes()[before:].decode(errors="replace").strip().splitlines()
+    assert after[-1] == RESUME_LINE and len(after) <= 2, after
+    assert "Traceback" not in output and "Crash detected" not in output, output[-3000:]
     return out / "int", output
 
 

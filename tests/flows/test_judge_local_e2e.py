@@ -23,7 +23,7 @@ TRANSFORMERS_PACKAGES = ("torch==2.13.0", "transformers", "tokenizers")  # the l
 
 
 def test_a_locally_served_judge_is_started_once_for_all_its_candidates(tmp_path):
-    from tests.support.tiny_models import build_in
+    from environments.tiny_models import build_in
 
     python = built_env_python("transformers", TRANSFORMERS_PACKAGES)
     folder = build_in(python, "llava", tmp_path / "tiny")

@@ -22,7 +22,7 @@ PACKAGES = ("torch==2.13.0", "transformers[serving]", "tokenizers")  # the local
 
 
 def test_transformers_serve_answers_a_vlm_with_usage_and_timings(tmp_path):
-    from tests.support.tiny_models import build_in
+    from environments.tiny_models import build_in
 
     python = built_env_python("transformers-serve", PACKAGES)
     folder = build_in(python, "llava", tmp_path / "tiny-llava")

@@ -1,4 +1,4 @@
-"""Each CONTRACT metric definition on hand-made cases, and the registry."""
+"""Each metric definition (docs/reference/metrics.md) on hand-made cases, and the registry."""
 
 from __future__ import annotations
 

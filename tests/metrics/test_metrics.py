@@ -71,7 +71,9 @@ def _table(preds: list[str], refs: list[list[str]]) -> pl.DataFrame:
 
 
 def _jiwer(measure, ref: str, pred: str) -> float:
-    if ref.strip() == "":  # CONTRACT: an empty reference scores 0 for an empty prediction, else 1
+    if (
+        ref.strip() == ""
+    ):  # the metric definition: an empty reference scores 0 for an empty prediction, else 1
         return 0.0 if pred.strip() == "" else 1.0
     return measure(ref, pred)
 

@@ -2,5 +2,4 @@
 
 synthetic_server   an OpenAI-compatible streaming server of known timings and scripted faults
 fault_servers      synthetic servers as processes, small datasets of real images, the CLI as a subprocess
-tiny_models        tiny random-weight VLMs built offline (run with a model environment's Python)
 """

@@ -673,7 +673,7 @@ def test_tesseract_without_the_language_data_fails_to_load(tesseract_python, ser
 
 @pytest.fixture(scope="session")
 def tiny_models(transformers_python, tmp_path_factory) -> dict[str, Path]:
-    from tests.support.tiny_models import KINDS, build_in
+    from environments.tiny_models import KINDS, build_in
 
     root = tmp_path_factory.mktemp("tiny-models")
     return {kind: build_in(transformers_python, kind, root / kind) for kind in KINDS}

@@ -47,6 +47,8 @@ class BundleManifest:
     split: str | None
     files: dict[str, dict] = field(default_factory=dict)
     """Relative path (POSIX) -> {"sha256": ..., "size": ...}."""
+    synthetic: bool = False
+    """Synthetic sample data in the benchmark's layout (`vlmhb bundle sample`), not the benchmark's."""
     created_at: str = ""
     format: str = FORMAT
     version: int = 1
@@ -130,13 +132,18 @@ def benchmark_files(root: Path, benchmark: Benchmark, split: str | None) -> list
     return [rel for rel in _files(root) if any(fnmatch.fnmatch(rel, p) for p in patterns)]
 
 
-def export_bundle(benchmark: Benchmark, source: DataSource, out: Path, split: str | None = None) -> Path:
+def export_bundle(
+    benchmark: Benchmark, source: DataSource, out: Path, split: str | None = None, *, synthetic: bool = False
+) -> Path:
     """Writes BENCHMARK's files from SOURCE, with their manifest, to OUT: a folder, or a tarball when OUT
-    ends in .tar, .tar.gz or .tgz. OUT must not exist yet. Returns OUT."""
+    ends in .tar, .tar.gz or .tgz. OUT must not exist yet. SYNTHETIC marks sample data (see _samples), whose
+    README.md goes with it. Returns OUT."""
     out = Path(out)
     if out.exists():
         raise BundleError(f"{out}: already exists; choose a new folder or file for the bundle")
     files = benchmark_files(source.path, benchmark, split)
+    if synthetic and (source.path / "README.md").is_file() and "README.md" not in files:
+        files.append("README.md")
     if not files or (not benchmark.files and not any(f.endswith(".parquet") for f in files)):
         raise BundleError(
             f"{source.path}: no file of benchmark '{benchmark.name}'"
@@ -148,6 +155,7 @@ def export_bundle(benchmark: Benchmark, source: DataSource, out: Path, split: st
         source=source.spec,
         revision=source.revision,
         split=split,
+        synthetic=synthetic,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     out.parent.mkdir(parents=True, exist_ok=True)

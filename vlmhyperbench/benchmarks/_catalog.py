@@ -70,6 +70,9 @@ class Benchmark:
     files: tuple[str, ...] = ()
     """The repository files it needs when they are not Parquet shards (fnmatch patterns: OmniDocBench's
     `OmniDocBench.json` and `images/*`); empty: the split's shards."""
+    starter: str = ""
+    """`module:attr` of fn(folder: Path, samples: int) -> int writing that many synthetic samples in the
+    benchmark's hub layout (`vlmhb bundle sample`, see _samples); empty: none."""
 
     def reader_function(self):
         """The reader, imported now."""
@@ -105,6 +108,7 @@ BENCHMARKS: Registry[Benchmark] = Registry(
 )
 
 _READERS = "vlmhyperbench.benchmarks._readers"
+_SAMPLES = "vlmhyperbench.benchmarks._samples"
 _SHORT = "{{ question }}\nAnswer the question using a single word or phrase."
 _LMMS = "lmms-eval lmms_eval/tasks/{}/ default lmms_eval_specific_kwargs (pre_prompt '', post_prompt {!r})"
 _OMNIDOCBENCH_PROMPT = "\n".join(
@@ -149,6 +153,7 @@ _RRC = (
 for _b in (
     Benchmark(
         name="docvqa",
+        starter=f"{_SAMPLES}:sample_docvqa",
         title="DocVQA (single page)",
         task="vqa",
         reader=f"{_READERS}:read_docvqa",
@@ -176,6 +181,7 @@ for _b in (
     ),
     Benchmark(
         name="infographicvqa",
+        starter=f"{_SAMPLES}:sample_infographicvqa",
         title="InfographicVQA",
         task="vqa",
         reader=f"{_READERS}:read_infographicvqa",
@@ -203,6 +209,7 @@ for _b in (
     ),
     Benchmark(
         name="chartqa",
+        starter=f"{_SAMPLES}:sample_chartqa",
         title="ChartQA",
         task="vqa",
         reader=f"{_READERS}:read_chartqa",
@@ -225,6 +232,7 @@ for _b in (
     ),
     Benchmark(
         name="textvqa",
+        starter=f"{_SAMPLES}:sample_textvqa",
         title="TextVQA",
         task="vqa",
         reader=f"{_READERS}:read_textvqa",
@@ -260,6 +268,7 @@ for _b in (
     ),
     Benchmark(
         name="ocrbench",
+        starter=f"{_SAMPLES}:sample_ocrbench",
         title="OCRBench",
         task="vqa",
         reader=f"{_READERS}:read_ocrbench",
@@ -283,6 +292,7 @@ for _b in (
     ),
     Benchmark(
         name="omnidocbench",
+        starter=f"{_SAMPLES}:sample_omnidocbench",
         title="OmniDocBench",
         task="parse",
         reader="vlmhyperbench.datasets._benchmarks:read_omnidocbench",
@@ -318,6 +328,7 @@ for _b in (
     ),
     Benchmark(
         name="olmocr_bench",
+        starter=f"{_SAMPLES}:sample_olmocr_bench",
         title="olmOCR-bench",
         task="parse",
         reader="vlmhyperbench.datasets._benchmarks:read_olmocr_bench",
@@ -362,6 +373,7 @@ _OCR = "vlmhyperbench.benchmarks._ocr_readers"
 for _b in (
     Benchmark(
         name="ocrbench_v2",
+        starter=f"{_SAMPLES}:sample_ocrbench_v2",
         title="OCRBench v2",
         task="vqa",
         reader=f"{_OCR}:read_ocrbench_v2",
@@ -390,6 +402,7 @@ for _b in (
     ),
     Benchmark(
         name="cc_ocr",
+        starter=f"{_SAMPLES}:sample_cc_ocr",
         title="CC-OCR",
         task="vqa",
         reader=f"{_OCR}:read_cc_ocr",

@@ -50,7 +50,11 @@ def find_shards(path: Path, layout: Layout, split: str) -> list[Path]:
     if not path.is_dir():
         raise DatasetError(f"{path}: no such file or folder")
     root = path / layout.config if layout.config and (path / layout.config).is_dir() else path
-    files = sorted(p for p in root.rglob("*.parquet") if p.is_file() and ".cache" not in p.parts)
+    # `hf download --local-dir` keeps its metadata under ROOT/.cache; ROOT itself may well be under ~/.cache
+    # (a tarball bundle is imported into VLMHB_CACHE_DIR/bundles)
+    files = sorted(
+        p for p in root.rglob("*.parquet") if p.is_file() and ".cache" not in p.relative_to(root).parts
+    )
     if not files:
         raise DatasetError(f"{root}: no .parquet files in this folder")
     chosen = [f for f in files if shard_split(f) == split]

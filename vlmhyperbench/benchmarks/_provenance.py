@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 def data_record(benchmark: Benchmark, source: DataSource, split: str | None) -> dict:
     """benchmark, source, kind, path, split, revision, sha256 (of the files the split's questions are read
-    from: see _hashing.data_hash), files and samples: the manifest's `benchmarks` entry of one dataset."""
+    from: see _hashing.data_hash), files, samples and synthetic (sample data, not the benchmark's): the
+    manifest's `benchmarks` entry of one dataset."""
     split = split or benchmark.default_split
     samples = benchmark.read(source.path, split)
     files = sorted({img.path for s in samples for img in s.images if img.path is not None})
@@ -27,4 +28,5 @@ def data_record(benchmark: Benchmark, source: DataSource, split: str | None) -> 
         "sha256": data_hash([sha256_file(f) for f in files]),
         "files": len(files),
         "samples": len(samples),
+        "synthetic": source.synthetic,
     }

@@ -44,6 +44,8 @@ class DataSource:
     kind: Literal["folder", "hub", "bundle"]
     revision: str | None = None
     """The hub commit the files are from, when known (a hub snapshot, a bundle, a download's metadata)."""
+    synthetic: bool = False
+    """A bundle of synthetic sample data (`vlmhb bundle sample`), not the benchmark's own."""
 
 
 def is_hub(spec: str) -> bool:
@@ -78,7 +80,7 @@ def resolve_source(
         if is_tarball(path):
             return _from_tarball(spec, path)
         manifest = verify_bundle(path)
-        return DataSource(spec, path, "bundle", manifest.revision)
+        return DataSource(spec, path, "bundle", manifest.revision, manifest.synthetic)
     return DataSource(spec, path, "folder", local_revision(path))
 
 
@@ -146,5 +148,5 @@ def _from_tarball(spec: str, tarball: Path) -> DataSource:
         if not folder.exists():
             import_bundle(tarball, folder)
         manifest = verify_bundle(folder)
-        _resolved[key] = DataSource(spec, folder, "bundle", manifest.revision)
+        _resolved[key] = DataSource(spec, folder, "bundle", manifest.revision, manifest.synthetic)
         return _resolved[key]

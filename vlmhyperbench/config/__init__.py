@@ -12,7 +12,7 @@ from vlmhyperbench.config.catalog import Catalog, PluginRowError, check_api_keys
 from vlmhyperbench.config.csv_rows import CsvRow, read_csv_rows
 from vlmhyperbench.config.default import DEFAULT_CONFIG, default_config
 from vlmhyperbench.config.gates import GateRow
-from vlmhyperbench.config.plan import Pair, dropped_datasets, expand_plan, plan_pairs
+from vlmhyperbench.config.plan import Pair, dropped_datasets, expand_plan, plan_pairs, synthetic_datasets
 from vlmhyperbench.config.prompts import pick_template, render_prompt
 from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow, PromptRow
 from vlmhyperbench.config.task_kinds import TASKS, TaskKind, default_aggregators, default_metrics
@@ -35,6 +35,7 @@ __all__ = [
     "default_config",
     "default_metrics",
     "dropped_datasets",
+    "synthetic_datasets",
     "expand_plan",
     "load_catalog",
     "pick_template",

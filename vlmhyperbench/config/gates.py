@@ -13,7 +13,7 @@ gates.csv (optional, in the config folder; `;` separated, one gate a row):
 A row needs at least one of min, max, no_regression. Each row is checked against every planned pair it
 matches whose metrics include its metric, one check per rule: `passed`, `failed`, or `unchecked` (the
 pair failed or has no value for the metric; a run with failed pairs exits 1 already). The run's exit code
-is 3 when a check failed (CONTRACT.md).
+is 3 when a check failed (docs/reference/exit-codes.md).
 """
 
 from __future__ import annotations
@@ -37,13 +37,20 @@ class GateRow:
     file: str
     line: int
     model: str
+    """A models.csv name, or `*`."""
     dataset: str
+    """A datasets.csv name, or `*`."""
     metric: str
+    """The metric checked (its general value)."""
     perturbation: str = ""
+    """Only the pair run with this perturbation (empty: the clean pair)."""
     min: float | None = None
+    """The value must be at least this."""
     max: float | None = None
+    """The value must be at most this."""
     no_regression: str | float | None = None
-    """None: no comparison; "ci": beyond the confidence interval; a number: the largest tolerated drop."""
+    """`yes`: no drop beyond the 95 % interval against the previous run; a number: the largest tolerated
+    drop. Empty: no comparison."""
 
     @property
     def where(self) -> str:

@@ -217,6 +217,22 @@ def dropped_datasets(catalog: Catalog, pairs: list[Pair], datasets: list[str] | 
     return lines
 
 
+def synthetic_datasets(catalog: Catalog, pairs: list[Pair]) -> list[str]:
+    """One line per planned dataset whose data is a synthetic sample bundle (`vlmhb bundle sample`)."""
+    lines = []
+    for d in {p.dataset.name: p.dataset for p in pairs}.values():
+        try:
+            synthetic = d.benchmark and catalog.data_source(d).synthetic
+        except BenchError:  # the pair reports it when it runs
+            continue
+        if synthetic:
+            lines.append(
+                f"dataset {d.name!r} reads SYNTHETIC sample data ({d.path}), not the {d.benchmark} "
+                "benchmark: its figures try the path, they say nothing about a model"
+            )
+    return lines
+
+
 def _default_aggregators(task: str) -> tuple[str, ...]:
     try:
         return TASKS.get(task).aggregators

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_va
 from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config.csv_rows import CsvRow
 
+DEFAULT_PREFIX = "default:"
+"""datasets.csv's `path` prefix that names a file of the embedded default config (configs/default)."""
+
 ENV_KINDS = ["none", "venv", "docker"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -94,6 +97,7 @@ PLAN_COLUMNS = [
 
 
 class _Row(BaseModel):
+    # Each column's docstring is its description in the generated reference (tools/docs_reference.py).
     model_config = ConfigDict(frozen=True, extra="forbid")
     line: int = 0
 
@@ -102,26 +106,47 @@ class ModelRow(_Row):
     """One model to benchmark: which backend serves it, in which environment, with which settings."""
 
     name: str
+    """Unique; it names the model's folders in the run folder."""
     backend: str
+    """What serves it: `openai` (an endpoint that already runs), `vllm`, `sglang`, `transformers`,
+    `transformers-serve`, `rapidocr`, `tesseract`, or a plugin's backend."""
     model: str = ""
+    """The model id or local folder given to the backend (`openai`: the name the endpoint serves)."""
     base_url: str | None = None
+    """`openai` only: the endpoint, e.g. `http://gpu-host:8000/v1`."""
     api_key_env: str | None = None
+    """`openai` only: the NAME of the environment variable that holds the key (never the key)."""
     env: Literal["none", "venv", "docker"] | None = None
-    """None: `none` for external backends, else the --env flag or VLMHB_ENV_PROVIDER."""
+    """`none` (an external endpoint), `venv` or `docker`. Empty: `none` for external backends, else the
+    --env flag or VLMHB_ENV_PROVIDER."""
     image: str | None = None
+    """`docker`: the base image (default: the local one); an image with Python is the model's environment."""
     packages: tuple[str, ...] = ()
+    """Extra pip requirements, space-separated; they replace a backend default of the same name."""
     args: tuple[str, ...] = ()
+    """Extra server arguments, space-separated (shell-style quoting; never run by a shell)."""
     concurrency: int = 8
+    """Requests in flight at once."""
     max_tokens: int = 512
+    """The most tokens an answer may have."""
     temperature: float = 0.0
+    """Sampling temperature of every request."""
     gpus: int = 0
+    """GPUs the server gets (tensor parallel size of vllm and sglang; a `gpu:<host>` slot on pools)."""
     python: str | None = None
+    """Python version of the environment (default: the orchestrator's)."""
     served_model_name: str | None = None
+    """The model name sent in requests (vllm, sglang: also their `--served-model-name`)."""
     headers: dict[str, str] = {}
+    """Extra HTTP headers of every request, `Name: value` items separated by `|`."""
     extra_body: dict[str, Any] = {}
+    """A JSON object merged into every request body, e.g. `{"top_p": 0.9}`."""
     env_vars: dict[str, str] = {}
+    """`KEY=VALUE` variables for the server, space-separated (part of the environment's hash)."""
     timeout_s: float | None = None
+    """Timeout of one request (default VLMHB_REQUEST_TIMEOUT_S)."""
     memory_limit: str | None = None
+    """`docker`: the server container's memory limit, e.g. `8g` (default VLMHB_CONTAINER_MEMORY_LIMIT)."""
     api_version: str | None = None
     """Azure OpenAI's api-version (`openai` rows): base_url is then the resource's endpoint."""
     deployment: str | None = None
@@ -160,15 +185,24 @@ class DatasetRow(_Row):
     row sets them; the catalog fills them in (`with_benchmark`)."""
 
     name: str
+    """Unique; it names the dataset's files in the run folder."""
     task: str = ""
+    """`ocr`, `vqa`, `classification`, `kie`, `ordering`, `parse` (or a plugin's); empty with a benchmark:
+    the benchmark's."""
     format: str | None = None
-    """None: the benchmark's own reader, else `vlmhyperbench`."""
+    """The reader (see Dataset formats). Empty: the benchmark's own reader, else `vlmhyperbench`."""
     path: str
-    """A path (relative to the config folder), `hf://ORG/NAME[@REVISION]`, or an offline bundle."""
+    """A path (relative to the config folder), `default:PATH` (PATH in the embedded default config, so that a
+    config copied anywhere still finds its sample data), `hf://ORG/NAME[@REVISION]`, or an offline bundle."""
     split: str | None = None
+    """Only the samples of this split (a benchmark: its split, default the benchmark's)."""
     prompts: str | None = None
+    """A prompts.csv collection; empty: the task's (or the benchmark's) built-in prompt."""
     metrics: tuple[str, ...] = ()
+    """Space-separated metric names (a scorer's name stands for all its metrics); empty: the task's (or the
+    benchmark's official) metrics."""
     benchmark: str | None = None
+    """A standard benchmark by name: task, reader, split, prompt, metrics and sub-splits come from it."""
     dpi: int | None = None
     """PDF formats: the resolution pages are rendered at (default 144)."""
     pages: str | None = None
@@ -192,6 +226,10 @@ class DatasetRow(_Row):
     @field_validator("path", mode="before")
     @classmethod
     def _path_as_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(DEFAULT_PREFIX):
+            from vlmhyperbench.config.default import default_config
+
+            return str((Path(default_config()) / value.removeprefix(DEFAULT_PREFIX)).resolve())
         return str(value) if isinstance(value, Path) else value
 
     @property
@@ -210,25 +248,39 @@ class DatasetRow(_Row):
 
 class PromptRow(_Row):
     collection: str
+    """The collection a datasets.csv row names in `prompts` (`judge` and `judge_extract`: judge prompts)."""
     doc_class: str | None = None
+    """The document class it is for; empty: any."""
     question_type: str | None = None
+    """The question type it is for; empty: any."""
     template: str
+    """Jinja2 over the sample's fields (question, doc_class, question_type, classes, fields), rendered in
+    a sandbox; a judge prompt also sees answer, references and prompt."""
 
 
 class PlanRow(_Row):
     model: str = "*"
+    """A models.csv name, or `*`: every model that can answer the dataset (judges left out)."""
     dataset: str = "*"
+    """A datasets.csv name, or `*`: every dataset."""
     max_samples: int | None = None
+    """At most this many samples of the dataset (the first ones, in file order)."""
     concurrency: tuple[int, ...] = ()
     """One level, or a load curve: several levels (`1 4 16 64`) run on the same samples, lowest first."""
     filter_doc_class: tuple[str, ...] = ()
+    """Only samples of these document classes (space-separated)."""
     filter_question_type: tuple[str, ...] = ()
+    """Only samples of these question types (space-separated)."""
     perturbation: str | None = None
+    """Image perturbations `NAME[:VALUE]` chained with `+` (`blur:2+jpeg:30`): a pair of its own."""
     metrics: tuple[str, ...] = ()
+    """Metrics for this pair, replacing the dataset's."""
     aggregators: tuple[str, ...] = ()
+    """`general`, `by_doc_class`, `by_question_type`, `by_doc_question`, `by_field`... (empty: the task's)."""
     judge: tuple[str, ...] = ()
+    """The pair's judges (models.csv names), replacing the dataset's."""
     judge_images: bool | None = None
-    """None: the dataset's."""
+    """`yes`: the judges see the pages too. Empty: the dataset's."""
 
     @field_validator("concurrency", mode="before")
     @classmethod

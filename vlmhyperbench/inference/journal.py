@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover
 __all__ = ["PredictionJournal", "PREDICTION_SCHEMA"]
 
 PREDICTION_SCHEMA: dict[str, pl.DataType] = {
-    # CONTRACT.md, Results: predictions/MODEL/DATASET.parquet, in its order
+    # docs/reference/results.md: predictions/MODEL/DATASET.parquet, in its order
     "sample_id": pl.String,
     "doc_class": pl.String,
     "question_type": pl.String,

@@ -94,7 +94,8 @@ def performance_row(
     price_in: float | None = None,
     price_out: float | None = None,
 ) -> dict[str, float | int | None]:
-    """CONTRACT's request-side performance columns (and a few more) for one (model, dataset) pair.
+    """The request-side performance columns (docs/reference/results.md), and a few more, for one (model,
+    dataset) pair.
 
     ``predictions``: the pair's predictions (a DataFrame or the parquet path, deduplicated as the
     store writes them). ``window``: seconds, or (start, end) epochs such as ``RunStats.started_at,

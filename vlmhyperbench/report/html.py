@@ -22,17 +22,21 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vlmhyperbench.report import data, plots
 from vlmhyperbench.report.judges import judge_section
+from vlmhyperbench.report.numbers import figure, label
 from vlmhyperbench.results.records import Manifest
 
 PERF = [
-    ("ttft_p50_s", "TTFT p50 s", True),
-    ("latency_p50_s", "latency p50 s", True),
-    ("latency_p90_s", "latency p90 s", True),
-    ("requests_per_s", "req/s", False),
-    ("output_tokens_per_s", "tok/s", False),
-    ("pages_per_s", "pages/s", False),
-    ("usd_per_1k_pages", "$/1k pages", True),
-    ("peak_rss_mb", "peak RSS MB", True),
+    (column, label(column), lower)
+    for column, lower in (
+        ("ttft_p50_s", True),
+        ("latency_p50_s", True),
+        ("latency_p90_s", True),
+        ("requests_per_s", False),
+        ("output_tokens_per_s", False),
+        ("pages_per_s", False),
+        ("usd_per_1k_pages", True),
+        ("peak_rss_mb", True),
+    )
 ]
 COST_LABEL = "US dollars per 1,000 pages (lower is better)"
 PLOT_MODELS = 10
@@ -166,7 +170,7 @@ def render_report(
                         "prev_run": prev["run_id"] if prev else None,
                     }
                 )
-            perf = [{"text": _fmt(r["perf"].get(c)), "best": i in best_perf[c]} for c, _, _ in PERF]
+            perf = [{"text": figure(c, r["perf"].get(c)), "best": i in best_perf[c]} for c, _, _ in PERF]
             errors = r["perf"].get("errors")
             requests = r["perf"].get("requests")
             table.append(
@@ -375,6 +379,7 @@ def render_report(
         parameters=manifest.parameters,
         config=manifest.config,
         fmt=_fmt,
+        figure=figure,
         colors=colors,
         judges=judge_view,
         explorer=explorer,

@@ -5,17 +5,14 @@ from __future__ import annotations
 import polars as pl
 
 from vlmhb_core.console import print_table
+from vlmhyperbench.report.numbers import figure, label
 from vlmhyperbench.report.official import official_figures
 from vlmhyperbench.results.records import PairOutcome
 
 PERF_COLUMNS = [
-    ("ttft_p50_s", "TTFT p50 s"),
-    ("latency_p50_s", "latency p50 s"),
-    ("requests_per_s", "req/s"),
-    ("pages_per_s", "pages/s"),
-    ("peak_rss_mb", "peak RSS MB"),
+    (c, label(c)) for c in ("ttft_p50_s", "latency_p50_s", "requests_per_s", "pages_per_s", "peak_rss_mb")
 ]
-COST_COLUMN = ("usd_per_1k_pages", "$ / 1k pages")
+COST_COLUMN = ("usd_per_1k_pages", label("usd_per_1k_pages"))
 """Shown when a model of the dataset has a price in models.csv."""
 TERMINAL_ROWS = 20
 """Models shown per dataset in the terminal (the best on the main metric); leaderboard.md lists all."""
@@ -113,7 +110,7 @@ def to_markdown(rows: list[dict], run_id: str) -> str:
                 r["model"],
                 *([(r.get("official") or {}).get("text", "–")] if official else []),
                 *[metric_cell(r["metrics"].get(n)) for n in names],
-                *[_fmt(r["perf"].get(c)) for c, _ in perf_columns],
+                *[figure(c, r["perf"].get(c)) for c, _ in perf_columns],
                 *([_fmt(r["perf"].get("left_out"))] if left_out else []),
                 r["status"] if r["status"] == "completed" else f"{r['status']}: {_md_escape(r['error'])}",
             ]
@@ -167,7 +164,7 @@ def curves_markdown(curves: list[dict]) -> str:
         "than 10 % while the median latency keeps rising. Quality is the first level's unless a level's "
         "answers differ (its own scores are then in its pair files).",
         "",
-        "| model | dataset | concurrency | req/s | pages/s | latency p50 s | latency p99 s | TTFT p50 s "
+        "| model | dataset | concurrency | req/s | pages/s | latency p50 s | latency p99 s | TTFT p50 ms "
         "| answers differing | status |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -180,10 +177,9 @@ def curves_markdown(curves: list[dict]) -> str:
                 _md_escape(dataset),
                 f"{int(lv['concurrency'])}{star}",
                 *[
-                    _fmt(lv.get(k))
-                    for k in ("requests_per_s", "pages_per_s", "latency_p50_s", "latency_p99_s")
+                    figure(k, lv.get(k))
+                    for k in ("requests_per_s", "pages_per_s", "latency_p50_s", "latency_p99_s", "ttft_p50_s")
                 ],
-                _fmt(lv.get("ttft_p50_s")),
                 _fmt(lv.get("answers_differ"), 0) if lv.get("answers_differ") is not None else "–",
                 lv["status"]
                 if lv["status"] == "completed"
@@ -239,7 +235,7 @@ def print_leaderboard(rows: list[dict], run_id: str, console=None) -> None:
         for r in shown:
             cells = [r["model"], *([(r.get("official") or {}).get("text", "–")] if official else [])]
             cells += [metric_cell(r["metrics"].get(n), with_ci=False) for n in names]
-            cells += [_fmt(r["perf"].get(c)) for c, _ in PERF_COLUMNS]
+            cells += [figure(c, r["perf"].get(c)) for c, _ in PERF_COLUMNS]
             cells += [_fmt(r["perf"].get("left_out"))] if left_out else []
             table.append([*cells, r["status"]])
         print_table(

@@ -1,4 +1,4 @@
-"""Writing a run's report: the whole run's tables (CONTRACT.md "Results"), the comparison with earlier
+"""Writing a run's report: the whole run's tables (docs/reference/results.md), the comparison with earlier
 runs, leaderboard.md and report.html, and the leaderboard in the terminal."""
 
 from __future__ import annotations

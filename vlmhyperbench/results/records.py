@@ -188,6 +188,8 @@ class BenchmarkData(BaseModel):
     """sha256 over the sorted sha256s of the files the split's questions were read from."""
     files: int | None = None
     samples: int | None = None
+    synthetic: bool = False
+    """Synthetic sample data (`vlmhb bundle sample`): its figures say nothing about a model."""
 
 
 JUDGE_COMPLETED, JUDGE_FAILED = "completed", "failed"

@@ -1,4 +1,4 @@
-"""The run's tables (CONTRACT.md "Results"): their columns and types, and how they are written.
+"""The run's tables (docs/reference/results.md): their columns and types, and how they are written.
 
 scores.parquet, summary.parquet + .csv, performance.parquet + .csv are the whole run's, assembled from
 every completed pair's files; a CSV copy flattens list columns to text and uses `;`.

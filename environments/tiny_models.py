@@ -1,4 +1,5 @@
-"""Tiny random-weight vision-language models, built offline, for testing the transformers engine.
+"""Tiny random-weight vision-language models, built offline: `vlmhb tiny-model llava|idefics3 OUT`, so that
+the transformers backend, judges and load curves can be walked without a hub; the tests use them too.
 
 No hub download is possible here, so each model is made from scratch: a tiny config, a byte-level
 BPE tokenizer trained on a few sentences (wrapped in PreTrainedTokenizerFast with the special tokens
@@ -6,11 +7,12 @@ the processor needs), the model's slow (PIL) image processor, the processor with
 all written with save_pretrained. The weights are random, so the answers are garbage: tests check the
 protocol (structure, token counts, streaming, several images), not the text.
 
-This module needs torch + transformers + tokenizers, which only a model environment has; the
-orchestrator's tests run it with that environment's python:
+Making one needs torch + transformers + tokenizers, which only a model environment has (PACKAGES: the
+environment `vlmhb tiny-model` builds, as a transformers row of models.csv would); it runs this file with
+that environment's python, and imports nothing of the orchestrator there:
 
-    ENV_PYTHON tests/tiny_models.py llava OUT_DIR      # prints the model folder
-    ENV_PYTHON tests/tiny_models.py idefics3 OUT_DIR
+    ENV_PYTHON environments/tiny_models.py llava OUT_DIR      # prints the model folder
+    ENV_PYTHON environments/tiny_models.py idefics3 OUT_DIR
 
 Importing it is cheap (the heavy imports are inside the functions), so `build_in(python, kind, dir)`
 can be called from the orchestrator's venv.
@@ -22,7 +24,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["KINDS", "build_in", "make_tiny_idefics3", "make_tiny_llava"]
+__all__ = ["KINDS", "PACKAGES", "build_in", "make_tiny_idefics3", "make_tiny_llava"]
+
+PACKAGES = ("torch==2.13.0", "transformers", "tokenizers")
+"""The environment the models are made in, and a models.csv row serves them from (torch pinned: the CPU
+wheel a closed network keeps at hand is one exact version)."""
 
 # A byte-level BPE can encode any text, so prompts never hit an unknown token.
 _CORPUS = [

@@ -1,12 +1,13 @@
-"""Standard benchmarks in their exact published Hugging Face layouts, written by the tests (and bench/)
-with synthetic images: the parquet shards, columns and types of each dataset on the hub.
+"""Standard benchmarks in their exact published Hugging Face layouts, written from given rows: the parquet
+shards, columns and types of each dataset on the hub. The sample bundles (`vlmhb bundle sample`, _samples)
+are written through it, and so are the tests' and bench/'s benchmark folders.
 
     rows = [{"question": "Max?", "answer": "12", "type": "human_test"}]
     folder = write_benchmark(tmp_path / "ChartQA", "chartqa", rows)
 
 A row gives the fields that matter to the reader (question, answers or answer, and per benchmark:
-question_types, answer_type, type, dataset, question_type, id); every other published column gets a
-plausible value of its published type.
+question_types, answer_type, type, dataset, question_type, id), and may give its picture (`png`, bytes);
+every other published column gets a plausible value of its published type.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ def png(text: str, size: tuple[int, int] = (96, 40)) -> bytes:
     return buf.getvalue()
 
 
-def _image(i: int, text: str, images: bool) -> dict:
-    return {"bytes": png(text) if images else b"\x89PNG\r\n\x1a\n", "path": f"{i:06d}.png"}
+def _image(i: int, r: dict, images: bool) -> dict:
+    """The row's own picture (`png`), else one with its question on it."""
+    picture = r.get("png") or (png(r["question"]) if images else b"\x89PNG\r\n\x1a\n")
+    return {"bytes": picture, "path": f"{i:06d}.png"}
 
 
 def _docvqa(i: int, r: dict, images: bool) -> dict:
@@ -40,7 +43,7 @@ def _docvqa(i: int, r: dict, images: bool) -> dict:
         "questionId": str(r.get("id", 50000 + i)),
         "question": r["question"],
         "question_types": r.get("question_types", ["form"]),
-        "image": _image(i, r["question"], images),
+        "image": _image(i, r, images),
         "docId": 1000 + i,
         "ucsf_document_id": f"abcd{i:04d}",
         "ucsf_document_page_no": "1",
@@ -55,7 +58,7 @@ def _infovqa(i: int, r: dict, images: bool) -> dict:
         "question": r["question"],
         "answers": r.get("answers"),
         "answer_type": r.get("answer_type", ["single span"]),
-        "image": _image(i, r["question"], images),
+        "image": _image(i, r, images),
         "image_url": f"https://example.invalid/{i}.jpeg",
         "operation/reasoning": r.get("operation", []),
         "ocr": "{}",
@@ -68,7 +71,7 @@ def _chartqa(i: int, r: dict, images: bool) -> dict:
         "type": r.get("type", "human_test"),
         "question": r["question"],
         "answer": r.get("answer"),
-        "image": _image(i, r["question"], images),
+        "image": _image(i, r, images),
     }
 
 
@@ -78,7 +81,7 @@ def _textvqa(i: int, r: dict, images: bool) -> dict:
         "question_id": int(r.get("id", 34602 + i)),
         "question": r["question"],
         "question_tokens": r["question"].split(),
-        "image": _image(i, r["question"], images),
+        "image": _image(i, r, images),
         "image_width": 96,
         "image_height": 40,
         "flickr_original_url": f"https://example.invalid/{i}_o.jpg",
@@ -96,7 +99,7 @@ def _ocrbench(i: int, r: dict, images: bool) -> dict:
         "question": r["question"],
         "question_type": r.get("question_type", "Regular Text Recognition"),
         "answer": r.get("answers", [r.get("answer")] if r.get("answer") is not None else None),
-        "image": _image(i, r["question"], images),
+        "image": _image(i, r, images),
     }
 
 
