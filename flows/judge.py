@@ -132,6 +132,8 @@ async def _judge(
         )
         return
     row = catalog.models[judge]
+    record.model, record.backend = row.model, row.backend
+    record.sampling = {"temperature": row.temperature, "max_tokens": row.max_tokens, **row.extra_body}
     backend = catalog.backends[judge] or BACKENDS.get(row.backend)  # PluginError names the plugin
     manager = EnvManager()
     spec = manager.spec(row, backend, env)

@@ -7,7 +7,8 @@ docs/reference/metrics.md; anls, cer and wer are vectorised and equal, value for
 package and jiwer 4. The official scorers of the standard benchmarks (docvqa_anls,
 chartqa_relaxed_accuracy, vqa_accuracy, ocrbench_accuracy) follow each benchmark's official code; their
 MetricSpec names that scorer and the version of its implementation. Judged metrics (`judge_correct`,
-`judge_extract:METRIC`, `METRIC|judge[:T]`) are functions over the judges' verdict columns (_judged); the
+`judge_extract:METRIC`, `METRIC|judge[:T]`, and the verdict metrics of judge-graded benchmarks:
+mmlongbench_doc_acc/_f1, charxiv_reasoning/_descriptive) are functions over the judges' verdict columns; the
 agreement of a judge with a rule or another judge is `agreement` (share agreeing, Cohen's kappa); reasoning
 blocks (`<think>...</think>`) are removed from answers by `strip_reasoning` before any metric.
 """
@@ -15,9 +16,11 @@ blocks (`<think>...</think>`) are removed from answers by `strip_reasoning` befo
 from metrics import (  # noqa: F401  (they register the metrics)
     _ccocr,
     _chartqa,
+    _charxiv,
     _classification,
     _docvqa,
     _kie,
+    _mmlongbench,
     _ocrbench,
     _ordering,
     _parse,

@@ -26,25 +26,30 @@ SCORE_COLUMNS = (
     "stats",
     "parts",
     "detail",
+    "subset",
 )
 SAMPLE_COLUMNS = ("sample_id", "doc_class", "question_type")
 
-# aggregator -> (uses the per-field rows?, the group label)
-_AGGREGATORS: Registry[tuple[bool, pl.Expr]] = Registry("aggregators", kind="aggregator", load_plugins=False)
-_AGGREGATORS.add("general", (False, pl.lit("")))
-_AGGREGATORS.add("by_doc_class", (False, pl.col("doc_class")))
-_AGGREGATORS.add("by_question_type", (False, pl.col("question_type")))
+# aggregator -> (the rows it pools: each sample's own, the per-field or the per-subset ones; the group label)
+SAMPLE_ROWS, FIELD_ROWS, SUBSET_ROWS = "sample", "field", "subset"
+_AGGREGATORS: Registry[tuple[str, pl.Expr]] = Registry("aggregators", kind="aggregator", load_plugins=False)
+_AGGREGATORS.add("general", (SAMPLE_ROWS, pl.lit("")))
+_AGGREGATORS.add("by_doc_class", (SAMPLE_ROWS, pl.col("doc_class")))
+_AGGREGATORS.add("by_question_type", (SAMPLE_ROWS, pl.col("question_type")))
 _AGGREGATORS.add(
     "by_doc_question",
     (
-        False,
+        SAMPLE_ROWS,
         pl.when((pl.col("doc_class") == "") & (pl.col("question_type") == ""))
         .then(pl.lit(""))
         .otherwise(pl.concat_str("doc_class", pl.lit("/"), "question_type")),
     ),
 )
-_AGGREGATORS.add("by_field", (True, pl.col("field")))
-_AGGREGATORS.add("by_category", (False, pl.col("category")))
+_AGGREGATORS.add("by_field", (FIELD_ROWS, pl.col("field")))
+_AGGREGATORS.add("by_category", (SAMPLE_ROWS, pl.col("category")))
+# A benchmark's official breakdowns whose groups overlap (MMLongBench-Doc's evidence sources: a question may
+# have several): a metric writes, beside each sample's own row, one row per subset the sample is in.
+_AGGREGATORS.add("by_subset", (SUBSET_ROWS, pl.col("subset")))
 
 SUMMARY_SCHEMA = {  # summary.parquet's columns but the pair's perturbation (results.tables adds it)
     "model": pl.String,
@@ -82,7 +87,8 @@ def summarize(
     n, higher_is_better) of score() rows joined to their samples' doc_class and question_type.
 
     Groups: general "", by_doc_class "<doc_class>", by_question_type "<question_type>",
-    by_doc_question "<doc_class>/<question_type>", by_field "<field>" (metrics with field rows).
+    by_doc_question "<doc_class>/<question_type>", by_field "<field>" (metrics with field rows), by_subset
+    "<subset>" (metrics with subset rows: a sample may be in several subsets).
     Only `general` has the group "": a sample with no label for an aggregator (no doc_class, or missing
     from `samples`) is in no group of it, so a dataset without document classes shows no by_doc_class
     rows rather than one unnamed group.
@@ -94,7 +100,7 @@ def summarize(
         if c not in samples.columns:
             samples = samples.with_columns(pl.lit("", pl.String).alias(c))
     keys = _keys(scores, samples)
-    for c in ("field", "category"):
+    for c in ("field", "category", "subset"):
         if c not in scores.columns:
             scores = scores.with_columns(pl.lit(None, pl.String).alias(c))
     info = samples.select(*[c for c in (*keys, *SAMPLE_COLUMNS) if c in samples.columns])
@@ -108,8 +114,14 @@ def summarize(
         .with_columns(pl.col("doc_class", "question_type").fill_null(""))
     )
     out = []
-    for aggregator, per_field, group in specs:
-        part = rows.filter(pl.col("field").is_not_null() if per_field else pl.col("field").is_null())
+    for aggregator, kind, group in specs:
+        part = rows.filter(
+            pl.col("field").is_not_null()
+            if kind == FIELD_ROWS
+            else pl.col("subset").is_not_null()
+            if kind == SUBSET_ROWS
+            else pl.col("field").is_null() & pl.col("subset").is_null()
+        )
         part = part.with_columns(group.fill_null("").alias("group"))
         if aggregator != "general":
             part = part.filter(pl.col("group") != "")
@@ -172,8 +184,9 @@ def paired_difference(
 
     def rows(scores: pl.DataFrame) -> pl.DataFrame:
         keep = pl.col("metric") == metric
-        if "field" in scores.columns:
-            keep &= pl.col("field").is_null()
+        for column in ("field", "subset"):
+            if column in scores.columns:
+                keep &= pl.col(column).is_null()
         return scores.filter(keep).unique(on, keep="first", maintain_order=True)
 
     a = rows(scores_a)

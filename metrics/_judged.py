@@ -4,6 +4,9 @@
     judge_extract:METRIC   METRIC of the answer the judges extracted from the model's reply
     METRIC|judge[:T]       rules first: 1 where METRIC passes (value >= T; <= T when lower is better),
                            else the judges' verdict (EvalScope's "recall" strategy)
+    a verdict metric       a registered metric whose spec names the verdict it reads (`judge`: grade or
+                           extract): a benchmark's official figure computed from its judge's answers
+                           (MMLongBench-Doc's rules over the extracted answer, CharXiv's grades)
 
 T defaults to full marks: 1 for a metric where higher is better, 0 where lower is. The judging stage
 (vlmhyperbench.judges) asks the judges and puts their verdicts into two columns of the table:
@@ -32,7 +35,7 @@ EXTRACT_PREFIX = "judge_extract:"
 RECALL_MARK = "|judge"
 ALL_TASKS = ("ocr", "vqa", "classification", "kie", "ordering")
 
-Mode = Literal["correct", "extract", "recall"]
+Mode = Literal["correct", "extract", "recall", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -45,16 +48,32 @@ class JudgedMetric:
     """The rule metric (extract, recall); None for judge_correct."""
     threshold: float | None = None
     """recall: the rule value from which the rule alone decides (None: full marks)."""
+    verdict: str = "grade"
+    """verdict: the verdict the metric reads (its spec's `judge`)."""
 
     @property
     def asks(self) -> str:
         """What the judges are asked: `grade` (correct or incorrect) or `extract` (the final answer)."""
+        if self.mode == "verdict":
+            return self.verdict
         return "extract" if self.mode == "extract" else "grade"
 
 
+def _verdict_spec(name: str) -> MetricSpec | None:
+    """The spec of a registered verdict metric NAME (one that reads the judges' verdicts), else None."""
+    from metrics._registry import METRICS
+
+    if not METRICS.is_registered(name):
+        return None
+    spec = METRICS.get(name)
+    return spec if spec.judge else None
+
+
 def is_judged(name: str) -> bool:
-    """Whether NAME has the form of a judged metric (it may still be a wrong one)."""
-    return name == JUDGE_CORRECT or name.startswith(EXTRACT_PREFIX) or "|" in name
+    """Whether NAME has the form of a judged metric (it may still be a wrong one), or is a verdict metric."""
+    if name == JUDGE_CORRECT or name.startswith(EXTRACT_PREFIX) or "|" in name:
+        return True
+    return _verdict_spec(name) is not None
 
 
 def judged_metric(name: str) -> JudgedMetric | None:
@@ -62,6 +81,9 @@ def judged_metric(name: str) -> JudgedMetric | None:
     metric, a bad threshold) raises MetricError or UnknownNameError saying what is allowed."""
     if name == JUDGE_CORRECT:
         return JudgedMetric(name, "correct")
+    spec = _verdict_spec(name)
+    if spec is not None:
+        return JudgedMetric(name, "verdict", verdict=spec.judge or "grade")
     if name.startswith(EXTRACT_PREFIX):
         base = name[len(EXTRACT_PREFIX) :]
         _check_base(name, base)
@@ -90,6 +112,8 @@ def _check_base(name: str, base: str) -> None:
     if is_judged(base):
         raise MetricError(f"'{name}': the rule metric {base!r} cannot itself be a judged metric")
     get_metric(base)  # UnknownNameError with the close matches
+    if is_judged(base):  # a plugin's verdict metric, known only once loaded
+        raise MetricError(f"'{name}': the rule metric {base!r} cannot itself be a judged metric")
 
 
 def threshold_of(judged: JudgedMetric | None, spec: MetricSpec) -> float:
@@ -107,8 +131,12 @@ def rule_passed(value: pl.Expr, spec: MetricSpec, threshold: float) -> pl.Expr:
 
 
 def sample_rows(rows: pl.DataFrame) -> pl.DataFrame:
-    """A metric's per-sample rows (without the per-field rows of field_f1 and field_cer)."""
-    return rows.filter(pl.col("field").is_null()) if "field" in rows.columns else rows
+    """A metric's per-sample rows (without the per-field rows of field_f1 and field_cer, nor the per-subset
+    rows of a benchmark's breakdowns)."""
+    for column in ("field", "subset"):
+        if column in rows.columns:
+            rows = rows.filter(pl.col(column).is_null())
+    return rows
 
 
 def _correct(table: pl.DataFrame) -> pl.DataFrame:

@@ -44,6 +44,10 @@ class MetricSpec:
     computed here, by fn."""
     finish: Callable | None = None
     """aggregation `parts`: column sums (resamples x parts) -> the figure of each resample."""
+    judge: str | None = None
+    """`grade` or `extract`: a metric computed from the judges' verdicts (the column judge_grade, or
+    judge_extraction), as a benchmark's official scorer computes its figure from its judge's answers
+    (metrics._judged); None: a rule metric."""
 
 
 def _judged(name: str) -> MetricSpec | None:
@@ -73,12 +77,15 @@ def metric(
     scorer: str = "",
     version: str = "",
     finish: Callable | None = None,
+    judge: str | None = None,
 ):
     """Registers the decorated `fn(table) -> rows` as metric `name` (SCORER and VERSION: the official
-    scorer a benchmark metric follows, and the version of this implementation of it; FINISH: the formula
-    over pooled parts of aggregation `parts`)."""
+    scorer a benchmark metric follows, and the version of this implementation of it; FINISH: the figure of
+    the `parts` aggregation; JUDGE: the verdict a judged metric reads, `grade` or `extract`)."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation '{aggregation}' of metric '{name}' is not one of {AGGREGATIONS}")
+    if judge not in (None, "grade", "extract"):
+        raise ValueError(f"judge {judge!r} of metric '{name}' is not one of grade, extract")
 
     def register(fn: Callable[[pl.DataFrame], pl.DataFrame]):
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -95,6 +102,7 @@ def metric(
                 scorer,
                 version,
                 finish=finish,
+                judge=judge,
             ),
         )
         return fn

@@ -179,6 +179,7 @@ async def inference(catalog: Catalog, pair: Pair, base_url: str, journal: Path) 
                 images=images,
                 error=sample.error,
                 meta=sample_fields(sample, prompt),
+                text_first=pair.dataset.text_first,
             )
 
     progress = PairProgress(pair.key.label, total=len(samples), done=len(samples) - len(todo))

@@ -18,6 +18,7 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+import metrics
 from tasks.inference import load_samples, sample_images
 from tasks.progress import PairProgress
 from tasks.scoring import ScorerSetup, score_pair
@@ -104,11 +105,14 @@ async def judging(
         for index, ask, attempt in questions:
             images = work[index].images.get(ask.sample_id, ()) if ask.images else ()
             prompt = ask.prompt  # rendered here, one at a time, as its slot frees
+            meta = {"index": index, "ask": ask, "attempt": attempt, "again": again_round}
             yield RequestItem(
                 sample_id=ask.sample_id,
                 prompt=prompt,
                 images=images,
-                meta={"index": index, "ask": ask, "attempt": attempt, "again": again_round, "prompt": prompt},
+                followups=ask.followups,
+                body=ask.spec.body or None,
+                meta={**meta, "prompt": ask.transcript(prompt)},
             )
 
     def on_answer(answer: Answer) -> None:
@@ -116,7 +120,7 @@ async def judging(
         verdict = problem = None
         if answer.error is None:
             try:
-                verdict = read_verdict(ask.kind, answer.prediction)
+                verdict = read_verdict(ask.kind, answer.prediction, ask.context)
             except Unparseable as exc:
                 problem = f"unparseable: {exc}"
         else:
@@ -166,6 +170,16 @@ async def judging(
     return stats
 
 
+def with_judges(summary: pl.DataFrame, pair: Pair, catalog: Catalog) -> pl.DataFrame:
+    """SUMMARY with a `judges` column naming, on each judged metric's rows, the judges that decided it and
+    their models (`j1=gpt-4o-2024-05-13`): which judge scored the run."""
+    judges = " ".join(f"{j}={catalog.models[j].model}" for j in pair.judges)
+    judged = [name for name in summary.get_column("metric").unique().to_list() if metrics.is_judged(name)]
+    return summary.with_columns(
+        pl.when(pl.col("metric").is_in(judged)).then(pl.lit(judges)).otherwise(None).alias("judges")
+    )
+
+
 @task(name="judged-scoring", task_run_name="scoring-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
 async def judged_scoring(
     pair: Pair, run: RunFolder, catalog: Catalog, env: str | None = None
@@ -201,7 +215,7 @@ def score_judged_pair(pair: Pair, run: RunFolder, catalog: Catalog, env: str | N
         verdicts.select("sample_id", "judge_grade", "judge_extraction"),
     )
     counts = judging_counts(pair, judging_plan, verdicts, scored.scores)
-    run.save_scored(key, scored.scores, scored.summary, None)
+    run.save_scored(key, scored.scores, with_judges(scored.summary, pair, catalog), None)
     run.save_judging(
         key,
         {

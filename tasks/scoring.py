@@ -27,6 +27,8 @@ from vlmhyperbench.results.tables import SCORES_SCHEMA, SUMMARY_SCHEMA
 
 SAMPLE_COLUMNS = ("doc_class", "question_type")
 """Passed to the metrics that ask for them (OCRBench's rules depend on the source dataset)."""
+ASKED_COLUMNS = (*SAMPLE_COLUMNS, "annotation", "error")
+"""The prediction columns a metric may ask for (a benchmark's annotation; whether the request failed)."""
 SCORER_COLUMNS = ("error", "annotation", *SAMPLE_COLUMNS)
 
 
@@ -69,8 +71,7 @@ def score_predictions(
     if not names:
         return pl.DataFrame(schema={"sample_id": pl.String, "metric": pl.String, "value": pl.Float64})
     wanted = {c for name in names for c in metrics.get_metric(name).columns}
-    asked = [c for c in (*SAMPLE_COLUMNS, "annotation") if c in wanted]  # CC-OCR's read the annotation
-    table = answer_table(predictions, columns=asked, reasoning=reasoning)
+    table = answer_table(predictions, columns=[c for c in ASKED_COLUMNS if c in wanted], reasoning=reasoning)
     if verdicts is not None:
         table = table.join(verdicts, on="sample_id", how="left", maintain_order="left")
     return pl.concat([metrics.score(name, table) for name in names], how="diagonal_relaxed")

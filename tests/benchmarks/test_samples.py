@@ -15,8 +15,9 @@ from vlmhyperbench.config import load_catalog, plan_pairs, synthetic_datasets
 
 BUILT_IN = [
     "docvqa", "infographicvqa", "chartqa", "textvqa", "ocrbench", "omnidocbench", "olmocr_bench",
-    "ocrbench_v2", "cc_ocr",
+    "ocrbench_v2", "cc_ocr", "mmlongbench_doc",
 ]  # fmt: skip
+# (charxiv's sample writes five questions a chart: tests/benchmarks/test_judged_benchmarks.py)
 
 
 @pytest.mark.parametrize("name", BUILT_IN)

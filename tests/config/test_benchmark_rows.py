@@ -62,7 +62,8 @@ def test_a_row_overrides_what_it_sets(root):
     [
         (
             "name;benchmark;path\nd;chartqaa;data/ChartQA\n",
-            "datasets.csv:2: column 'benchmark': unknown benchmark 'chartqaa' (allowed: cc_ocr, chartqa, docvqa",
+            "datasets.csv:2: column 'benchmark': unknown benchmark 'chartqaa' "
+            "(allowed: cc_ocr, chartqa, charxiv, docvqa",
         ),
         (
             "name;benchmark;path;split\nd;chartqa;data/ChartQA;validation\n",

@@ -32,6 +32,9 @@ answers any request after the first N (until the client goes away); ``--exit-aft
 process die (``os._exit``) when request N+1 arrives, as a crashed server does; ``--api-key KEY``
 answers 401 to a request (chat or model list) without ``Authorization: Bearer KEY``.
 
+``--record FILE`` appends each chat request's body to FILE as one JSON line, as it arrives (what a client
+sent, for tests that compare two clients' requests).
+
 ``--capacity N`` lets at most N requests generate at once, as a server with N batch slots: the others
 wait for a slot, so its throughput saturates at N / true latency and latency grows past N in flight (the
 yardstick of load curves).
@@ -89,7 +92,9 @@ class Synthetic:
         capacity: int = 0,
         azure: str | None = None,
         required_query: dict[str, str] | None = None,
+        record: str | None = None,
     ):
+        self.record = record
         self.slots = asyncio.Semaphore(capacity) if capacity else None
         self.azure, self.required_query = azure, required_query or {}
         self.scripted = answers or {}
@@ -190,6 +195,9 @@ class Synthetic:
             await asyncio.Event().wait()  # a hung model: cancelled only when the client goes away
         if self._periodic_fault(self.fail_every, n, body):
             return _error(self.fail_status, self.error_message)
+        if self.record is not None:
+            with open(self.record, "a", encoding="utf-8") as f:
+                f.write(json.dumps(body, ensure_ascii=False) + "\n")
         text = _prompt_text(body)
         opts = _directives(text)
         if "sleep" in opts:
@@ -434,6 +442,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--capacity", type=int, default=0, help="requests generated at once (0: no limit)")
     p.add_argument("--azure", default=None, metavar="API_VERSION", help="serve Azure OpenAI's URL scheme")
     p.add_argument("--require-query", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--record", default=None, help="append each chat request body to this file (JSON lines)")
     a = p.parse_args(argv)
     scripted = None
     if a.answers:
@@ -460,6 +469,7 @@ def main(argv: list[str] | None = None) -> None:
                 capacity=a.capacity,
                 azure=a.azure,
                 required_query=dict(q.split("=", 1) for q in a.require_query),
+                record=a.record,
             )
         )
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""The field's standard document benchmarks by name: DocVQA, InfographicVQA, ChartQA, TextVQA, OCRBench.
+"""The field's standard document benchmarks by name: DocVQA, InfographicVQA, ChartQA, TextVQA, OCRBench,
+OmniDocBench, olmOCR-bench, and the judge-graded MMLongBench-Doc and CharXiv (_judged).
 
     bench = BENCHMARKS.get("chartqa")                    # task, prompt, official metrics, headline
     source = resolve_source("hf://lmms-lab/ChartQA", benchmark=bench)   # or a folder, or a bundle
@@ -7,9 +8,13 @@
 
 Modules: _catalog (Benchmark, Headline, the BENCHMARKS registry and its entries), _layout and _readers
 (the published Hugging Face layouts, read lazily), _sources (folder, hf:// or bundle), _bundle (offline
-bundles with sha256 manifests), _hashing, _provenance (what the run's manifest records).
+bundles with sha256 manifests), _hashing, _provenance (what the run's manifest records), _judged with
+_mmlongbench and _charxiv (the judge-graded benchmarks and their readers), _charxiv_texts and
+_mmlongbench_texts (their official texts, word for word, as our own tables), _starter (hub-layout writers) and
+_samples (synthetic sample data in a benchmark's hub layout, for `vlmhb bundle sample`).
 """
 
+from vlmhyperbench.benchmarks import _judged  # noqa: F401  (registers the judge-graded benchmarks)
 from vlmhyperbench.benchmarks._bundle import (
     MANIFEST,
     BundleManifest,

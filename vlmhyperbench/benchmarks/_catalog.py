@@ -33,6 +33,9 @@ class Headline:
     """The aggregator whose groups are the benchmark's sub-splits, reported apart (`by_question_type`)."""
     subsplit_counts: bool = False
     """Sub-splits reported as counts of right answers (OCRBench: `47/50`), else in SCALE."""
+    also: tuple[tuple[str, str], ...] = ()
+    """Other published figures shown beside it, as (metric, label), in the same SCALE (MMLongBench-Doc's
+    F1 beside its accuracy)."""
 
     def figure(self, value: float | None) -> float | None:
         return None if value is None else value * self.scale
@@ -73,6 +76,15 @@ class Benchmark:
     starter: str = ""
     """`module:attr` of fn(folder: Path, samples: int) -> int writing that many synthetic samples in the
     benchmark's hub layout (`vlmhb bundle sample`, see _samples); empty: none."""
+    split_files: tuple[tuple[str, str], ...] = ()
+    """(split, file stem) where the hub names a split's file otherwise (CharXiv: validation, val.parquet)."""
+    judge_asks: tuple[tuple[str, str], ...] = ()
+    """(verdict, question): the official judge questions it asks for `grade` or `extract` verdicts
+    (vlmhyperbench.judges.JUDGE_ASKS), instead of the built-in ones."""
+    official_judge: str = ""
+    """The judge its official code uses, and how it calls it: the documented default judge row."""
+    text_first: bool = False
+    """Its official code sends the question's text before the images."""
 
     def reader_function(self):
         """The reader, imported now."""
@@ -94,9 +106,17 @@ class Benchmark:
         huggingface_hub's allow_patterns), for downloads and bundles: SPLIT's shards, or every shard."""
         if self.files:
             return [*self.files, "README.md"]
-        names = [f"{split}-*.parquet", f"{split}.parquet", f"{split}/*.parquet"] if split else ["*.parquet"]
+        stems = [split, *[f for s, f in self.split_files if s == split]] if split else []
+        names = [n for s in stems for n in (f"{s}-*.parquet", f"{s}.parquet", f"{s}/*.parquet")] or [
+            "*.parquet"
+        ]
         folders = [f"{self.config}/"] if self.config else ["", "data/"]
         return [folder + name for folder in folders for name in names] + ["README.md"]
+
+    @property
+    def judge_questions(self) -> dict[str, str]:
+        """Verdict (grade, extract) -> the official judge question asked for it."""
+        return dict(self.judge_asks)
 
 
 BENCHMARKS: Registry[Benchmark] = Registry(

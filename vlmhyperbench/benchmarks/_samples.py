@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vlmhyperbench.benchmarks._hub_layouts import write_benchmark
 
@@ -331,3 +331,93 @@ def sample_cc_ocr(folder: Path, samples: int) -> int:
                          "answer": f"{word} report", "question": question})  # fmt: skip
     write_cc_ocr(folder, rows)
     return samples
+
+
+# ---------------------------------------------------------------- MMLongBench-Doc: two short PDFs
+
+DOCUMENTS = {
+    "sample-annual-report.pdf": [
+        ["SYNTHETIC SAMPLE DOCUMENT - not MMLongBench-Doc data", "Acme Corp annual report 2023"],
+        ["Revenue in 2023 was 42.5 million dollars.", "The company had 120 employees at the end of 2023."],
+        ["Contact: info@acme.example", "Offices: Paris and Berlin."],
+    ],
+    "sample-setup-guide.pdf": [
+        ["SYNTHETIC SAMPLE DOCUMENT - not MMLongBench-Doc data", "Setup guide of the Model 7 scanner"],
+        ["Step 1: unpack the scanner. Step 2: plug it in.", "The scanner weighs 2.5 kg."],
+    ],
+}
+QUESTIONS = [
+    ("sample-annual-report.pdf", "How many employees did Acme Corp have at the end of 2023?", "120", "Int",
+     [2], ["Pure-text (Plain-text)"]),
+    ("sample-annual-report.pdf", "What was Acme Corp's revenue in 2023, in millions of dollars?", "42.5",
+     "Float", [2], ["Pure-text (Plain-text)"]),
+    ("sample-annual-report.pdf", "What is Acme Corp's contact e-mail address?", "info@acme.example", "Str",
+     [3], ["Generalized-text (Layout)"]),
+    ("sample-annual-report.pdf", "In which cities does Acme Corp have offices?", "['Paris', 'Berlin']",
+     "List", [3], ["Pure-text (Plain-text)"]),
+    ("sample-annual-report.pdf", "How many patents did Acme Corp file in 2023?", "Not answerable", "None",
+     [], []),
+    ("sample-setup-guide.pdf", "How much does the Model 7 scanner weigh, in kg?", "2.5", "Float", [2],
+     ["Pure-text (Plain-text)"]),
+    ("sample-setup-guide.pdf", "What is the first step of the setup?", "unpack the scanner", "Str", [2],
+     ["Pure-text (Plain-text)"]),
+    ("sample-setup-guide.pdf", "Which product and step come first in the guide?", "['Model 7', 'unpack']",
+     "List", [1, 2], ["Pure-text (Plain-text)", "Generalized-text (Layout)"]),
+]  # fmt: skip
+DOC_TYPES = {
+    "sample-annual-report.pdf": "Research report / Introduction",
+    "sample-setup-guide.pdf": "Guidebook",
+}
+
+
+# ---------------------------------------------------------------- CharXiv: line charts
+
+
+def sample_chart(i: int) -> dict[str, Any]:
+    """Chart I as write_charxiv takes it: its lines, the answers read off them, a subject and a year."""
+    from vlmhyperbench.benchmarks._starter import chart_png as line_chart_png
+
+    names = ["alpha", "beta", "gamma"][: 2 + i % 2]
+    lines = {name: [float((j * (k + 2) + i) % 7 + k) for j in range(5)] for k, name in enumerate(names)}
+    best = max(lines, key=lambda name: max(lines[name]))
+    spread = max(lines[names[0]]) - min(lines[names[0]])
+    title = f"Synthetic series {i}"
+    return {
+        "figure_id": 1000 + i,
+        "image": line_chart_png(title, lines),
+        "category": ("cs", "physics", "math", "stat")[i % 4],
+        "year": (20, 21, 22, 23)[i % 4],
+        "descriptive": [(1, title), (2, "step"), (10, str(len(names))), (19, "1")],
+        "reasoning": (f"{LABEL} Which line reaches the highest value?", best, 1, 3)
+        if i % 2 == 0
+        else (f"{LABEL} What is the range of the {names[0]} line?", f"{spread:.1f}", 4, 2),
+    }
+
+
+def sample_mmlongbench_doc(folder: Path, samples: int) -> int:
+    """Questions of every answer format (and an unanswerable one) on two short text PDFs, through
+    MMLongBench-Doc's own layout writer."""
+    from vlmhyperbench.benchmarks._starter import write_mmlongbench_doc
+
+    picked = [QUESTIONS[i % len(QUESTIONS)] for i in range(samples)]
+    rows = [
+        {
+            "doc_id": doc,
+            "doc_type": DOC_TYPES[doc],
+            "question": f"{LABEL} {question}",
+            "answer": answer,
+            "evidence_pages": str(pages),
+            "evidence_sources": str(sources),
+            "answer_format": fmt,
+        }
+        for doc, question, answer, fmt, pages, sources in picked
+    ]
+    return write_mmlongbench_doc(folder, rows, DOCUMENTS)
+
+
+def sample_charxiv(folder: Path, samples: int) -> int:
+    """SAMPLES line charts (titled synthetic), each with CharXiv's five questions (four descriptive, one
+    reasoning), through CharXiv's own layout writer; returns the questions written (5 x SAMPLES)."""
+    from vlmhyperbench.benchmarks._starter import write_charxiv
+
+    return 5 * write_charxiv(folder, [sample_chart(i) for i in range(samples)])

@@ -45,7 +45,7 @@ from vlmhyperbench.config.rows import (
 )
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.config.thresholds import THRESHOLDS_FILE, read_thresholds
-from vlmhyperbench.datasets import FORMATS, PageOptions, parse_perturbation, takes_page_options
+from vlmhyperbench.datasets import FORMATS, PageOptions, page_modes, parse_perturbation, takes_page_options
 from vlmhyperbench.scorers import SCORERS
 
 
@@ -378,6 +378,7 @@ def with_benchmark(d: DatasetRow, benchmark: Benchmark) -> DatasetRow:
             "metrics": d.metrics or benchmark.metrics,
             "prompt_template": None if d.prompts else benchmark.prompt,
             "aggregators": benchmark.aggregators,
+            "text_first": benchmark.text_first,
         }
     )
 
@@ -424,9 +425,14 @@ def _check_page_columns(d: DatasetRow, row: CsvRow, errors: list[ConfigError], r
         return
     for column in given:
         try:
-            PageOptions.of(**{column: getattr(d, column)})
+            options = PageOptions.of(**{column: getattr(d, column)})
         except ValueError as exc:
             errors.append(row.error(column, str(exc)))
+            continue
+        modes = page_modes(reader)
+        if column == "pages" and options.pages.mode not in modes:
+            shown = ["N, N-M" if m == "range" else m for m in modes]
+            errors.append(row.error(column, f"{what} does not take pages={d.pages}", shown))
 
 
 def _reads_pdfs(fmt: str) -> bool:

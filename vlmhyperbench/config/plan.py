@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import metrics
 from environments.backends import Backend
 from vlmhb_core.errors import BenchError, ConfigError, ConfigErrors
+from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.config.rows import DatasetRow, ModelRow, PlanRow
 from vlmhyperbench.config.task_kinds import TASKS
 from vlmhyperbench.results.records import PairKey
@@ -162,7 +163,7 @@ def expand_plan(
                         judge_images=d.judge_images if row.judge_images is None else row.judge_images,
                         levels=levels,
                     )
-                    problem = _unjudged(pair, row, catalog.root)
+                    problem = _unjudged(pair, row, catalog.root) or _judge_images(pair, row, catalog.root)
                     if problem is not None:
                         if str(problem) not in {str(e) for e in errors}:
                             errors.append(problem)
@@ -193,9 +194,27 @@ def _unjudged(pair: Pair, row: PlanRow, root: Path) -> ConfigError | None:
         f"metric(s) {names} of pair ({pair.model.name}, {pair.dataset.name}) need a judge: "
         "name one or more models.csv rows in column 'judge'"
     )
+    benchmark = BENCHMARKS.find(pair.dataset.benchmark) if pair.dataset.benchmark else None
+    if benchmark is not None and benchmark.official_judge:
+        message += f" (the official judge of {benchmark.title}: {benchmark.official_judge})"
     if row.line and (row.metrics or row.judge):
         return ConfigError(message, file=root / "plan.csv", line=row.line, column="judge")
     return ConfigError(message, file=root / "datasets.csv", line=pair.dataset.line, column="judge")
+
+
+def _judge_images(pair: Pair, row: PlanRow, root: Path) -> ConfigError | None:
+    """The error of a pair that would show its pages to the judges of a benchmark whose official judge
+    questions are text only (MMLongBench-Doc's extraction, CharXiv's grading)."""
+    benchmark = BENCHMARKS.find(pair.dataset.benchmark) if pair.dataset.benchmark else None
+    if not pair.judge_images or benchmark is None or not benchmark.judge_asks or not pair.judged_metrics():
+        return None
+    message = (
+        f"benchmark {benchmark.name!r} asks its judges its official questions, which are text only: "
+        "judge_images must be no"
+    )
+    if row.line and row.judge_images is not None:
+        return ConfigError(message, file=root / "plan.csv", line=row.line, column="judge_images")
+    return ConfigError(message, file=root / "datasets.csv", line=pair.dataset.line, column="judge_images")
 
 
 def dropped_datasets(catalog: Catalog, pairs: list[Pair], datasets: list[str] | None = None) -> list[str]:

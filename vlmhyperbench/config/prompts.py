@@ -2,11 +2,14 @@
 
 Templates are Jinja2, rendered in a sandbox over the sample's fields: question, doc_class,
 question_type, classes, fields. Lookup order in a collection: (doc_class, question_type), then
-(doc_class, any), then (any, question_type), then (any, any); an empty cell means any.
+(doc_class, any), then (any, question_type), then (any, any); an empty cell means any. A rendered prompt
+is stripped of leading and trailing whitespace, except that the template `{{ question }}` alone sends the
+question exactly as the dataset writes it (CharXiv's official questions end in a newline and spaces).
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from jinja2 import StrictUndefined
@@ -19,6 +22,9 @@ from vlmhyperbench.config.task_kinds import TASKS
 @lru_cache(maxsize=1)
 def _jinja() -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+_QUESTION_ALONE = re.compile(r"\{\{\s*question\s*\}\}")
 
 
 @lru_cache(maxsize=512)
@@ -58,6 +64,8 @@ def render_prompt(
 ) -> str:
     """TEMPLATE rendered over a sample's fields; EXTRA adds what a judge prompt sees (answer, references,
     prompt: config.rows.JUDGE_TEMPLATE_FIELDS)."""
+    if _QUESTION_ALONE.fullmatch(template):
+        return question
     field_names = list(fields) if fields else []
     return (
         _compile(template)

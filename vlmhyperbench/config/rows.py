@@ -204,9 +204,11 @@ class DatasetRow(_Row):
     benchmark: str | None = None
     """A standard benchmark by name: task, reader, split, prompt, metrics and sub-splits come from it."""
     dpi: int | None = None
-    """PDF formats: the resolution pages are rendered at (default 144)."""
+    """PDF formats: the resolution pages are rendered at (default 144; also MMLongBench-Doc's official
+    resolution, its scripts' default)."""
     pages: str | None = None
-    """PDF formats: all (a document is one sample), each (a page is one sample), N or N-M."""
+    """PDF formats: all (a document is one sample), each (a page is one sample), N or N-M; `evidence` for
+    mmlongbench_doc (only the annotated evidence pages)."""
     max_pages: int | None = None
     """PDF formats: at most this many pages of each document."""
     reference: str | None = None
@@ -222,6 +224,8 @@ class DatasetRow(_Row):
     """The prompt used when the row names no prompt collection (None: the task's built-in one)."""
     aggregators: tuple[str, ...] = ()
     """The aggregators a plan row gets when it names none (empty: the task's defaults)."""
+    text_first: bool = False
+    """The prompt's text goes before the images (the benchmark's official order)."""
 
     @field_validator("path", mode="before")
     @classmethod

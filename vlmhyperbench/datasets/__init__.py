@@ -22,7 +22,13 @@ from vlmhyperbench.datasets._formats import (
     stable_rank,
     unknown_fields,
 )
-from vlmhyperbench.datasets._options import PageOptions, PageSelection, parse_pages, takes_page_options
+from vlmhyperbench.datasets._options import (
+    PageOptions,
+    PageSelection,
+    page_modes,
+    parse_pages,
+    takes_page_options,
+)
 from vlmhyperbench.datasets._pages import DEFAULT_DPI, PdfPage
 from vlmhyperbench.datasets._sample import ImageRef, Sample, SampleError, sniff_mime
 from vlmhyperbench.datasets.perturbations import (
@@ -42,6 +48,7 @@ __all__ = [
     "PageOptions",
     "PageSelection",
     "PdfPage",
+    "page_modes",
     "parse_pages",
     "takes_page_options",
     "PERTURBATIONS",

@@ -3,7 +3,8 @@
 
     dpi         resolution pages are rendered at (default 144; 72..600)
     pages       all (default): a document is one sample of every page; each: one sample per page;
-                N or N-M: that page or range of each document as one sample
+                N or N-M: that page or range of each document as one sample; evidence: the pages the
+                question's annotation names (only a benchmark that has them: MMLongBench-Doc)
     max_pages   at most this many pages of each document (the first ones of the selection)
     reference   annotation (default): the annotation file's answers; text_layer: the PDF's own text
                 (born-digital PDFs become an OCR benchmark without any annotation)
@@ -28,7 +29,7 @@ class PageSelection:
     """Which pages of a document make its samples: every page as one sample, each page alone, or a range."""
 
     mode: str = "all"
-    """all, each or range."""
+    """all, each, range or evidence."""
     first: int = 1
     last: int | None = None
     """1-based, inclusive; None: to the end."""
@@ -40,19 +41,30 @@ class PageSelection:
         return chosen[:max_pages] if max_pages else chosen
 
 
+PAGE_MODES = ("all", "each", "range")
+"""The page selections a reader of PDFs takes unless it says otherwise (its `page_modes` attribute)."""
+
+
 def parse_pages(text: str | None) -> PageSelection:
-    """`all`, `each`, `3` or `2-5` -> PageSelection; ValueError saying what is allowed."""
+    """`all`, `each`, `evidence`, `3` or `2-5` -> PageSelection; ValueError saying what is allowed."""
     value = (text or "").strip().lower()
     if value in ("", "all"):
         return PageSelection("all")
-    if value == "each":
-        return PageSelection("each")
+    if value in ("each", "evidence"):
+        return PageSelection(value)
     m = _RANGE.match(value)
     if m:
         first, last = int(m.group(1)), int(m.group(2) or m.group(1))
         if first >= 1 and last >= first:
             return PageSelection("range", first, last)
-    raise ValueError(f"{text!r} is not a page selection (allowed: all, each, N, N-M with 1 <= N <= M)")
+    raise ValueError(
+        f"{text!r} is not a page selection (allowed: all, each, evidence, N, N-M with 1 <= N <= M)"
+    )
+
+
+def page_modes(reader) -> tuple[str, ...]:
+    """The page selections READER takes (all, each, range, evidence)."""
+    return getattr(reader, "page_modes", PAGE_MODES)
 
 
 @dataclass(frozen=True)

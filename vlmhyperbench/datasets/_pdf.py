@@ -142,6 +142,8 @@ def document_samples(
 ) -> list[Sample]:
     """The samples of one document: one per page (`each`) or one of the selected pages; a document that
     cannot be used is one sample whose error says why."""
+    if selection.mode == "evidence":  # the config check refuses it first: the annotation names no pages
+        raise DatasetError("pages=evidence: this dataset's annotation names no evidence pages")
     try:
         info = open_pdf(pdf)
     except SampleError as e:

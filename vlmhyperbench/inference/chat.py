@@ -181,6 +181,14 @@ class RequestItem:
     """Passed through untouched to ``Answer.meta`` (the row fields the prediction store writes)."""
     error: str | None = None
     """Set for a sample the reader could not build: it becomes a failed Answer, nothing is sent."""
+    text_first: bool = False
+    """The prompt's text before the images in the user message (the official order of some benchmarks:
+    MMLongBench-Doc, CharXiv); default: the images first."""
+    followups: tuple[tuple[str, str], ...] = ()
+    """(role, text) messages after the user message, sent as they are: MMLongBench-Doc's answer extraction
+    hands its judge the question and the model's reply as an assistant message."""
+    body: dict[str, Any] | None = None
+    """Request fields of this item, over the endpoint's (a judge question's `response_format`)."""
 
 
 @dataclass(slots=True)
@@ -280,7 +288,8 @@ def _mime(image: ImageSource, data: bytes) -> str:
 
 
 def build_body(endpoint: Endpoint, item: RequestItem, *, stream: bool = True) -> bytes:
-    """The chat-completions request body: one user message, the images (data URLs) then the text."""
+    """The chat-completions request body: one user message, the images (data URLs) then the text (the text
+    first with `text_first`), then the item's follow-up messages."""
     if item.images:
         content: Any = []
         for image in item.images:
@@ -297,16 +306,20 @@ def build_body(endpoint: Endpoint, item: RequestItem, *, stream: bool = True) ->
                 )
             url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             content.append({"type": "image_url", "image_url": {"url": url}})
-        content.append({"type": "text", "text": item.prompt})
+        text = {"type": "text", "text": item.prompt}
+        content.insert(0 if item.text_first else len(content), text)
     else:
         content = item.prompt
+    messages = [{"role": "user", "content": content}]
+    messages += [{"role": role, "content": text} for role, text in item.followups]
     body = {
         "model": endpoint.model,
-        "messages": [{"role": "user", "content": content}],
+        "messages": messages,
         "max_tokens": endpoint.max_tokens,
         "temperature": endpoint.temperature,
         "stream": stream,
         **endpoint.extra_body,
+        **(item.body or {}),
     }
     if stream:
         body["stream_options"] = {"include_usage": True}

@@ -2,12 +2,14 @@
 
 A judge is a models.csv row that a `judge` column of datasets.csv or plan.csv names; the benchmark builds,
 serves and stops it like any model, once for all the pairs it judges, after their inference and before
-their scoring (flows/judge.py). What it is asked (asks: grade or extract, with strict parsing), about which
+their scoring (flows/judge.py). What it is asked (asks: grade or extract, with strict parsing; a judge-graded
+benchmark's official questions instead: _mmlongbench's extraction, _charxiv's batched grading), about which
 samples (plan: rules first, the judge on the rule's misses), every answer kept (journal: one append-only
 journal per judge, model and dataset, read back per question so a resume asks only what is missing), and
 what its verdicts become (verdicts: majority of several judges, the columns judged metrics read, how many
 samples the judges saw, their agreement with the rules and each other, their cost and speed). The judged
-metrics themselves (judge_correct, judge_extract:METRIC, METRIC|judge) are functions in metrics/.
+metrics themselves (judge_correct, judge_extract:METRIC, METRIC|judge, and the benchmarks' verdict metrics)
+are functions in metrics/.
 
     judging = plan_pair(pair, predictions, catalog.prompts)     # judging.asks: what to ask
     states = VerdictJournal(run.verdicts(judge, pair.key)).states()
@@ -19,6 +21,7 @@ from vlmhyperbench.judges.asks import (
     GRADE_TEMPLATE,
     JUDGE_ASKS,
     JudgeAsk,
+    Question,
     Unparseable,
     ask_key,
     parse_extraction,
@@ -54,6 +57,7 @@ __all__ = [
     "VERDICT_SCHEMA",
     "Ask",
     "JudgeAsk",
+    "Question",
     "KeyState",
     "PairJudging",
     "Unparseable",

@@ -7,14 +7,23 @@ the final answer?). Each has its prompts.csv collection, a built-in prompt, and 
 The judge's own reasoning blocks (`<think>...</think>`) are removed before parsing, so a verdict it
 considered while thinking never counts. Anything else (`Correct`, `GRADE: B`, no line at all) is
 unparseable: the judging stage asks once more, then records a judge error, which is never a wrong answer.
+
+A judge-graded benchmark brings its official questions (Benchmark.judge_asks maps `grade` or `extract` to
+one): its questions planned by its own code over the pair's answers (`plan`), each prompt rendered from the
+question's context (no prompts.csv collection), messages after the user message (`followups`), request
+fields (`body`), and its reader of the answer (`read`, given the context), possibly for a batch: one
+question about several samples (CharXiv grades five descriptive answers per request), whose verdict is a
+JSON list with one verdict per sample.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 try:  # orjson keys the many questions of a rescore fast; prefect already depends on it
     from orjson import OPT_SORT_KEYS
@@ -68,15 +77,46 @@ class Unparseable(ValueError):
 
 
 @dataclass(frozen=True)
+class Question:
+    """One question a benchmark's plan asks: the samples it is about, and what its prompt is made from."""
+
+    members: tuple[str, ...]
+    context: dict[str, Any]
+    batch: bool = False
+    """A question about several samples at once: its verdict is a list, one per member, in order."""
+
+
+Plan = Callable[[list[dict[str, Any]]], list[Question]]
+
+
+@dataclass(frozen=True)
 class JudgeAsk:
     """One kind of question to a judge: its prompts.csv collection, built-in prompt and answer parser."""
 
     name: str
-    collection: str
+    collection: str | None
+    """The prompts.csv collection whose templates replace the built-in one (None: its own prompt only)."""
     template: str
-    parse: Callable[[str], str]
-    """The verdict in an answer (reasoning already removed), or Unparseable."""
+    """The built-in Jinja2 template; for an ask that renders its own prompt, the identity of its prompt
+    text (a stored verdict answers that text only)."""
+    parse: Callable[[str], str] | None
+    """The verdict in an answer (reasoning already removed), or Unparseable (None: `read` reads it)."""
     description: str = ""
+    verdict: str = "grade"
+    """What its verdicts are: `grade` (C or I, the judge_grade column) or `extract` (a text)."""
+    render: Callable[[dict[str, Any]], str] | None = None
+    """The user message from a question's context (None: the template rendered in the Jinja2 sandbox)."""
+    followups: Callable[[dict[str, Any]], tuple[tuple[str, str], ...]] | None = None
+    """(role, text) messages sent after the user message."""
+    body: dict[str, Any] = field(default_factory=dict)
+    """Request fields sent with each question (CharXiv's `response_format`)."""
+    plan: Plan | None = None
+    """The questions about a pair's answers: rows (the answer table's, as dicts, each with `asked`: whether
+    it is to be judged) -> Questions (None: one question per asked row, its context the sample's fields)."""
+    read: Callable[[str, dict[str, Any]], str | list[str]] | None = None
+    """The verdict in an answer to the question of that context (a list for a batch); Unparseable."""
+    images: bool = True
+    """Whether the document's pages may go with it (`judge_images`)."""
 
 
 def parse_grade(text: str) -> str:
@@ -108,15 +148,38 @@ JUDGE_ASKS.add(
 )
 JUDGE_ASKS.add(
     "extract",
-    JudgeAsk("extract", "judge_extract", EXTRACT_TEMPLATE, parse_extraction, "the final short answer"),
+    JudgeAsk(
+        "extract",
+        "judge_extract",
+        EXTRACT_TEMPLATE,
+        parse_extraction,
+        "the final short answer",
+        verdict="extract",
+    ),
 )
+JUDGE_ASKS.add_lazy("mmlongbench_doc", "vlmhyperbench.judges._mmlongbench:EXTRACT_ASK")
+JUDGE_ASKS.add_lazy("charxiv", "vlmhyperbench.judges._charxiv:GRADE_ASK")
 
 
-def read_verdict(kind: str, raw: str | None) -> str:
-    """The verdict of the judge's RAW answer to a question of KIND, its reasoning removed; Unparseable."""
+def read_verdict(kind: str, raw: str | None, context: dict[str, Any] | None = None) -> str:
+    """The verdict of the judge's RAW answer to a question of KIND (about CONTEXT), its reasoning removed;
+    Unparseable. A batched question's verdict is the JSON list of its samples' verdicts."""
     if raw is None:
         raise Unparseable("the judge gave no answer")
-    return JUDGE_ASKS.get(kind).parse(strip_reasoning(raw) or "")
+    ask = JUDGE_ASKS.get(kind)
+    text = strip_reasoning(raw) or ""
+    if ask.read is not None:
+        verdict = ask.read(text, context or {})
+        return json.dumps(verdict) if isinstance(verdict, list) else verdict
+    assert ask.parse is not None
+    return ask.parse(text)
+
+
+def member_verdict(verdict: str | None, index: int) -> str | None:
+    """The verdict of a batched question's INDEXth sample (None: no verdict)."""
+    if verdict is None:
+        return None
+    return json.loads(verdict)[index]
 
 
 def ask_key(kind: str, template: str, context: dict, images: bool) -> str:

@@ -2,10 +2,12 @@
 
 One JSON line per judge request, written as it arrives (the prediction journal's writer: one `os.write`
 on an O_APPEND descriptor, so a kill loses at most the requests in flight): the question's `key`,
-sample_id, kind (grade or extract), the prompt, whether images went with it, the judge's raw answer, the
-verdict read from it (null when unparseable) and why not (`verdict_error`), the request's error (null when
-the judge answered), `attempt` (1: asked; 2: asked again after an unparseable answer), and the request's
-timings and tokens (latency_s, ttft_s, output_tokens, prompt_tokens...).
+sample_id (a batched question's first sample), kind (grade, extract, or a benchmark's question), the prompt
+(and the messages after it), whether images went with it, the judge's raw answer, the verdict read from it
+(null when unparseable; a batched question's: the JSON list of its samples' verdicts) and why not
+(`verdict_error`), the request's error (null when the judge answered), `attempt` (1: asked; 2: asked again
+after an unparseable answer), and the request's timings and tokens (latency_s, ttft_s, output_tokens,
+prompt_tokens...).
 
 Reading it back, per key and in journal order (`states`): a line whose request failed teaches nothing; a
 line with attempt 1 starts the question afresh; a parseable answer is the verdict; two unparseable answers

@@ -10,7 +10,8 @@ at 0.0 and "" (never asked), and each judge's own grade (`grade:JUDGE`, for agre
 
 `judging_counts`, one row per judged metric of the pair (what "how many samples the judge saw" means):
 
-    samples         the pair's scored samples (those left out for a data reason are not)
+    samples         the pair's scored samples (those left out for a data reason are not); for a verdict
+                    metric, those it scores (CharXiv's reasoning figure: the reasoning questions)
     rule_passed     METRIC|judge: samples where METRIC passed its threshold, scored 1 without a judge
     answer_failed   samples the rule did not pass whose request failed: scored 0, never sent
     judged          samples sent to the judges = samples - rule_passed - answer_failed
@@ -77,13 +78,12 @@ def verdict_columns(
     own: dict[str, list[float | None]] = {j: [] for j in judges}
     for sid in ids:
         failed = sid in judging.failed
-        g_ask, e_ask = judging.ask_of(sid, "grade"), judging.ask_of(sid, "extract")
-        g_votes = [_verdict(states[j], g_ask) for j in judges]
+        g_votes = [judging.verdict_of(states[j], sid, "grade") for j in judges]
         for j, vote in zip(judges, g_votes):
             own[j].append(GRADE_VALUE.get(vote) if vote is not None else None)
         g = majority(g_votes)
         grade.append(0.0 if failed else (GRADE_VALUE[g] if g is not None else None))
-        e = majority([_verdict(states[j], e_ask) for j in judges], metrics.normalize)
+        e = majority([judging.verdict_of(states[j], sid, "extract") for j in judges], metrics.normalize)
         extraction.append("" if failed else e)
     return pl.DataFrame(
         {
@@ -93,13 +93,6 @@ def verdict_columns(
             **{grade_column(j): pl.Series(own[j], dtype=pl.Float64) for j in judges},
         }
     )
-
-
-def _verdict(states: dict[str, KeyState], ask) -> str | None:
-    if ask is None:
-        return None
-    state = states.get(ask.key)
-    return state.verdict if state is not None else None
 
 
 def _passed(judging: PairJudging, name: str, threshold: float) -> pl.DataFrame:
@@ -121,6 +114,7 @@ def judging_counts(
     for j in pair.judged_metrics():
         frame = verdicts
         rule_passed = 0
+        scored = samples
         if j.mode == "recall":
             spec = metrics.get_metric(j.base)
             passed = _passed(judging, j.base, metrics.threshold_of(j, spec))
@@ -128,12 +122,15 @@ def judging_counts(
                 ~pl.col("passed").fill_null(False)
             )
             rule_passed = samples - frame.height
+        elif j.mode == "verdict":  # a benchmark's figure over some of the samples (CharXiv's reasoning ones)
+            frame = verdicts.filter(pl.col("sample_id").is_in(_scope(j.name, judging, verdicts)))
+            scored = frame.height
         answer_failed = frame.filter(failed).height
         asked = frame.filter(~failed)
-        column = metrics.JUDGE_EXTRACTION if j.mode == "extract" else metrics.JUDGE_GRADE
+        column = metrics.JUDGE_EXTRACTION if j.asks == "extract" else metrics.JUDGE_GRADE
         no_verdict = asked.filter(pl.col(column).is_null()).height
         correct = incorrect = None
-        if j.mode != "extract":
+        if j.asks != "extract":
             correct = asked.filter(pl.col(column) == 1.0).height
             incorrect = asked.filter(pl.col(column) == 0.0).height
         rows.append(
@@ -141,7 +138,7 @@ def judging_counts(
                 **keys,
                 "metric": j.name,
                 "judges": " ".join(pair.judges),
-                "samples": samples,
+                "samples": scored,
                 "rule_passed": rule_passed,
                 "answer_failed": answer_failed,
                 "judged": asked.height,
@@ -152,6 +149,22 @@ def judging_counts(
             }
         )
     return pl.DataFrame(rows, schema=JUDGING_SCHEMA)
+
+
+def _scope(name: str, judging: PairJudging, verdicts: pl.DataFrame) -> list[str]:
+    """The samples verdict metric NAME scores when each has a verdict (its rows with every verdict given)."""
+    filled = (
+        judging.table.with_columns(pl.col("sample_id").cast(pl.String))
+        .join(
+            verdicts.select("sample_id", metrics.JUDGE_GRADE, metrics.JUDGE_EXTRACTION),
+            on="sample_id",
+            how="left",
+        )
+        .with_columns(
+            pl.col(metrics.JUDGE_GRADE).fill_null(0.0), pl.col(metrics.JUDGE_EXTRACTION).fill_null("")
+        )
+    )
+    return metrics.sample_rows(metrics.score(name, filled)).get_column("sample_id").unique().to_list()
 
 
 def _value(rows: pl.DataFrame) -> float | None:

@@ -119,8 +119,9 @@ def latency_quantiles(run, pairs: list[dict]) -> dict[tuple[str, str, str], dict
 
 def _per_sample(scores: pl.DataFrame, metric: str) -> pl.DataFrame:
     keep = pl.col("metric") == metric
-    if "field" in scores.columns:
-        keep &= pl.col("field").is_null()
+    for column in ("field", "subset"):
+        if column in scores.columns:
+            keep &= pl.col(column).is_null()
     out = scores.filter(keep)
     if "perturbation" not in out.columns:
         out = out.with_columns(pl.lit("", pl.String).alias("perturbation"))

@@ -47,6 +47,7 @@ BREAKDOWNS = (
     ("by_doc_class", "document class"),
     ("by_question_type", "question type"),
     ("by_field", "field"),
+    ("by_subset", "subset"),
 )
 """The report's breakdowns of each dataset's primary metric, for the aggregators its pairs have groups of."""
 

@@ -47,6 +47,16 @@ def official_figures(summary: pl.DataFrame) -> dict[tuple[str, str, str], dict]:
                     else _number(h.figure(s["value"]), 1)
                 )
                 subsplits.append((s["group"] or "(none)", shown))
+        also = []
+        for metric, label in h.also:
+            other = g.filter((pl.col("metric") == metric) & (pl.col("aggregator") == "general"))
+            if other.height:
+                o = other.row(0, named=True)
+                shown = _number(h.figure(o["value"]), digits)
+                if o["ci_low"] is not None:
+                    low, high = h.figure(o["ci_low"]), h.figure(o["ci_high"])
+                    shown += f" [{_number(low, digits)}, {_number(high, digits)}]"
+                also.append(f"{label} {shown}")
         out[(model, dataset, pert or "")] = {
             "benchmark": benchmark.name,
             "label": h.label,
@@ -57,7 +67,7 @@ def official_figures(summary: pl.DataFrame) -> dict[tuple[str, str, str], dict]:
             "n": rec["n"],
             "scorer": rec.get("scorer"),
             "scorer_version": rec.get("scorer_version"),
-            "text": f"{text} {h.label}",
+            "text": " · ".join([f"{text} {h.label}", *also]),
             "subsplits": subsplits,
         }
     return out

@@ -206,6 +206,11 @@ class JudgeRecord(BaseModel):
     error: str | None = None
     pairs: list[str] = Field(default_factory=list)
     """The pairs it judges (PairKey.label)."""
+    model: str | None = None
+    """Which model judged: its models.csv `model` (the official judge of a benchmark is a given model)."""
+    backend: str | None = None
+    sampling: dict[str, Any] = Field(default_factory=dict)
+    """How it was asked: temperature, max_tokens and the row's extra_body (a seed, top_p)."""
     started: bool = False
     environment: EnvironmentRecord | None = None
     server_start_s: float | None = None

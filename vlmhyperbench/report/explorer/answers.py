@@ -142,7 +142,8 @@ def _higher(name: str) -> bool:
 
 
 def _sample_scores(scores: pl.DataFrame, dataset: str) -> pl.DataFrame:
-    """The per-sample rows of DATASET's metrics (no per-field rows), perturbation "" when clean."""
+    """The per-sample rows of DATASET's metrics (no per-field or per-subset rows), perturbation "" when
+    clean."""
     if not scores.height:
         return pl.DataFrame(
             schema={
@@ -155,8 +156,9 @@ def _sample_scores(scores: pl.DataFrame, dataset: str) -> pl.DataFrame:
             }  # fmt: skip
         )
     keep = pl.col("dataset") == dataset
-    if "field" in scores.columns:
-        keep &= pl.col("field").is_null()
+    for column in ("field", "subset"):  # a KIE field's rows, a benchmark's breakdown rows
+        if column in scores.columns:
+            keep &= pl.col(column).is_null()
     out = scores.filter(keep)
     if "perturbation" not in out.columns:
         out = out.with_columns(pl.lit("", pl.String).alias("perturbation"))
