@@ -10,7 +10,9 @@ Once the run is interrupted, nothing: the command's last line says how it ended 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,10 +60,13 @@ class RunLog(logging.Handler):
         self.path = Path(run_dir) / RUN_LOG
         self._early: list[logging.LogRecord] = []
         self._file = None
+        self._broken = False
         if formatter is not None:
             self.setFormatter(formatter)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self._broken:
+            return
         try:
             if self._file is None:
                 if not self.path.parent.parent.is_dir():
@@ -75,13 +80,26 @@ class RunLog(logging.Handler):
                 self._early.clear()
             self._file.write(self.format(record) + "\n")
             self._file.flush()
-        except Exception:  # the log file is a courtesy: never fail a run over it
+        except OSError as exc:  # a full or read-only disk: the log is a courtesy, the run says the rest
+            self._give_up(exc)
+        except Exception:
             self.handleError(record)
 
+    def _give_up(self, exc: OSError) -> None:
+        """Stops writing the log, saying so once on stderr (no traceback: the run goes on, or ends with its
+        own one-line error when the results cannot be written either)."""
+        self._broken = True
+        self._close_file()
+        print(f"warning: {self.path} is no longer written: {exc.strerror or exc}", file=sys.stderr)
+
+    def _close_file(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):  # its last lines may not fit on a full disk
+                file.close()
+
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._close_file()
         super().close()
 
 
