@@ -171,12 +171,13 @@ def test_second_ensure_is_a_cache_hit_under_2s(provider, built, cache_root):
     again = provider.ensure(env.spec)
     assert again.cached and again.location == env.location and again.freeze == env.freeze
     assert again.ready_s < 2.0
-    # In a fresh process too, importing the Docker SDK included.
+    # In a fresh process too, importing the Docker SDK included: the ensure's own wall time, and the CPU
+    # time of imports and ensure together (wall time there would measure the other tests sharing the cores).
     code = (
-        "import sys, time; t = time.perf_counter(); from pathlib import Path; "
+        "import sys, time; t = time.process_time(); from pathlib import Path; "
         "from environments.docker import DockerProvider; from environments.spec import EnvSpec; "
         "env = DockerProvider(Path(sys.argv[1])).ensure(EnvSpec.model_validate_json(sys.argv[2])); "
-        "print(env.cached, env.ready_s, time.perf_counter() - t)"
+        "print(env.cached, env.ready_s, time.process_time() - t)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(cache_root), env.spec.model_dump_json()],
@@ -185,8 +186,8 @@ def test_second_ensure_is_a_cache_hit_under_2s(provider, built, cache_root):
         text=True,
         check=True,
     ).stdout.split()
-    assert out[0] == "True" and float(out[2]) < 2.0, out
-    print(f"\ncache hit: ensure {float(out[1]) * 1000:.0f} ms, with imports {float(out[2]) * 1000:.0f} ms")
+    assert out[0] == "True" and float(out[1]) < 2.0 and float(out[2]) < 2.0, out
+    print(f"\ncache hit: ensure {float(out[1]) * 1e3:.0f} ms, CPU with imports {float(out[2]) * 1e3:.0f} ms")
 
 
 def test_list_and_remove(client, provider, built):
