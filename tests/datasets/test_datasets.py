@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from vlmhb_core.errors import ConfigError, DatasetError
 from vlmhyperbench.datasets import (
+    FORMATS,
     ImageRef,
     Sample,
     SampleError,
@@ -331,7 +332,10 @@ def test_unknown_format_and_plugin_reader(tmp_path):
     def _inline(path: Path) -> list[Sample]:
         return [Sample(id="x", images=(ImageRef(data=png()),), question="q")]
 
-    (s,) = read_dataset("test-inline", tmp_path)
+    try:  # the registry is the process's: a later test on this worker must not see the format
+        (s,) = read_dataset("test-inline", tmp_path)
+    finally:
+        FORMATS.remove("test-inline")
     assert s.images[0].mime == "image/png"
 
 
