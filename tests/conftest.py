@@ -18,26 +18,15 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 import pytest  # noqa: E402
 
-DOCKER_GROUP = "docker"
-"""Every test that needs the Docker engine runs on one worker, one after another: they build and remove
-images and containers of the same names, and a test that checks what is left behind must not see
-another test's containers."""
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Groups for `--dist loadgroup` (make test): a module whose tests share a module- or session-scoped
-    fixture defined in it (a run, a server, a built environment) keeps those tests on one worker, so the
-    fixture is made once; Docker tests share one worker (with the module fixtures of their modules). Every
-    other test goes wherever a worker is free."""
-    docker_modules = {item.module.__name__ for item in items if item.get_closest_marker("docker")}
+    fixture defined in it (a run, a server, a built environment, a Prefect stand) keeps those tests on one
+    worker, so the fixture is made once. Every other test goes wherever a worker is free, Docker tests
+    included: what they build and start is named per test or per process (containers carry their
+    process's owner label, env images their spec's key), so two workers never touch each other's."""
     for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        shares = _shares_a_fixture_of_its_module(item)
-        if item.get_closest_marker("docker") or (shares and item.module.__name__ in docker_modules):
-            item.add_marker(pytest.mark.xdist_group(DOCKER_GROUP))
-        elif shares:
+        if not item.get_closest_marker("xdist_group") and _shares_a_fixture_of_its_module(item):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
