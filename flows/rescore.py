@@ -29,13 +29,13 @@ from flows.cli.terminal import quiet_terminal
 from flows.judge import ASK_ALL, ASK_MISSING, run_judges
 from tasks.judging import score_judged_pair
 from tasks.report import report
-from tasks.scoring import score_one_pair
 from vlmhb_core.console import FOLDER, TERMINAL, command_parser
 from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
 from vlmhyperbench.inference import PredictionJournal
 from vlmhyperbench.report import warm_up, write_report
 from vlmhyperbench.results import PAIR_COMPLETED, PAIR_PENDING, Manifest, PairKey, RunFolder
+from vlmhyperbench.scoring import score_one_pair
 
 
 @dataclass

@@ -21,7 +21,6 @@ from prefect.cache_policies import NO_CACHE
 import metrics
 from tasks.inference import load_samples, sample_images
 from tasks.progress import PairProgress
-from tasks.scoring import ScorerSetup, score_pair
 from vlmhb_core.settings import get_settings
 from vlmhyperbench.config import Catalog, Pair
 from vlmhyperbench.inference import Answer, Endpoint, RequestItem, run_requests
@@ -38,6 +37,7 @@ from vlmhyperbench.judges import (
     verdict_columns,
 )
 from vlmhyperbench.results import RunFolder
+from vlmhyperbench.scoring import ScorerSetup, score_pair
 
 
 @dataclass

@@ -32,7 +32,7 @@ def test_a_kie_pair_shows_per_field_scores_and_no_unnamed_group(write_config, tm
     import polars as pl
     from PIL import Image
 
-    from tasks.scoring import score_pair
+    from vlmhyperbench.scoring import score_pair
 
     image = tmp_path / "config" / "data" / "page.png"
     image.parent.mkdir(parents=True)

@@ -10,7 +10,6 @@ import json
 import polars as pl
 import pytest
 
-from tasks.scoring import score_pair_file
 from vlmhyperbench.benchmarks import BENCHMARKS
 from vlmhyperbench.benchmarks._mmlongbench_texts import EXTRACTION_PROMPT
 from vlmhyperbench.benchmarks._samples import sample_chart, sample_charxiv, sample_mmlongbench_doc
@@ -25,6 +24,7 @@ from vlmhyperbench.judges import (
     read_verdict,
     verdict_columns,
 )
+from vlmhyperbench.scoring import score_pair_file
 
 MODELS = """name;backend;model;base_url;env
 cand;openai;c;http://127.0.0.1:9/v1;none

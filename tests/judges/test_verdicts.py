@@ -7,7 +7,6 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tasks.scoring import score_pair_file
 from vlmhyperbench.config import expand_plan, load_catalog
 from vlmhyperbench.inference import PREDICTION_SCHEMA, Answer
 from vlmhyperbench.judges import (
@@ -20,6 +19,7 @@ from vlmhyperbench.judges import (
     plan_pair,
     verdict_columns,
 )
+from vlmhyperbench.scoring import score_pair_file
 
 MODELS = """name;backend;model;base_url;env
 cand;openai;c;http://127.0.0.1:9/v1;none

@@ -269,9 +269,9 @@ def test_report_without_dataset_or_history(tmp_path):
     shutil.rmtree(config / "data")
     import polars as pl
 
-    from tasks.scoring import score_pair_file
     from vlmhyperbench.report import write_report
     from vlmhyperbench.results import PairKey
+    from vlmhyperbench.scoring import score_pair_file
 
     scores, summary = score_pair_file(
         run.predictions(PairKey(model="alpha", dataset="docs-vqa")),

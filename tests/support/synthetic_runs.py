@@ -15,10 +15,10 @@ from pathlib import Path
 import polars as pl
 from PIL import Image, ImageDraw
 
-from tasks.scoring import score_pair_file
 from vlmhyperbench.inference.performance import performance_row
 from vlmhyperbench.report import write_report
 from vlmhyperbench.results import EnvironmentRecord, Manifest, PairKey, PairOutcome, RunFolder
+from vlmhyperbench.scoring import score_pair_file
 
 DOC_CLASSES = ["invoice", "receipt", "letter"]
 QUESTION_TYPES = ["number", "date"]
