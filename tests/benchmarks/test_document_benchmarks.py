@@ -1,4 +1,4 @@
-"""OmniDocBench and olmOCR-bench in the benchmark catalog: named in datasets.csv by `benchmark`, read in
+"""OmniDocBench and olmOCR-bench among the standard benchmarks: named in datasets.csv by `benchmark`, read in
 their published layouts, scored by their scorers' metrics, with their files for downloads and bundles."""
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def run_dir(tmp_path_factory) -> Path:
         ],
     )
     (config / "models.csv").write_text("name;backend;env;args\ntess;tesseract;venv;--engine-arg lang=eng\n")
-    (config / "datasets.csv").write_text(  # the two benchmarks by name, from the benchmark catalog
+    (config / "datasets.csv").write_text(  # the two benchmarks by name, the standard benchmarks (BENCHMARKS)
         "name;task;format;path;metrics;pages;reference;benchmark\n"
         "pdf-ocr;ocr;pdf;docs;cer token_f1 reading_order;each;text_layer;\n"
         "olmocr;;;bench;;;;olmocr_bench\n"

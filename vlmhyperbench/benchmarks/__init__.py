@@ -6,7 +6,7 @@ OmniDocBench, olmOCR-bench, and the judge-graded MMLongBench-Doc and CharXiv (_j
     samples = bench.read(source.path, "test")            # images stay in their parquet shards
     export_bundle(bench, source, Path("chartqa.tar.gz"))  # carry it into a closed network
 
-Modules: _catalog (Benchmark, Headline, the BENCHMARKS registry and its entries), _layout and _readers
+Modules: _registry (Benchmark, Headline, the BENCHMARKS registry and its entries), _layout and _readers
 (the published Hugging Face layouts, read lazily), _sources (folder, hf:// or bundle), _bundle (offline
 bundles with sha256 manifests), _hashing, _provenance (what the run's manifest records), _judged with
 _mmlongbench and _charxiv (the judge-graded benchmarks and their readers), _charxiv_texts and
@@ -24,9 +24,9 @@ from vlmhyperbench.benchmarks._bundle import (
     read_manifest,
     verify_bundle,
 )
-from vlmhyperbench.benchmarks._catalog import BENCHMARKS, Benchmark, Headline, get_benchmark
 from vlmhyperbench.benchmarks._layout import Layout
 from vlmhyperbench.benchmarks._provenance import data_record
+from vlmhyperbench.benchmarks._registry import BENCHMARKS, Benchmark, Headline, get_benchmark
 from vlmhyperbench.benchmarks._sources import DataSource, is_hub, parse_hub, resolve_source
 
 __all__ = [

@@ -27,7 +27,7 @@ from vlmhb_core.errors import BundleError
 from vlmhyperbench.benchmarks._hashing import sha256_file
 
 if TYPE_CHECKING:
-    from vlmhyperbench.benchmarks._catalog import Benchmark
+    from vlmhyperbench.benchmarks._registry import Benchmark
     from vlmhyperbench.benchmarks._sources import DataSource
 
 MANIFEST = "vlmhb-bundle.json"

@@ -1,10 +1,10 @@
-"""The catalog's judge-graded benchmarks: MMLongBench-Doc (a judge extracts the answer, the official rules
+"""The judge-graded standard benchmarks: MMLongBench-Doc (a judge extracts the answer, the official rules
 score it) and CharXiv (a judge grades each answer). Their official judge questions are in
 vlmhyperbench.judges (_mmlongbench, _charxiv), their scoring in metrics (_mmlongbench, _charxiv)."""
 
 from __future__ import annotations
 
-from vlmhyperbench.benchmarks._catalog import BENCHMARKS, Benchmark, Headline
+from vlmhyperbench.benchmarks._registry import BENCHMARKS, Benchmark, Headline
 
 MMLONGBENCH_DOC = Benchmark(
     name="mmlongbench_doc",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from vlmhyperbench.benchmarks._hashing import data_hash, sha256_file
 
 if TYPE_CHECKING:
-    from vlmhyperbench.benchmarks._catalog import Benchmark
+    from vlmhyperbench.benchmarks._registry import Benchmark
     from vlmhyperbench.benchmarks._sources import DataSource
 
 

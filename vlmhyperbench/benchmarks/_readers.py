@@ -1,4 +1,4 @@
-"""The readers of the catalog's benchmarks: fn(path, split) -> list[Sample], each over its published
+"""The readers of the standard benchmarks: fn(path, split) -> list[Sample], each over its published
 layout (see _layout). Sub-splits become the sample's question_type or doc_class, so that the summary's
 `by_question_type` and `by_doc_class` rows report them apart."""
 

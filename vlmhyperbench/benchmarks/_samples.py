@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from vlmhyperbench.benchmarks._hub_layouts import write_benchmark
 
 if TYPE_CHECKING:
-    from vlmhyperbench.benchmarks._catalog import Benchmark
+    from vlmhyperbench.benchmarks._registry import Benchmark
 
 LABEL = "[synthetic]"
 PRINTED = "SYNTHETIC SAMPLE - not {title} data"

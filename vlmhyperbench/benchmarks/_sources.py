@@ -24,7 +24,7 @@ from vlmhyperbench.benchmarks._bundle import is_bundle, is_tarball, verify_bundl
 from vlmhyperbench.benchmarks._hashing import sha256_file
 
 if TYPE_CHECKING:
-    from vlmhyperbench.benchmarks._catalog import Benchmark
+    from vlmhyperbench.benchmarks._registry import Benchmark
 
 HUB_PREFIX = "hf://"
 _HUB = re.compile(r"^hf://(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<revision>[\w./-]+))?/?$")

@@ -42,7 +42,7 @@ _MARKDOWN_CATEGORIES = {"title", "text_block", "code_txt", "reference", "equatio
 
 def read_omnidocbench(path: Path, split: str | None = None) -> list[Sample]:
     """OmniDocBench's pages (see the module docstring). The published set has one split: SPLIT is taken
-    (the benchmark catalog's readers are fn(path, split)) and any value reads all of it."""
+    (the standard benchmarks' readers are fn(path, split)) and any value reads all of it."""
     file = path if path.suffix.lower() == ".json" else path / OMNIDOCBENCH_JSON
     try:
         text = file.read_text(encoding="utf-8-sig")

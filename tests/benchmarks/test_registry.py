@@ -1,4 +1,4 @@
-"""Each benchmark of the catalog read from its exact published layout (parquet shards written by the test
+"""Each standard benchmark read from its exact published layout (parquet shards written by the test
 with synthetic images): questions, gold answers, sub-splits, ids, lazy images, and clear errors."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The benchmark catalog: the field's standard document benchmarks by name (BENCHMARKS), each with its
+"""The standard benchmarks by name (BENCHMARKS): the field's document benchmarks, each with its
 published layout, task, standard prompt, official metrics and how its score is reported.
 
     BENCHMARKS.get("docvqa").read(Path("/data/DocVQA"), "validation")   -> list[Sample], images lazy
