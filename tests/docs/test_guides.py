@@ -79,6 +79,10 @@ def test_getting_started_runs_as_written(tmp_path):
     assert "Finished in state Completed" in (first / "logs" / "run.log").read_text()
     header = next(line for line in run if line.startswith("model "))
     assert "TTFT p50 ms" in header and "peak RSS MB" in header
+    # outside the checkout, the embedded default config is the checkout's: --limit 3 of its OCR dataset
+    predictions = sorted((first / "predictions").glob("*/docs-ocr.parquet"))
+    assert len(predictions) == 2 and all(pl.read_parquet(p).height == 3 for p in predictions)
+    assert any("first" in line for line in command_output(output, "vlmhb history --last 5"))
     # the config of one's own, and the error a mistake gets
     assert (home / "vlmhb-first" / "my-bench").is_dir()
     assert "my-bench/models.csv:2: column 'backend': unknown backend 'vlm'" in output

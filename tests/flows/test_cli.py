@@ -130,18 +130,3 @@ ask vlmhb bundle export --s
     ]
     zsh = vlmhb("completion", "zsh")
     assert zsh.returncode == 0 and zsh.stdout.startswith("#compdef vlmhb"), zsh.stdout[:100]
-
-
-@pytest.mark.slow
-def test_run_limit_2_from_another_folder_then_history(tmp_path):
-    """`vlmhb run --limit 2` outside the checkout: the embedded default config is the checkout's."""
-    env = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "VLMHB_RESULTS_DIR": str(tmp_path / "results")}
-    done = vlmhb("run", "--limit", "2", "--run-id", "cli", cwd=tmp_path, env=env, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"results: {tmp_path / 'results' / 'cli'} (completed)" in done.stdout
-    import polars as pl
-
-    predictions = list((tmp_path / "results" / "cli" / "predictions").glob("*/docs-ocr.parquet"))
-    assert len(predictions) == 2 and all(pl.read_parquet(p).height == 2 for p in predictions)
-    trend = vlmhb("history", "--metrics", "cer", cwd=tmp_path, env=env)
-    assert trend.returncode == 0 and "cer" in trend.stdout, trend.stderr
