@@ -170,11 +170,16 @@ def orchestrator_wheels(target, output: list[str]) -> list[Path]:
 
 
 def ensure_orchestrator_image(log: list[str] | None = None) -> str:
-    """The orchestrator image of this code, built (offline) when missing; returns its reference."""
+    """The orchestrator image of this code, built (offline) when missing; returns its reference. Callers on
+    one host wait for the one build (a deploy and a job image at once, say) instead of building it twice."""
     ref = orchestrator_ref()
+    root = get_settings().cache_dir / "orchestrator"
+    root.mkdir(parents=True, exist_ok=True)
     client = _client()
     try:
-        if not _exists(client, ref):
+        with FileLock(str(root / f".build-{ref.rsplit(':', 1)[1]}.lock")):
+            if _exists(client, ref):
+                return ref
             context = prepare_context(log)
             _build(
                 client,
@@ -183,7 +188,7 @@ def ensure_orchestrator_image(log: list[str] | None = None) -> str:
                 tag=ref,
                 buildargs={"ORCHESTRATOR_REF": ref, "BASE_IMAGE": base_image()},
             )
-            push(ref)
+        push(ref)
     finally:
         client.close()
     return ref
