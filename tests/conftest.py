@@ -64,7 +64,7 @@ def prefect_harness():
     """A real, temporary Prefect API for the whole session (SQLite in a temp folder)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=300):  # 4 workers start theirs at once on 2 cores
         yield
 
 
