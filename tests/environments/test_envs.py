@@ -76,7 +76,7 @@ def test_a_rows_package_replaces_the_default_and_keeps_its_extras(packages, expe
     """A transformers row written for the retired engine names `transformers`: it still gets serve's extra
     (the default torch stays unless the row names its own; a direct reference is taken as written)."""
     spec = spec_for(ModelRow(name="m", backend="transformers", model="x", packages=packages),
-                    get_backend("transformers"), "venv")  # fmt: skip
+                    BACKENDS.get("transformers"), "venv")  # fmt: skip
     assert spec.packages[-len(expected) :] == expected and spec.server_digest is None
     assert set(spec.packages) - set(expected) <= {"torch", "pillow>=10"} and "pillow>=10" in spec.packages
     assert not any(p.startswith("rapidocr-onnxruntime>=") for p in spec.packages), (

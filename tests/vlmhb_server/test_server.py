@@ -2,8 +2,8 @@
 
 Servers run for real: the package is copied as EnvManager copies it, started with a model env's
 python on a free 127.0.0.1 port, and spoken to over HTTP (raw, and with the `openai` client the
-benchmark uses). Which python serves each engine comes from the fixtures `rapidocr_python`,
-`tesseract_python` and `transformers_python`: by default the env var VLMHB_TEST_<ENGINE>_PYTHON,
+benchmark uses). Which python serves each engine comes from the fixtures `rapidocr_python` and
+`tesseract_python`: by default the env var VLMHB_TEST_<ENGINE>_PYTHON,
 else a throwaway venv under /tmp; a test whose python is missing or lacks the engine is skipped,
 saying so. The stdlib-only parts (protocol, reading order) are tested in this venv directly.
 """
@@ -44,13 +44,11 @@ ENV_ROWS = {  # env -> (backend, packages of the model row)
     "rapidocr": ("rapidocr", ("rapidocr-onnxruntime==1.4.4",)),
     "rapidocr3": ("rapidocr", ("rapidocr==3.10.0",)),  # the embedded default's rapidocr-3 environment
     "tesseract": ("tesseract", ()),
-    "transformers": ("transformers", ("torch==2.13.0", "transformers", "tokenizers")),
 }
 ENV_IMPORTS = {
     "rapidocr": "rapidocr_onnxruntime",
     "rapidocr3": "rapidocr, onnxruntime",
     "tesseract": "pytesseract",
-    "transformers": "torch, transformers, tokenizers",
 }
 START_TIMEOUT_S = 180
 
@@ -90,11 +88,6 @@ def rapidocr3_python() -> str:
 @pytest.fixture(scope="session")
 def tesseract_python() -> str:
     return env_python("tesseract")
-
-
-@pytest.fixture(scope="session")
-def transformers_python() -> str:
-    return env_python("transformers")
 
 
 @pytest.fixture(scope="session")
@@ -259,16 +252,17 @@ def streamed(payloads: list[str]) -> tuple[str, list[dict], dict | None]:
 
 
 def test_engine_packages_cover_every_engine():
-    assert set(ENGINE_NEEDS.registered()) == set(ENGINES) == {"rapidocr", "tesseract", "transformers"}
+    # Hugging Face models are served by `transformers serve` (environments/transformers_serve.py)
+    assert set(ENGINE_NEEDS.registered()) == set(ENGINES) == {"rapidocr", "tesseract"}
     assert list(ENGINE_NEEDS.get("rapidocr").requirements())[0].startswith("aiohttp")
-    with pytest.raises(KeyError, match="known: rapidocr, tesseract, transformers"):
+    with pytest.raises(KeyError, match="known: rapidocr, tesseract"):
         ENGINE_NEEDS.get("paddle")
 
 
 def test_server_imports_no_engine_and_nothing_of_the_orchestrator(server_pythonpath):
     code = (
         "import sys, vlmhb_server, vlmhb_server.__main__, vlmhb_server.app, "
-        "vlmhb_server.engine_rapidocr, vlmhb_server.engine_tesseract, vlmhb_server.engine_transformers\n"
+        "vlmhb_server.engine_rapidocr, vlmhb_server.engine_tesseract\n"
         "heavy = {'torch', 'transformers', 'PIL', 'numpy', 'rapidocr_onnxruntime', 'rapidocr',"
         " 'pytesseract', 'prefect', 'pydantic', 'polars', 'environments', 'vlmhyperbench'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
@@ -402,33 +396,18 @@ def test_cli_rejects_bad_engine_args(server_pythonpath):
         server_pythonpath, "--engine", "tesseract", "--port", port, "--engine-arg", "colour=red"
     )
     assert unknown.returncode == 2 and "does not know engine-arg(s) ['colour']" in unknown.stderr
-    dtype = run_cli(
-        server_pythonpath,
-        "--engine",
-        "transformers",
-        "--model",
-        "/nowhere",
-        "--port",
-        port,
-        "--engine-arg",
-        "dtype=float8",
-    )
-    assert dtype.returncode == 2 and "dtype must be one of" in dtype.stderr
     malformed = run_cli(server_pythonpath, "--engine", "tesseract", "--engine-arg", "novalue")
     assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
-    no_model = run_cli(server_pythonpath, "--engine", "transformers")
-    assert no_model.returncode == 2 and "--model is required" in no_model.stderr
+    retired = run_cli(server_pythonpath, "--engine", "transformers", "--model", "/models/x")
+    assert retired.returncode == 2 and "invalid choice: 'transformers'" in retired.stderr
 
 
 def test_cli_exits_1_naming_the_packages_when_the_engine_is_missing(server_pythonpath):
-    # This venv has aiohttp but no torch: the server binds, fails to load, says what to install.
-    if importlib.util.find_spec("torch") is not None:
-        pytest.skip("this venv has torch, so the transformers engine is not missing here")
-    done = run_cli(
-        server_pythonpath, "--engine", "transformers", "--model", "/nowhere", "--port", str(free_port())
-    )
+    # This venv has aiohttp but no pytesseract: the server binds, fails to load, says what to install.
+    assert importlib.util.find_spec("pytesseract") is None, "the orchestrator's venv has no OCR engine"
+    done = run_cli(server_pythonpath, "--engine", "tesseract", "--port", str(free_port()))
     assert done.returncode == 1
-    assert "ModuleNotFoundError" in done.stderr and "pip install torch transformers" in done.stderr
+    assert "ModuleNotFoundError" in done.stderr and "pip install pytesseract" in done.stderr
 
 
 # ---------------------------------------------------------------- rapidocr
@@ -666,92 +645,3 @@ def test_tesseract_without_the_language_data_fails_to_load(tesseract_python, ser
         env=server_env(server_pythonpath),
     )
     assert done.returncode == 1 and "apt-get install tesseract-ocr-klingon" in done.stderr
-
-
-# ---------------------------------------------------------------- transformers, tiny random models
-
-
-@pytest.fixture(scope="session")
-def tiny_models(transformers_python, tmp_path_factory) -> dict[str, Path]:
-    from environments.tiny_models import KINDS, build_in
-
-    root = tmp_path_factory.mktemp("tiny-models")
-    return {kind: build_in(transformers_python, kind, root / kind) for kind in KINDS}
-
-
-@pytest.fixture(scope="module", params=["llava", "idefics3"])
-def tiny_server(request, transformers_python, tiny_models, server_pythonpath, tmp_path_factory):
-    logs = tmp_path_factory.mktemp("logs")
-    with running_server(
-        transformers_python,
-        "transformers",
-        server_pythonpath,
-        logs,
-        model=str(tiny_models[request.param]),
-        name=f"tiny-{request.param}",
-        engine_args={"dtype": "float32", "device": "cpu"},
-    ) as server:
-        yield server
-
-
-def test_tiny_model_card(tiny_server):
-    card = http("GET", f"{tiny_server.url}/v1/models")[1]["data"][0]
-    assert card["id"] == tiny_server.name and card["device"] == "cpu" and card["dtype"] == "float32"
-    assert card["model_class"] in ("LlavaForConditionalGeneration", "Idefics3ForConditionalGeneration")
-
-
-def test_tiny_model_streams_what_it_answers(tiny_server):
-    body = chat(tiny_server.name, page(*INVOICE), page("Page two"), max_tokens=12)
-    status, whole = http("POST", f"{tiny_server.url}/v1/chat/completions", body)
-    assert status == 200, whole
-    usage = whole["usage"]
-    assert 1 <= usage["completion_tokens"] <= 12
-    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
-    finish = whole["choices"][0]["finish_reason"]
-    assert finish == ("length" if usage["completion_tokens"] == 12 else "stop")
-    text, chunks, last = streamed(
-        sse(
-            f"{tiny_server.url}/v1/chat/completions",
-            {**body, "stream": True, "stream_options": {"include_usage": True}},
-        )
-    )
-    assert text == whole["choices"][0]["message"]["content"]  # greedy: the same tokens both times
-    assert last["usage"] == usage
-    assert 1 <= len(chunks) <= usage["completion_tokens"]
-
-
-def test_tiny_model_counts_image_tokens_in_the_prompt(tiny_server):
-    url = f"{tiny_server.url}/v1/chat/completions"
-
-    def prompt_tokens(*images):
-        return http("POST", url, chat(tiny_server.name, *images, max_tokens=1))[1]["usage"]["prompt_tokens"]
-
-    one, two = prompt_tokens(page("a")), prompt_tokens(page("a"), page("b"))
-    assert two - one >= 4  # the tiny models spend 4 (idefics3, per tile) or 16 (llava) tokens per image
-
-
-def test_tiny_model_sampling_follows_the_seed(tiny_server):
-    url = f"{tiny_server.url}/v1/chat/completions"
-    body = chat(tiny_server.name, page("a"), max_tokens=8, temperature=1.0, seed=7)
-    first, second = (http("POST", url, body)[1]["choices"][0]["message"]["content"] for _ in range(2))
-    assert first == second
-
-
-def test_tiny_model_stops_generating_when_the_client_leaves(tiny_server):
-    url = f"{tiny_server.url}/v1/chat/completions"
-    body = chat(tiny_server.name, page("a"), max_tokens=1500, stream=True)
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.readline().startswith(b"data: ")  # generation has begun; hang up
-    started = time.perf_counter()
-    status, answer = http("POST", url, chat(tiny_server.name, page("b"), max_tokens=2), timeout=60)
-    assert status == 200 and answer["usage"]["completion_tokens"] <= 2
-    assert time.perf_counter() - started < 2  # not queued behind 1500 tokens
-    assert "client left" in tiny_server.log_text() or tiny_server.process.poll() is None
-
-
-def test_tiny_model_memory_report(tiny_server):
-    memory = http("GET", f"{tiny_server.url}/metrics/memory")[1]
-    assert memory["rss_mb"] > 100 and memory["peak_gpu_mb"] is None  # CPU only here
