@@ -67,6 +67,8 @@ class Backend:
     environment: str | None = None
     """Another name of the same server whose environments this backend's rows share (same packages, same
     environment: `transformers-serve` rows build `transformers` ones)."""
+    server: str = ""
+    """Which server runs, in words (`vlmhb list`, the registries reference)."""
 
 
 def _own_server(engine: str) -> Callable[[Launch], list[str]]:
@@ -162,14 +164,14 @@ BACKENDS: Registry[Backend] = Registry(
     describe=lambda b: (
         "external endpoint"
         if b.external
-        else ("the project's server" if b.own_server else "its own server")
+        else (b.server or ("the project's server (vlmhb_server)" if b.own_server else "its own server"))
         + (f"; tasks: {', '.join(sorted(b.tasks))}" if b.tasks else "")
     ),
 )
 for _backend in (
     Backend("openai", external=True),
-    Backend("vllm", packages=("vllm",), argv=_vllm),
-    Backend("sglang", packages=("sglang[all]",), argv=_sglang),
+    Backend("vllm", packages=("vllm",), argv=_vllm, server="vLLM's OpenAI-compatible server"),
+    Backend("sglang", packages=("sglang[all]",), argv=_sglang, server="SGLang's server (launch_server)"),
     *(
         # One server under two names: `transformers` (rows written for the project's former engine, whose
         # engine-args are translated, and whose default packages had torch) and `transformers-serve` (rows
@@ -187,8 +189,12 @@ for _backend in (
             server_env=(("HF_HUB_DISABLE_UPDATE_CHECK", "1"),),
             read_args=read_args,
             environment="transformers",
+            server=server,
         )
-        for name, torch in (("transformers", ("torch",)), ("transformers-serve", ()))
+        for name, torch, server in (
+            ("transformers", ("torch",), "`transformers serve`; engine-args translated to its flags"),
+            ("transformers-serve", (), "`transformers serve`, its own flags"),
+        )
     ),
     Backend(
         "rapidocr",
