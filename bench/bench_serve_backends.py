@@ -19,8 +19,11 @@ tree's peak RSS, and TTFT and throughput as ratios to the first row.
 
 `--curve` then runs the load curve on the first row, and on the same server with `--continuous-batching`
 (transformers serve batches text-only models; a VLM falls back to one request at a time), each level with
-max(--requests, 4 x level) requests: requests/s, output tokens/s, TTFT and latency p50, and where the
-throughput saturates (the first level after which it grows by less than 10 %).
+max(--requests, 4 x level) requests: requests/s, output tokens/s, TTFT and latency p50, the machine's
+1-minute load average after the level, and where the throughput saturates (the first level within 10 % of
+the best requests/s). The levels run one after another, so on a shared machine a change of load moves
+requests/s between levels; a server that answers one request at a time shows it in TTFT and latency
+growing in proportion to the level.
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ def compare(servers: list[Served], pages: list[Page], rounds: int) -> None:
 
 def curve(servers: list[Served], pages: list[Page], levels: list[int], requests: int) -> None:
     print(f"\nload curve: {requests} requests or 4 per slot, whichever is more, per level")
-    print(f"{'row':<36}{'conc':>5}{'req/s':>8}{'tok/s':>8}{'TTFT p50':>10}{'latency':>10}")
+    print(f"{'row':<36}{'conc':>5}{'req/s':>8}{'tok/s':>8}{'TTFT p50':>10}{'latency':>10}{'load 1m':>9}")
     for served in servers:
         label = "transformers --continuous-batching" if served.name.endswith("-cb") else served.name
         rates = []
@@ -148,10 +151,13 @@ def curve(servers: list[Served], pages: list[Page], levels: list[int], requests:
             tokens = sum(a.output_tokens or 0 for a in answers) / window
             print(
                 f"{label:<36}{level:>5}{rates[-1]:>8.2f}{tokens:>8.1f}{ms(median_ms(answers, 'ttft_s'))}"
-                f"{ms(median_ms(answers, 'latency_s'))}"
+                f"{ms(median_ms(answers, 'latency_s'))}{os.getloadavg()[0]:>9.2f}"
             )
         knee = next(lv for lv, rate in zip(levels, rates) if rate >= 0.9 * max(rates))
-        print(f"{label:<36} saturates at concurrency {knee} (the first level within 10 % of the best req/s)")
+        print(
+            f"{label:<36} saturates at concurrency {knee} (the first level within 10 % of the best req/s; "
+            "levels run one after another: read it with the load beside each)"
+        )
         log = Path(served.server.log_path).read_text(errors="replace")
         if "Falling back to sequential generation" in log:
             print(f"{label:<36} its log: continuous batching fell back to sequential generation (a VLM)")
