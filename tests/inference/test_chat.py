@@ -54,14 +54,17 @@ def test_timings_match_the_servers_known_delays(server):
         assert a.prediction == "t0 t1 t2 t3 t4"
         assert a.output_tokens == 5
         # the client can only be late (its CPUs are shared with the server and other tests), never early
-        assert a.ttft_s >= 0.040 and a.latency_s >= 0.080 and a.itl_s >= 0.005
+        assert a.ttft_s >= 0.040 and a.latency_s >= 0.080
+        # ITL is between arrivals of text: None when a client late on a loaded machine read the answer at once
+        assert a.itl_s is None or a.itl_s >= 0.005
         assert a.tpot_s == pytest.approx((a.latency_s - a.ttft_s) / 4)
         assert a.sent_at < a.finished_at and a.finished_at - a.sent_at >= a.latency_s
         assert a.queue_wait_s >= 0
     assert statistics.median(a.ttft_s for a in answers) < 0.040 + 0.015
     assert statistics.median(a.latency_s for a in answers) < 0.080 + 0.020
     assert 0.008 < statistics.median(a.tpot_s for a in answers) < 0.014
-    assert 0.008 < statistics.median(a.itl_s for a in answers) < 0.014
+    gaps = [a.itl_s for a in answers if a.itl_s is not None]
+    assert len(gaps) >= 4 and 0.008 < statistics.median(gaps) < 0.014
     assert stats.window_s >= 2 * 0.080  # two waves of four
     assert stats.output_tokens == 40
 
