@@ -2,8 +2,9 @@
 
 Every backend ends as an OpenAI-compatible endpoint. `external` backends are already running
 (`openai`); the others are started by the benchmark inside the model's environment, either with the
-project's own server (`vlmhb_server`, engines rapidocr/tesseract/transformers) or with vLLM's, SGLang's or
-transformers' own (`transformers serve`).
+project's own server (`vlmhb_server`, the OCR engines rapidocr and tesseract, which have no
+OpenAI-compatible server of their own) or with the model library's own: vLLM's, SGLang's, or
+transformers' (`transformers serve`, for both `transformers` and `transformers-serve`).
 Argv lists only: nothing here passes through a shell.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from environments.engines import ENGINES
+from environments.transformers_serve import ServerArgs, as_written, read_args
 from vlmhb_core.registry import Registry
 
 SERVER_PACKAGE = "vlmhb_server"
@@ -56,9 +58,17 @@ class Backend:
     """A project a row may name, and the default projects it takes the place of (EngineInfo.replaced_by)."""
     serves_model_path: bool = False
     """The server answers only to the model as it was given (`transformers serve` has no
-    --served-model-name): requests name it so, and a row's served_model_name is refused."""
+    --served-model-name): requests name it so, whatever the row's served_model_name (a name for the
+    client's side only: results are filed under the row's `name` anyway)."""
     server_env: tuple[tuple[str, str], ...] = ()
     """Variables the server gets (under the row's env_vars, which win)."""
+    read_args: Callable[[tuple[str, ...]], ServerArgs] = field(default=as_written)
+    """A row's `args` as this backend reads them (ValueError: what is wrong, for the config check)."""
+    environment: str | None = None
+    """Another name of the same server whose environments this backend's rows share (same packages, same
+    environment: `transformers-serve` rows build `transformers` ones)."""
+    server: str = ""
+    """Which server runs, in words (`vlmhb list`, the registries reference)."""
 
 
 def _own_server(engine: str) -> Callable[[Launch], list[str]]:
@@ -139,7 +149,7 @@ def _transformers_serve(x: Launch) -> list[str]:
         x.host,
         "--port",
         str(x.port),
-        *x.args,
+        *read_args(x.args).argv,
     ]
 
 
@@ -154,29 +164,37 @@ BACKENDS: Registry[Backend] = Registry(
     describe=lambda b: (
         "external endpoint"
         if b.external
-        else ("the project's server" if b.own_server else "its own server")
+        else (b.server or ("the project's server (vlmhb_server)" if b.own_server else "its own server"))
         + (f"; tasks: {', '.join(sorted(b.tasks))}" if b.tasks else "")
     ),
 )
 for _backend in (
     Backend("openai", external=True),
-    Backend("vllm", packages=("vllm",), argv=_vllm),
-    Backend("sglang", packages=("sglang[all]",), argv=_sglang),
-    Backend(
-        "transformers",
-        packages=_server_packages("transformers"),
-        own_server=True,
-        argv=_own_server("transformers"),
-        ready_path="/health",
-    ),
-    Backend(
-        "transformers-serve",
-        packages=("transformers[serving]", "pillow>=10"),  # pillow: a VLM's image processor needs it
-        argv=_transformers_serve,
-        ready_path="/health",
-        serves_model_path=True,
-        # its CLI asks PyPI for a newer release at start: not in a closed network
-        server_env=(("HF_HUB_DISABLE_UPDATE_CHECK", "1"),),
+    Backend("vllm", packages=("vllm",), argv=_vllm, server="vLLM's OpenAI-compatible server"),
+    Backend("sglang", packages=("sglang[all]",), argv=_sglang, server="SGLang's server (launch_server)"),
+    *(
+        # One server under two names: `transformers` (rows written for the project's former engine, whose
+        # engine-args are translated, and whose default packages had torch) and `transformers-serve` (rows
+        # written for transformers serve itself).
+        Backend(
+            name,
+            # >=5: `transformers serve` as driven here (python -m transformers.cli.transformers); the serving
+            # extra (FastAPI, uvicorn) stays when a row names its own transformers (spec.merge_requirements);
+            # pillow: a VLM's image processor needs it
+            packages=(*torch, "transformers[serving]>=5", "pillow>=10"),
+            argv=_transformers_serve,
+            ready_path="/health",
+            serves_model_path=True,
+            # its CLI asks PyPI for a newer release at start: not in a closed network
+            server_env=(("HF_HUB_DISABLE_UPDATE_CHECK", "1"),),
+            read_args=read_args,
+            environment="transformers",
+            server=server,
+        )
+        for name, torch, server in (
+            ("transformers", ("torch",), "`transformers serve`; engine-args translated to its flags"),
+            ("transformers-serve", (), "`transformers serve`, its own flags"),
+        )
     ),
     Backend(
         "rapidocr",

@@ -62,11 +62,5 @@ for _info in (
         ("tesseract-ocr", "tesseract-ocr-rus"),
         "Tesseract through pytesseract: classic OCR baseline",
     ),
-    EngineInfo(
-        "transformers",
-        ("torch", "transformers>=4.50", "pillow>=10"),
-        (),
-        "Hugging Face AutoModelForImageTextToText + AutoProcessor",
-    ),
 ):
     ENGINES.add(_info.name, _info)

@@ -6,6 +6,7 @@ Whatever the backend, the result is a handle with `base_url`, `is_alive()`, `exi
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -312,10 +313,37 @@ def start_server(
         )
     try:
         wait_until_ready(server, backend.ready_path, timeout_s)
+        if backend.read_args(model_row.args).warm_up:
+            warm_up(model_row, server, served_name(model_row, backend), timeout_s)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def warm_up(model_row, server, model: str, timeout_s: float) -> None:
+    """One non-streamed request, a blank 224 px page and "Hi" for 1 token, before any pair: a model that loads
+    but cannot answer (a processor that refuses images, a chat template that breaks) fails here, once, with
+    the server's log; and its first-call costs stay out of the first sample's timings."""
+    import io
+
+    import openai
+    from PIL import Image
+
+    page = io.BytesIO()
+    Image.new("RGB", (224, 224), "white").save(page, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(page.getvalue()).decode("ascii")
+    content = [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "Hi"}]
+    try:
+        with sdk_client(model_row, server.base_url, timeout_s) as client:
+            client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": content}], max_tokens=1
+            )
+    except openai.OpenAIError as e:
+        raise ServerError(
+            f"the server is up but the model could not answer the warm-up request (a blank page, 1 token): "
+            f"{type(e).__name__}: {e}; log tail:\n{server.log_tail()}"
+        ) from None
 
 
 async def memory_report(base_url: str) -> dict:

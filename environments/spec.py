@@ -95,20 +95,36 @@ def merge_requirements(
     replaced_by: tuple[tuple[str, tuple[str, ...]], ...] = (),
 ) -> tuple[str, ...]:
     """The backend's defaults plus the row's packages; a row's requirement replaces a default one of
-    the same project (so `torch==2.13.0` in a row pins the default `torch`), and REPLACED_BY's projects
-    replace the defaults they name (`rapidocr-onnxruntime==1.4.4` replaces `rapidocr` and `onnxruntime`)."""
+    the same project (so `torch==2.13.0` in a row pins the default `torch`) and keeps that default's extras
+    (a row's `transformers>=4.50` is `transformers[serving]>=4.50` where the backend needs the extra; a direct
+    reference, `name @ URL`, is taken as written), and REPLACED_BY's projects replace the defaults they name
+    (`rapidocr-onnxruntime==1.4.4` replaces `rapidocr` and `onnxruntime`)."""
+
+    def parse(req: str) -> Requirement | None:
+        try:
+            return Requirement(req)
+        except InvalidRequirement:
+            return None  # a path or URL: kept as written, pip reports it if it is wrong
 
     def name(req: str) -> str:
-        try:
-            return canonicalize_name(Requirement(req).name)
-        except InvalidRequirement:
-            return req  # a path or URL: kept as written, pip reports it if it is wrong
+        parsed = parse(req)
+        return canonicalize_name(parsed.name) if parsed else req
+
+    extras = {name(r): parsed.extras for r in defaults if (parsed := parse(r)) and parsed.extras}
+
+    def with_default_extras(req: str) -> str:
+        parsed = parse(req)
+        wanted = extras.get(name(req), set())
+        if parsed is None or parsed.url or wanted <= parsed.extras:
+            return req
+        parsed.extras |= wanted
+        return str(parsed)
 
     overridden = {name(r) for r in extra}
     for project, replaced in replaced_by:
         if canonicalize_name(project) in overridden:
             overridden |= {canonicalize_name(p) for p in replaced}
-    return tuple([r for r in defaults if name(r) not in overridden] + list(extra))
+    return tuple([r for r in defaults if name(r) not in overridden] + [with_default_extras(r) for r in extra])
 
 
 def spec_for(model_row: ServedModel, backend: Backend, provider: str) -> EnvSpec:
@@ -116,7 +132,7 @@ def spec_for(model_row: ServedModel, backend: Backend, provider: str) -> EnvSpec
     if backend.external:
         provider = "none"
     return EnvSpec(
-        backend=backend.name,
+        backend=backend.environment or backend.name,
         provider=provider,  # type: ignore[arg-type]
         python=model_row.python or f"{sys.version_info.major}.{sys.version_info.minor}",
         packages=()

@@ -120,6 +120,7 @@ def model_endpoint(m: ModelRow, backend, base_url: str) -> Endpoint:
         query=m.query_params(),
         api_version=m.api_version,
         deployment=m.deployment,
+        max_pixels=backend.read_args(m.args).max_pixels if backend is not None else None,
     )
 
 

@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         default=None,
-        help="model path or id (required by transformers); OCR engines only report it",
+        help="model path or id; OCR engines only report it (default: the engine's name)",
     )
     parser.add_argument("--served-model-name", help="the name clients send as `model` (default: --model)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -51,8 +51,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--engine-arg must be KEY=VALUE, got {item!r}")
         engine_args[key.strip()] = value
     args.engine_args = engine_args
-    if not args.model and args.engine == "transformers":
-        parser.error("--model is required by the transformers engine")
     args.model = args.model or args.engine
     args.served_model_name = args.served_model_name or args.model
     return args

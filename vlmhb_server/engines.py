@@ -34,7 +34,6 @@ __all__ = [
 ENGINES: dict[str, str] = {
     "rapidocr": ".engine_rapidocr:RapidOCREngine",
     "tesseract": ".engine_tesseract:TesseractEngine",
-    "transformers": ".engine_transformers:TransformersEngine",
 }
 
 

@@ -23,15 +23,3 @@ def decode_images(payloads: list[bytes]) -> list[Any]:
         except (OSError, ValueError, SyntaxError) as e:
             raise bad_request(f"image {i + 1} of {len(payloads)} cannot be decoded: {e}") from None
     return images
-
-
-def downscale(image: Any, max_pixels: int) -> Any:
-    """The image shrunk (aspect kept) so that width * height <= max_pixels; unchanged if already so."""
-    from PIL import Image
-
-    width, height = image.size
-    if width * height <= max_pixels:
-        return image
-    scale = (max_pixels / (width * height)) ** 0.5
-    size = (max(1, int(width * scale)), max(1, int(height * scale)))
-    return image.resize(size, Image.Resampling.BICUBIC)

@@ -126,8 +126,13 @@ def test_a_valid_config_expands_wildcards_and_skips_incompatible_pairs(write_con
             "models.csv:2: column 'query': cannot parse 'oops': expected KEY=VALUE items",
         ),
         (
-            "name;backend;model;served_model_name\nm;transformers-serve;/models/x;other\n",
-            "models.csv:2: column 'served_model_name': backend 'transformers-serve' serves the model under",
+            "name;backend;model;args\nm;transformers;/models/x;--engine-arg dtype=float64\n",
+            "models.csv:2: column 'args': engine-arg dtype must be one of auto, float32, bfloat16, float16, "
+            "got 'float64'",
+        ),
+        (
+            "name;backend;model;args\nm;transformers;/models/x;--engine-arg beams=4\n",
+            "models.csv:2: column 'args': unknown engine-arg 'beams' for transformers serve; known: dtype,",
         ),
     ],
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from environments.backends import BACKENDS
-from environments.launch import ExternalServer, WatchedServerProcess, launch_for
+from environments.launch import ExternalServer, WatchedServerProcess, launch_for, served_name
 from environments.process import ServerProcess, free_port, wait_until_ready
 from tests.support.support import REPO
 from vlmhb_core.errors import ServerError
@@ -61,8 +61,61 @@ def test_own_server_argv_passes_engine_args():
     args = argv(backend="tesseract", model="", args=("--engine-arg", "lang=eng"))
     assert args[:4] == ["-m", "vlmhb_server", "--engine", "tesseract"]
     assert flag(args, "--model") == "tesseract" and args[-2:] == ["--engine-arg", "lang=eng"]
-    args = argv(backend="transformers", model="/models/tiny", args=("--engine-arg", "device=cpu"))
-    assert flag(args, "--model") == "/models/tiny" and flag(args, "--engine") == "transformers"
+
+
+@pytest.mark.parametrize("backend", ["transformers", "transformers-serve"])
+def test_transformers_rows_run_transformers_serve_with_their_engine_args_as_its_flags(backend):
+    """A row written for the retired engine: each engine-arg becomes serve's flag or the client's setting."""
+    engine = [f"--engine-arg={a}" if a.startswith("dtype") else a for a in ENGINE_ARGS_OF_AN_OLD_ROW]
+    args = argv(backend=backend, model="/models/tiny", args=(*engine, "--continuous-batching"))
+    assert args[:5] == ["-m", "transformers.cli.transformers", "serve", "/models/tiny", "--host"]
+    assert flag(args, "--host") == "127.0.0.1" and flag(args, "--port") == "8123"
+    assert flag(args, "--device") == "cpu" and flag(args, "--dtype") == "bfloat16"
+    assert flag(args, "--attn-implementation") == "sdpa" and "--trust-remote-code" in args
+    assert "--continuous-batching" in args, "serve's own flags pass as written"
+    assert not [a for a in args if "engine-arg" in a or "max_pixels" in a or "warmup" in a]
+    read = BACKENDS.get(backend).read_args(tuple(engine))
+    assert read.max_pixels == 1_500_000 and read.warm_up is False
+    assert BACKENDS.get(backend).read_args(("--device", "cpu")).warm_up is True, "warm-up by default"
+    assert flag(argv(backend=backend, args=("--engine-arg", "device_map=auto")), "--device") == "auto"
+
+
+ENGINE_ARGS_OF_AN_OLD_ROW = (
+    *("--engine-arg", "device=cpu", "dtype=bfloat16", "--engine-arg", "attn_implementation=sdpa"),
+    *("--engine-arg", "trust_remote_code=true", "--engine-arg", "max_pixels=1500000"),
+    *("--engine-arg", "max_new_tokens=64", "--engine-arg", "warmup=false"),
+)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--engine-arg", "beams=4"), "unknown engine-arg 'beams' for transformers serve; known: dtype,"),
+        (("--engine-arg", "dtype"), "--engine-arg must be KEY=VALUE, got 'dtype'"),
+        (
+            ("--engine-arg", "dtype=float64"),
+            "engine-arg dtype must be one of auto, float32, bfloat16, float16",
+        ),
+        (
+            ("--engine-arg", "device=cpu", "--device", "cuda"),
+            "engine-arg 'device' and the flag --device both",
+        ),
+        (("--engine-arg", "device=cpu", "--engine-arg", "device_map=auto"), "give device or device_map, not"),
+        (("--engine-arg", "max_pixels=lots"), "engine-arg max_pixels must be a positive integer, got 'lots'"),
+        (("--engine-arg", "warmup=yes"), "engine-arg warmup must be true or false, got 'yes'"),
+        (("--engine-arg", "device=cpu", "--engine-arg", "device=cuda"), "engine-arg 'device' is given twice"),
+    ],
+)
+def test_a_bad_engine_arg_is_named(args, message):
+    with pytest.raises(ValueError) as info:
+        BACKENDS.get("transformers").read_args(args)
+    assert message in str(info.value)
+
+
+def test_transformers_serve_cannot_rename_so_the_client_names_the_model_as_given():
+    row = ModelRow(name="smol", backend="transformers", model="/models/smol", served_model_name="smolvlm")
+    assert served_name(row, BACKENDS.get("transformers")) == "/models/smol"
+    assert served_name(row.model_copy(update={"backend": "vllm"}), BACKENDS.get("vllm")) == "smolvlm"
 
 
 def test_every_backend_has_a_ready_path_and_only_openai_is_external():
@@ -180,3 +233,49 @@ def test_gpu_memory_of_the_whole_server_tree_through_nvml(tmp_path: Path, monkey
     finally:
         server.stop()
     assert server.peak_gpu_mb == 200.0, "the server and its worker, not the process outside the tree"
+
+
+def test_peak_rss_covers_the_whole_server_tree(tmp_path: Path):
+    """A known server: a small process whose worker (a child, as `transformers serve`'s model process)
+    holds 200 MB; the peak is the tree's, not the parent's alone."""
+    import time
+
+    import psutil
+
+    worker = "import time; ballast = b'x' * 200_000_000; print('held', flush=True); time.sleep(60)"
+    parent = (
+        f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {worker!r}]); time.sleep(60)"
+    )
+    server = WatchedServerProcess(
+        [sys.executable, "-c", parent], port=free_port(), log_path=tmp_path / "s.log"
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "held" not in server.log_tail() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # a few samples while the worker holds its ballast
+        own = psutil.Process(server.proc.pid).memory_info().rss / 1e6
+    finally:
+        server.stop()
+    assert own < 100, "the parent alone holds little"
+    assert 200 < server.peak_rss_mb < 200 + 2 * 100, "the worker's ballast and both interpreters"
+
+
+def test_the_gpu_script_says_in_one_line_that_there_is_no_gpu(tmp_path: Path):
+    import subprocess
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from gpu_transformers import gpu_count
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    if gpu_count():
+        pytest.skip("a GPU is here: run bench/gpu_transformers.py itself")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gpu_transformers.py")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.splitlines() == [
+        "no NVIDIA GPU here (NVML and nvidia-smi see none): nothing measured, nothing started"
+    ]

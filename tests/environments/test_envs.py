@@ -58,6 +58,27 @@ def test_a_spec_hash_changes_exactly_when_the_spec_does():
     spec = spec_for(row, BACKENDS.get(row.backend), "venv")
     assert spec.server_digest, "the project's server code is part of the hash of own-server backends"
     assert "rapidocr-onnxruntime==1.4.4" in spec.packages and "aiohttp>=3.9" in spec.packages
+
+
+@pytest.mark.parametrize(
+    "packages, expected",
+    [
+        (
+            ("torch==2.13.0", "transformers", "tokenizers"),
+            ("torch==2.13.0", "transformers[serving]", "tokenizers"),
+        ),
+        (("torch", "transformers>=4.50"), ("torch", "transformers[serving]>=4.50")),
+        (("transformers[serving,torch]==5.25.0",), ("transformers[serving,torch]==5.25.0",)),
+        (("transformers @ file:///wheels/t.whl",), ("transformers @ file:///wheels/t.whl",)),
+    ],
+)
+def test_a_rows_package_replaces_the_default_and_keeps_its_extras(packages, expected):
+    """A transformers row written for the retired engine names `transformers`: it still gets serve's extra
+    (the default torch stays unless the row names its own; a direct reference is taken as written)."""
+    spec = spec_for(ModelRow(name="m", backend="transformers", model="x", packages=packages),
+                    BACKENDS.get("transformers"), "venv")  # fmt: skip
+    assert spec.packages[-len(expected) :] == expected and spec.server_digest is None
+    assert set(spec.packages) - set(expected) <= {"torch", "pillow>=10"} and "pillow>=10" in spec.packages
     assert not any(p.startswith("rapidocr-onnxruntime>=") for p in spec.packages), (
         "the row's pin replaces the default"
     )

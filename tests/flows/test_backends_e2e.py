@@ -1,8 +1,9 @@
 """Every backend through `python -m flows.benchmark`, on real Prefect, real venvs and real servers.
 
 - transformers: tiny random-weight LLaVA and Idefics3 models built offline (environments/tiny_models.py,
-  `vlmhb tiny-model`) and served from a local folder; tesseract on the OCR set with `--engine-arg
-  lang=eng` (one run).
+  `vlmhb tiny-model`) and served from a local folder by `transformers serve`, from rows written for the
+  retired engine of the project's own server (engine-args, a served_model_name); tesseract on the OCR set
+  with `--engine-arg lang=eng` (one run).
 - vllm and sglang: they need a GPU, so the stand-ins of tests/data/fake_vllm/ (same CLI flags, same
   protocol, no model) are installed into venvs from the rows' `packages` and launched with the argv the
   benchmark gives the real servers: ready, crashing and never-ready servers, plus an `openai` endpoint
@@ -132,6 +133,8 @@ def local_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
             "args": " ".join(engine),
             "concurrency": "2",
             "max_tokens": "8",
+            # transformers serve cannot rename the model: the client names it as given
+            "served_model_name": "tiny-vlm" if kind == "llava" else "",
         }
         for kind in KINDS
     ]
@@ -177,6 +180,10 @@ def test_tiny_vlm_predictions_and_performance(local_run, model):
     assert perf["server_start_s"] > 0 and perf["env_build_s"] is not None
     assert perf["output_tokens"] == preds["output_tokens"].sum() and perf["output_tokens_per_s"] > 0
     assert perf["ttft_p50_s"] > 0
+    # the prompt's tokens, a page's image tokens included (16 for llava, 4 or more for idefics3)
+    assert preds["input_tokens"].min() > (16 if model == "tiny-llava" else 4)
+    log = (run_dir / "logs" / f"{model}.server.log").read_text()
+    assert "Uvicorn running on http://127.0.0.1" in log, "transformers' own server, on loopback"
 
 
 def test_tesseract_reads_the_ocr_set_with_its_engine_args(local_run):

@@ -13,7 +13,10 @@ Directives in the prompt text change one request (tests use them), e.g. ``#token
 ``#status=CODE`` (always answer CODE); ``#fail=CODExN`` (the first N requests with this prompt answer
 CODE, later ones succeed); ``#drop=N`` (the first N requests with this prompt lose the connection
 after the first chunk); ``#nousage`` (no usage chunk); ``#nostream`` (answer in one JSON body even
-when asked to stream, as some servers do).
+when asked to stream, as some servers do); ``#burst=K`` and ``#nodone``, the coarse stream of
+``transformers serve``: tokens are still made one every ``itl``, but after the first they go out K to a
+write (the chunks of one write arrive in one socket read), each write when its last token is made, and
+``#nodone`` ends the stream on its finish and usage chunks, without ``[DONE]``.
 
 Fault modes (options, for the fault-injection tests; each counts chat requests from 1):
 ``--answer echo`` answers each request with its prompt text and a digest of its images, split
@@ -68,7 +71,9 @@ from aiohttp import web
 
 from tests.support.aiohttp_process import launched, serve_forever
 
-_DIRECTIVE = re.compile(r"#(tokens|ttft|itl|sleep|status|fail|drop)=([0-9.x]+)|#(nousage|nostream)")
+_DIRECTIVE = re.compile(
+    r"#(tokens|ttft|itl|sleep|status|fail|drop|burst)=([0-9.x]+)|#(nousage|nostream|nodone)"
+)
 
 
 class Synthetic:
@@ -256,12 +261,20 @@ class Synthetic:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         try:
             await resp.prepare(request)
+            burst, sent = int(opts.get("burst", 1)), -1
             for i in range(tokens):
+                if i and i % burst and i < tokens - 1:
+                    continue  # a coarse stream: this token goes out with the last one of its write
                 delay = start + ttft + i * itl - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 sep = "" if scripted is not None else " "
-                await resp.write(self.chunk(i) if words is None else self.word_chunk(i, words[i], sep))
+                group, sent = range(sent + 1, i + 1), i
+                await resp.write(
+                    b"".join(
+                        self.chunk(j) if words is None else self.word_chunk(j, words[j], sep) for j in group
+                    )
+                )
                 if i == 0 and malformed:
                     await resp.write(b'data: {"choices": [{"delta": {"content": "x"\n\n')
                 if i == 0 and truncate:
@@ -276,7 +289,8 @@ class Synthetic:
             tail = self._finish
             if "nousage" not in opts and (body.get("stream_options") or {}).get("include_usage"):
                 tail += self.usage(prompt_tokens, tokens)
-            await resp.write_eof(tail + b"data: [DONE]\n\n")  # one write: the last chunk and the end
+            # one write: the last chunk and the end
+            await resp.write_eof(tail if "nodone" in opts else tail + b"data: [DONE]\n\n")
         except ConnectionResetError:
             pass  # the client gave up (a timeout test): nothing to report
         return resp

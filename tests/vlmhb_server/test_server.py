@@ -1,26 +1,22 @@
-"""The project's own model server (vlmhb_server/, run in model environments).
+"""The project's own server with its engines (vlmhb_server/, run in model environments): RapidOCR, Tesseract.
 
-Servers run for real: the package is copied as EnvManager copies it, started with a model env's
-python on a free 127.0.0.1 port, and spoken to over HTTP (raw, and with the `openai` client the
-benchmark uses). Which python serves each engine comes from the fixtures `rapidocr_python`,
-`tesseract_python` and `transformers_python`: by default the env var VLMHB_TEST_<ENGINE>_PYTHON,
-else a throwaway venv under /tmp; a test whose python is missing or lacks the engine is skipped,
-saying so. The stdlib-only parts (protocol, reading order) are tested in this venv directly.
+Servers run for real: the package is copied as EnvManager copies it, started with a model env's python on a
+free 127.0.0.1 port, and spoken to over HTTP (raw, and with the `openai` client the benchmark uses). Which
+python serves each engine comes from the fixtures `rapidocr_python`, `rapidocr3_python` and
+`tesseract_python`: by default the env var VLMHB_TEST_<ENGINE>_PYTHON, else the engine's environment built
+by EnvManager in the shared cache (~/.cache/vlmhyperbench), as the benchmark builds it; a missing one is a
+skip that says so (a failure under CI). Slow: each environment is built once, then found in the cache. The
+parts that need no engine (protocol, command line) are in test_protocol.py, reading order in test_layout.py.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
-import io
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -30,29 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageFont
 
-from environments.engines import ENGINES as ENGINE_NEEDS
-from vlmhb_server.engines import ENGINES
-from vlmhb_server.layout import TextBox, reading_order_lines
-from vlmhb_server.protocol import APIError, parse_chat_request
+from tests.vlmhb_server.harness import BAD_BODIES, chat, free_port, page, server_env
 
-REPO = Path(__file__).resolve().parents[2]
-SERVERS_DIR = REPO / "vlmhb_server"
 # Each engine's env is built by EnvManager (cached under VLMHB_CACHE_DIR); a variable can point elsewhere.
 ENV_ROWS = {  # env -> (backend, packages of the model row)
     "rapidocr": ("rapidocr", ("rapidocr-onnxruntime==1.4.4",)),
     "rapidocr3": ("rapidocr", ("rapidocr==3.10.0",)),  # the embedded default's rapidocr-3 environment
     "tesseract": ("tesseract", ()),
-    "transformers": ("transformers", ("torch==2.13.0", "transformers", "tokenizers")),
 }
 ENV_IMPORTS = {
     "rapidocr": "rapidocr_onnxruntime",
     "rapidocr3": "rapidocr, onnxruntime",
     "tesseract": "pytesseract",
-    "transformers": "torch, transformers, tokenizers",
 }
 START_TIMEOUT_S = 180
+
+pytestmark = pytest.mark.slow  # each engine's environment is built (or found in the shared cache)
 
 
 # ---------------------------------------------------------------- harness
@@ -92,25 +83,6 @@ def tesseract_python() -> str:
     return env_python("tesseract")
 
 
-@pytest.fixture(scope="session")
-def transformers_python() -> str:
-    return env_python("transformers")
-
-
-@pytest.fixture(scope="session")
-def server_pythonpath(tmp_path_factory) -> Path:
-    """A folder holding the server as EnvManager installs it: a package named vlmhb_server."""
-    root = tmp_path_factory.mktemp("server-pkg")
-    shutil.copytree(SERVERS_DIR, root / "vlmhb_server", ignore=shutil.ignore_patterns("__pycache__"))
-    return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     url: str
@@ -148,16 +120,6 @@ def server_command(
     for key, value in (engine_args or {}).items():
         cmd += ["--engine-arg", f"{key}={value}"]
     return cmd
-
-
-def server_env(pythonpath: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(pythonpath),
-        "HF_HUB_OFFLINE": "1",
-        "OMP_NUM_THREADS": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 @contextlib.contextmanager
@@ -220,28 +182,6 @@ def sse(url: str, body: dict, timeout: float = 60) -> list[str]:
         return [line[len(b"data: ") :].decode().strip() for line in response if line.startswith(b"data: ")]
 
 
-def page(*lines: str, size=(640, 200), font=None) -> Image.Image:
-    image = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(lines):
-        draw.text((24, 24 + 64 * i), line, fill="black", font=font, font_size=None if font else 34)
-    return image
-
-
-def data_url(image: Image.Image, fmt: str = "PNG") -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt)
-    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def chat(
-    name: str, *images: Image.Image, text: str = "Read all the text on the page.", image_format="PNG", **extra
-) -> dict:
-    content = [{"type": "image_url", "image_url": {"url": data_url(i, image_format)}} for i in images]
-    content.append({"type": "text", "text": text})
-    return {"model": name, "messages": [{"role": "user", "content": content}], **extra}
-
-
 def streamed(payloads: list[str]) -> tuple[str, list[dict], dict | None]:
     """(the text, the content chunks, the usage chunk) of an SSE answer, checking its framing."""
     assert payloads[-1] == "[DONE]"
@@ -253,182 +193,6 @@ def streamed(payloads: list[str]) -> tuple[str, list[dict], dict | None]:
     assert body[-1]["choices"][0]["finish_reason"] in ("stop", "length")
     content = [e for e in body[:-1] if e["choices"][0]["delta"].get("content")]
     return "".join(e["choices"][0]["delta"]["content"] for e in content), content, usage
-
-
-# ---------------------------------------------------------------- stdlib-only parts, in this venv
-
-
-def test_engine_packages_cover_every_engine():
-    assert set(ENGINE_NEEDS.registered()) == set(ENGINES) == {"rapidocr", "tesseract", "transformers"}
-    assert list(ENGINE_NEEDS.get("rapidocr").requirements())[0].startswith("aiohttp")
-    with pytest.raises(KeyError, match="known: rapidocr, tesseract, transformers"):
-        ENGINE_NEEDS.get("paddle")
-
-
-def test_server_imports_no_engine_and_nothing_of_the_orchestrator(server_pythonpath):
-    code = (
-        "import sys, vlmhb_server, vlmhb_server.__main__, vlmhb_server.app, "
-        "vlmhb_server.engine_rapidocr, vlmhb_server.engine_tesseract, vlmhb_server.engine_transformers\n"
-        "heavy = {'torch', 'transformers', 'PIL', 'numpy', 'rapidocr_onnxruntime', 'rapidocr',"
-        " 'pytesseract', 'prefect', 'pydantic', 'polars', 'environments', 'vlmhyperbench'}\n"
-        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(server_pythonpath)},
-        cwd="/",
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
-    bare = subprocess.run(
-        [sys.executable, "-c", "import sys, vlmhb_server; print('aiohttp' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(server_pythonpath)},
-        cwd="/",
-    )
-    assert bare.stdout.strip() == "False"  # the package lists are readable without aiohttp
-
-
-def box(left, top, bottom, text):
-    return TextBox(left, top, bottom, text)
-
-
-def test_reading_order_groups_boxes_into_lines():
-    boxes = [
-        box(300, 102, 130, "USD"),  # same line as "Total:", a little lower
-        box(20, 20, 50, "INVOICE"),
-        box(20, 100, 128, "Total:"),
-        box(150, 18, 49, "No. 12345"),
-        box(120, 99, 131, "1,234.56"),
-        box(20, 160, 190, "   "),  # empty boxes are dropped
-        box(20, 200, 230, "Thanks"),
-    ]
-    assert reading_order_lines(boxes) == ["INVOICE No. 12345", "Total: 1,234.56 USD", "Thanks"]
-
-
-def test_reading_order_keeps_close_lines_apart():
-    # Lines 30 px tall, 24 px apart: they overlap by 6 px, under half a height, so two lines.
-    boxes = [box(0, 24, 54, "second"), box(0, 0, 30, "first"), box(100, 25, 55, "line")]
-    assert reading_order_lines(boxes) == ["first", "second line"]
-    quad = TextBox.from_quad([[10, 5], [90, 7], [90, 30], [10, 28]], "skewed")
-    assert (quad.left, quad.top, quad.bottom) == (10, 5, 30)
-
-
-def test_chat_request_parses_parts_and_options():
-    request = parse_chat_request(
-        chat(
-            "m",
-            page("a"),
-            page("b"),
-            max_tokens=7,
-            temperature=0.5,
-            seed=3,
-            stream=True,
-            stream_options={"include_usage": True},
-        ),
-        "m",
-    )
-    assert len(request.images) == 2 and request.images[0].startswith(b"\x89PNG")
-    assert [p.kind for p in request.messages[0].parts] == ["image", "image", "text"]
-    assert (request.max_tokens, request.temperature, request.seed) == (7, 0.5, 3)
-    assert request.stream and request.include_usage
-    plain = parse_chat_request({"messages": [{"role": "developer", "content": "hi"}]}, "m")
-    assert plain.model == "m" and plain.messages[0].role == "system" and plain.messages[0].text == "hi"
-
-
-BAD_BODIES = {
-    "not an object": [],
-    "no messages": {"model": "m"},
-    "empty messages": {"model": "m", "messages": []},
-    "bad role": {"messages": [{"role": "robot", "content": "x"}]},
-    "bad content": {"messages": [{"role": "user", "content": 5}]},
-    "bad part": {"messages": [{"role": "user", "content": [{"type": "audio"}]}]},
-    "http image": {
-        "messages": [
-            {
-                "role": "user",
-                "content": [{"type": "image_url", "image_url": {"url": "http://example.com/a.png"}}],
-            }
-        ]
-    },
-    "bad base64": {
-        "messages": [
-            {
-                "role": "user",
-                "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}],
-            }
-        ]
-    },
-    "zero max_tokens": {"messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
-    "hot temperature": {"messages": [{"role": "user", "content": "x"}], "temperature": 3},
-    "n=2": {"messages": [{"role": "user", "content": "x"}], "n": 2},
-    "stream string": {"messages": [{"role": "user", "content": "x"}], "stream": "yes"},
-}
-
-
-@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
-def test_chat_request_rejects_bad_bodies(body):
-    with pytest.raises(APIError) as caught:
-        parse_chat_request(body, "m")
-    assert caught.value.status == 400
-    assert caught.value.body()["error"]["type"] == "invalid_request_error"
-
-
-def test_chat_request_for_another_model_is_404():
-    with pytest.raises(APIError) as caught:
-        parse_chat_request({"model": "other", "messages": [{"role": "user", "content": "x"}]}, "m")
-    assert caught.value.status == 404 and caught.value.code == "model_not_found"
-
-
-# ---------------------------------------------------------------- command line (this venv has aiohttp)
-
-
-def run_cli(pythonpath: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vlmhb_server", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=server_env(pythonpath),
-    )
-
-
-def test_cli_rejects_bad_engine_args(server_pythonpath):
-    port = str(free_port())
-    unknown = run_cli(
-        server_pythonpath, "--engine", "tesseract", "--port", port, "--engine-arg", "colour=red"
-    )
-    assert unknown.returncode == 2 and "does not know engine-arg(s) ['colour']" in unknown.stderr
-    dtype = run_cli(
-        server_pythonpath,
-        "--engine",
-        "transformers",
-        "--model",
-        "/nowhere",
-        "--port",
-        port,
-        "--engine-arg",
-        "dtype=float8",
-    )
-    assert dtype.returncode == 2 and "dtype must be one of" in dtype.stderr
-    malformed = run_cli(server_pythonpath, "--engine", "tesseract", "--engine-arg", "novalue")
-    assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
-    no_model = run_cli(server_pythonpath, "--engine", "transformers")
-    assert no_model.returncode == 2 and "--model is required" in no_model.stderr
-
-
-def test_cli_exits_1_naming_the_packages_when_the_engine_is_missing(server_pythonpath):
-    # This venv has aiohttp but no torch: the server binds, fails to load, says what to install.
-    if importlib.util.find_spec("torch") is not None:
-        pytest.skip("this venv has torch, so the transformers engine is not missing here")
-    done = run_cli(
-        server_pythonpath, "--engine", "transformers", "--model", "/nowhere", "--port", str(free_port())
-    )
-    assert done.returncode == 1
-    assert "ModuleNotFoundError" in done.stderr and "pip install torch transformers" in done.stderr
 
 
 # ---------------------------------------------------------------- rapidocr
@@ -666,92 +430,3 @@ def test_tesseract_without_the_language_data_fails_to_load(tesseract_python, ser
         env=server_env(server_pythonpath),
     )
     assert done.returncode == 1 and "apt-get install tesseract-ocr-klingon" in done.stderr
-
-
-# ---------------------------------------------------------------- transformers, tiny random models
-
-
-@pytest.fixture(scope="session")
-def tiny_models(transformers_python, tmp_path_factory) -> dict[str, Path]:
-    from environments.tiny_models import KINDS, build_in
-
-    root = tmp_path_factory.mktemp("tiny-models")
-    return {kind: build_in(transformers_python, kind, root / kind) for kind in KINDS}
-
-
-@pytest.fixture(scope="module", params=["llava", "idefics3"])
-def tiny_server(request, transformers_python, tiny_models, server_pythonpath, tmp_path_factory):
-    logs = tmp_path_factory.mktemp("logs")
-    with running_server(
-        transformers_python,
-        "transformers",
-        server_pythonpath,
-        logs,
-        model=str(tiny_models[request.param]),
-        name=f"tiny-{request.param}",
-        engine_args={"dtype": "float32", "device": "cpu"},
-    ) as server:
-        yield server
-
-
-def test_tiny_model_card(tiny_server):
-    card = http("GET", f"{tiny_server.url}/v1/models")[1]["data"][0]
-    assert card["id"] == tiny_server.name and card["device"] == "cpu" and card["dtype"] == "float32"
-    assert card["model_class"] in ("LlavaForConditionalGeneration", "Idefics3ForConditionalGeneration")
-
-
-def test_tiny_model_streams_what_it_answers(tiny_server):
-    body = chat(tiny_server.name, page(*INVOICE), page("Page two"), max_tokens=12)
-    status, whole = http("POST", f"{tiny_server.url}/v1/chat/completions", body)
-    assert status == 200, whole
-    usage = whole["usage"]
-    assert 1 <= usage["completion_tokens"] <= 12
-    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
-    finish = whole["choices"][0]["finish_reason"]
-    assert finish == ("length" if usage["completion_tokens"] == 12 else "stop")
-    text, chunks, last = streamed(
-        sse(
-            f"{tiny_server.url}/v1/chat/completions",
-            {**body, "stream": True, "stream_options": {"include_usage": True}},
-        )
-    )
-    assert text == whole["choices"][0]["message"]["content"]  # greedy: the same tokens both times
-    assert last["usage"] == usage
-    assert 1 <= len(chunks) <= usage["completion_tokens"]
-
-
-def test_tiny_model_counts_image_tokens_in_the_prompt(tiny_server):
-    url = f"{tiny_server.url}/v1/chat/completions"
-
-    def prompt_tokens(*images):
-        return http("POST", url, chat(tiny_server.name, *images, max_tokens=1))[1]["usage"]["prompt_tokens"]
-
-    one, two = prompt_tokens(page("a")), prompt_tokens(page("a"), page("b"))
-    assert two - one >= 4  # the tiny models spend 4 (idefics3, per tile) or 16 (llava) tokens per image
-
-
-def test_tiny_model_sampling_follows_the_seed(tiny_server):
-    url = f"{tiny_server.url}/v1/chat/completions"
-    body = chat(tiny_server.name, page("a"), max_tokens=8, temperature=1.0, seed=7)
-    first, second = (http("POST", url, body)[1]["choices"][0]["message"]["content"] for _ in range(2))
-    assert first == second
-
-
-def test_tiny_model_stops_generating_when_the_client_leaves(tiny_server):
-    url = f"{tiny_server.url}/v1/chat/completions"
-    body = chat(tiny_server.name, page("a"), max_tokens=1500, stream=True)
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.readline().startswith(b"data: ")  # generation has begun; hang up
-    started = time.perf_counter()
-    status, answer = http("POST", url, chat(tiny_server.name, page("b"), max_tokens=2), timeout=60)
-    assert status == 200 and answer["usage"]["completion_tokens"] <= 2
-    assert time.perf_counter() - started < 2  # not queued behind 1500 tokens
-    assert "client left" in tiny_server.log_text() or tiny_server.process.poll() is None
-
-
-def test_tiny_model_memory_report(tiny_server):
-    memory = http("GET", f"{tiny_server.url}/metrics/memory")[1]
-    assert memory["rss_mb"] > 100 and memory["peak_gpu_mb"] is None  # CPU only here

@@ -284,13 +284,10 @@ def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
                 "give the price by the hour (cost_per_hour) or by the token (price_in, price_out), not both",
             )
         )
-    if m.served_model_name and backend.serves_model_path:
-        errors.append(
-            row.error(
-                "served_model_name",
-                f"backend {m.backend!r} serves the model under its `model` value and cannot rename it",
-            )
-        )
+    try:
+        backend.read_args(m.args)
+    except ValueError as e:
+        errors.append(row.error("args", str(e)))
     if not 0 <= m.temperature <= 2:
         errors.append(row.error("temperature", f"{m.temperature} is outside 0..2"))
     if m.python and not re.match(r"^3\.\d{1,2}$", m.python):

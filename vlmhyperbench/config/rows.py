@@ -124,7 +124,9 @@ class ModelRow(_Row):
     packages: tuple[str, ...] = ()
     """Extra pip requirements, space-separated; they replace a backend default of the same name."""
     args: tuple[str, ...] = ()
-    """Extra server arguments, space-separated (shell-style quoting; never run by a shell)."""
+    """Extra server arguments, space-separated (shell-style quoting; never run by a shell). `transformers`
+    rows may give `--engine-arg KEY=VALUE` pairs (dtype, device, device_map, attn_implementation,
+    trust_remote_code, max_pixels, max_new_tokens, warmup), translated for `transformers serve`."""
     concurrency: int = 8
     """Requests in flight at once."""
     max_tokens: int = 512
@@ -136,7 +138,8 @@ class ModelRow(_Row):
     python: str | None = None
     """Python version of the environment (default: the orchestrator's)."""
     served_model_name: str | None = None
-    """The model name sent in requests (vllm, sglang: also their `--served-model-name`)."""
+    """The model name sent in requests (vllm, sglang: also their `--served-model-name`); `transformers serve`
+    cannot rename, so its requests name the model as given."""
     headers: dict[str, str] = {}
     """Extra HTTP headers of every request, `Name: value` items separated by `|`."""
     extra_body: dict[str, Any] = {}

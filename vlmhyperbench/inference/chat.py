@@ -66,6 +66,8 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from vlmhyperbench.inference.downscale import fit_pixels
+
 try:  # orjson parses an SSE chunk in a third of json's time; prefect already depends on it
     from orjson import dumps as _dumps
     from orjson import loads as _loads
@@ -119,6 +121,9 @@ class Endpoint(BaseModel):
     (``https://NAME.openai.azure.com``) and requests go to its deployment ``deployment``."""
     deployment: str | None = None
     """Azure OpenAI's deployment name (None: ``model``)."""
+    max_pixels: int | None = None
+    """Pages above this many pixels are shrunk (aspect kept) before they are sent, as PNG: a server with no
+    such setting of its own (a `transformers` row's ``--engine-arg max_pixels=N``). None: sent as read."""
 
     @property
     def azure(self) -> bool:
@@ -304,6 +309,11 @@ def build_body(endpoint: Endpoint, item: RequestItem, *, stream: bool = True) ->
                 raise _InputError(
                     f"image unreadable: not an image (unknown format, first bytes {data[:8]!r})"
                 )
+            if endpoint.max_pixels:
+                try:
+                    data, mime = fit_pixels(data, mime, endpoint.max_pixels)
+                except Exception as e:  # Pillow's errors vary by format (a decompression bomb too)
+                    raise _InputError(f"image unreadable: {type(e).__name__}: {e}") from e
             url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
             content.append({"type": "image_url", "image_url": {"url": url}})
         text = {"type": "text", "text": item.prompt}
