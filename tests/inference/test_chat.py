@@ -46,7 +46,40 @@ def ask(url: str, prompts: list[str], **kwargs) -> tuple[list[Answer], object]:
     return answers, stats
 
 
+async def _bare_timings(url: str, n: int, concurrency: int) -> dict[str, float]:
+    """Median TTFT, latency, TPOT and gap between chunks of a bare aiohttp loop against URL (vLLM's benchmark
+    request function, reduced): what the machine lets any client measure right now."""
+    import aiohttp
+
+    sem = asyncio.Semaphore(concurrency)
+    seen: dict[str, list[float]] = {"ttft": [], "latency": [], "tpot": [], "itl": []}
+
+    async def one(session: aiohttp.ClientSession, i: int) -> None:
+        body = {"model": "synthetic", "stream": True, "messages": [{"role": "user", "content": f"q{i}"}]}
+        async with sem:
+            started = time.perf_counter()
+            arrivals = []
+            async with session.post(url + "/chat/completions", json=body) as resp:
+                async for line in resp.content:
+                    if line.startswith(b"data: {") and json.loads(line[6:])["choices"][0]["delta"].get(
+                        "content"
+                    ):
+                        arrivals.append(time.perf_counter() - started)
+            latency = time.perf_counter() - started
+            seen["ttft"].append(arrivals[0])
+            seen["latency"].append(latency)
+            seen["tpot"].append((latency - arrivals[0]) / (len(arrivals) - 1))
+            seen["itl"] += [b - a for a, b in zip(arrivals, arrivals[1:])]
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(one(session, i) for i in range(n)))
+    return {name: statistics.median(values) for name, values in seen.items()}
+
+
 def test_timings_match_the_servers_known_delays(server):
+    """Our figures against the server's known delays, and against a bare aiohttp loop's in the same moment:
+    on a shared machine every client is late by the same load; ours may not add to it."""
+    bare = asyncio.run(_bare_timings(server, 8, 4))
     answers, stats = ask(server, [f"q{i}" for i in range(8)])
     assert stats.requests == stats.answered == 8 and stats.errors == 0 and stats.stopped_early is None
     for a in answers:
@@ -60,11 +93,13 @@ def test_timings_match_the_servers_known_delays(server):
         assert a.tpot_s == pytest.approx((a.latency_s - a.ttft_s) / 4)
         assert a.sent_at < a.finished_at and a.finished_at - a.sent_at >= a.latency_s
         assert a.queue_wait_s >= 0
-    assert statistics.median(a.ttft_s for a in answers) < 0.040 + 0.015
-    assert statistics.median(a.latency_s for a in answers) < 0.080 + 0.020
-    assert 0.008 < statistics.median(a.tpot_s for a in answers) < 0.014
+    # within 15-20 ms of the true delays, or of what the bare loop measured when the machine is busy
+    assert statistics.median(a.ttft_s for a in answers) < max(0.040, bare["ttft"]) + 0.015, bare
+    assert statistics.median(a.latency_s for a in answers) < max(0.080, bare["latency"]) + 0.020, bare
+    tpot = statistics.median(a.tpot_s for a in answers)
+    assert min(0.008, bare["tpot"] - 0.004) < tpot < max(0.014, bare["tpot"] + 0.004), bare
     gaps = [a.itl_s for a in answers if a.itl_s is not None]
-    assert len(gaps) >= 4 and 0.008 < statistics.median(gaps) < 0.014
+    assert len(gaps) >= 4 and 0.005 < statistics.median(gaps) < max(0.014, bare["itl"] + 0.004), bare
     assert stats.window_s >= 2 * 0.080  # two waves of four
     assert stats.output_tokens == 40
 
