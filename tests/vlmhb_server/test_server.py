@@ -399,15 +399,16 @@ def test_tesseract_reads_russian_and_english_lines(tesseract_server):
 
 
 def test_tesseract_failures_are_500_or_an_error_event(tesseract_python, server_pythonpath, tmp_path):
-    # A page of noise takes tesseract ~10 s; a 2 s per-page timeout makes pytesseract raise: a real
-    # engine error. Before any text it is an HTTP 500; after the first line, an SSE error event.
-    noise = Image.effect_noise((3000, 3000), 100).convert("RGB")
+    # A page of noise takes tesseract ~20 s; a 6 s per-page timeout makes pytesseract raise: a real
+    # engine error (and leaves a line of text its 6 s on a busy machine). Before any text it is an HTTP
+    # 500; after the first line, an SSE error event.
+    noise = Image.effect_noise((4000, 4000), 100).convert("RGB")
     with running_server(
         tesseract_python,
         "tesseract",
         server_pythonpath,
         tmp_path,
-        engine_args={"lang": "eng", "timeout": "2"},
+        engine_args={"lang": "eng", "timeout": "6"},
     ) as server:
         url = f"{server.url}/v1/chat/completions"
         for stream in (False, True):
