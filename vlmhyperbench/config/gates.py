@@ -90,11 +90,11 @@ def check_gates(
         model, dataset = cells.get("model", "*"), cells.get("dataset", "*")
         metric, perturbation = cells.get("metric", ""), cells.get("perturbation", "")
         if model != "*" and model not in models:
-            errors.append(row.error("model", f"unknown model {model!r}", ["*", *sorted(models)]))
+            errors.append(row.unknown("model", "model", model, ["*", *sorted(models)]))
         if dataset != "*" and dataset not in datasets:
-            errors.append(row.error("dataset", f"unknown dataset {dataset!r}", ["*", *sorted(datasets)]))
+            errors.append(row.unknown("dataset", "dataset", dataset, ["*", *sorted(datasets)]))
         if metric not in metric_names:
-            errors.append(row.error("metric", f"unknown metric {metric!r}", metric_names))
+            errors.append(row.unknown("metric", "metric", metric, metric_names))
         low, high = _number(row, "min", errors), _number(row, "max", errors)
         if low is not None and high is not None and low > high:
             errors.append(row.error("max", f"max {high:g} is below min {low:g}"))
