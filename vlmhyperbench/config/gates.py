@@ -12,8 +12,10 @@ gates.csv (optional, in the config folder; `;` separated, one gate a row):
                    by more than that; empty / `no`: no comparison
 A row needs at least one of min, max, no_regression. Each row is checked against every planned pair it
 matches whose metrics include its metric, one check per rule: `passed`, `failed`, or `unchecked` (the
-pair failed or has no value for the metric; a run with failed pairs exits 1 already). The run's exit code
-is 3 when a check failed (docs/reference/exit-codes.md).
+pair failed or has no value for the metric, a run with failed pairs exits 1 already; or, for
+no_regression, no earlier run of the pair has a value to compare with: "no earlier run of MODEL on
+DATASET", no verdict either way). The run's exit code is 3 when a check failed
+(docs/reference/exit-codes.md).
 """
 
 from __future__ import annotations
