@@ -36,7 +36,7 @@ from tasks.report import report
 from tasks.runtime import pair_failure
 from vlmhb_core.console import FOLDER, TERMINAL, command_parser
 from vlmhb_core.errors import ConfigError
-from vlmhb_core.settings import get_settings
+from vlmhb_core.settings import Settings, get_settings
 from vlmhyperbench.config import (
     DEFAULT_CONFIG,
     check_api_keys,
@@ -114,7 +114,7 @@ async def benchmark(
     settings = get_settings()
     clock = Stopwatch()
     output_dir = Path(output or settings.results_dir)
-    dispatch = settings.dispatch
+    dispatch = Settings().dispatch  # read now, as run_model did: a long-lived worker's environment may change
     if resume:
         run = RunFolder.open(output_dir, resume)
         given = {"models": models, "datasets": datasets, "max_samples": max_samples, "env": env}

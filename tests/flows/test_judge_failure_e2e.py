@@ -16,13 +16,6 @@ pytestmark = pytest.mark.slow
 SAID = "The answer looks right to me."
 
 
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def test_a_judge_that_never_grades_fails_its_pair_and_the_report_shows_its_answers(api_url, tmp_path):
     config, out = tmp_path / "config", tmp_path / "results"
     simple_dataset(config / "qa", 4)
@@ -47,10 +40,10 @@ def test_a_judge_that_never_grades_fails_its_pair_and_the_report_shows_its_answe
         (config / "datasets.csv").write_text("name;task;path;metrics\nqa;vqa;qa;anls judge_correct\n")
         (config / "plan.csv").write_text("model;dataset;judge\nc1;qa;j1\nc2;qa;j2\n")
         env = cli_env(tmp_path, PREFECT_API_URL=api_url)
-        code, output = run_cli("--config", str(config), "--output", str(out), "--run-id", "judged", env=env,
-                               log=tmp_path / "run.log")  # fmt: skip
+        args = ("--config", str(config), "--output", str(out), "--run-id", "never-grades")
+        code, output = run_cli(*args, env=env, log=tmp_path / "run.log")
         assert code == 1, output[-4000:]
-        run = out / "judged"
+        run = out / "never-grades"
         pairs = {p["model"]: p for p in json.loads((run / "manifest.json").read_text())["pairs"]}
 
         # every answer of j1 unparseable (asked twice each): its pair fails, naming it and counting

@@ -13,13 +13,6 @@ from tests.support.fault_servers import FaultServer, cli_env, run_cli, simple_da
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()
-
-
 def test_resume_continues_the_run_and_only_compared_pairs_get_a_verdict(api_url, tmp_path):
     config, out = tmp_path / "config", tmp_path / "results"
     simple_dataset(config / "qa", 6)
@@ -38,12 +31,20 @@ def test_resume_continues_the_run_and_only_compared_pairs_get_a_verdict(api_url,
 
         # a first run of one model: nothing to compare with, and nothing says "no regression"
         code, output = run_cli(
-            *base, "--models", "fast", "--limit", "3", "--run-id", "first", env=env, log=tmp_path / "1.log"
+            *base,
+            "--models",
+            "fast",
+            "--limit",
+            "3",
+            "--run-id",
+            "one-model",
+            env=env,
+            log=tmp_path / "1.log",
         )
         assert code == 0, output[-3000:]
         assert "no earlier run of these models and datasets: nothing compared" in output
         assert "no regression" not in output.lower()
-        first = out / "first"
+        first = out / "one-model"
         html = (first / "report.html").read_text()
         card = html[html.index('id="comparison-card"') : html.index('id="leaderboard"')]
         assert "nothing compared" in card and "no regression" not in html.lower()
@@ -55,7 +56,7 @@ def test_resume_continues_the_run_and_only_compared_pairs_get_a_verdict(api_url,
         asked = servers["fast"].stats()["chats"]
 
         # --resume with no option continues exactly that run: one model, 3 samples, nothing asked again
-        code, output = run_cli("--output", str(out), "--resume", "first", env=env, log=tmp_path / "2.log")
+        code, output = run_cli("--output", str(out), "--resume", "one-model", env=env, log=tmp_path / "2.log")
         assert code == 0, output[-3000:]
         manifest = json.loads((first / "manifest.json").read_text())
         assert manifest["resumed_at"] and manifest["parameters"]["models"] == ["fast"]
@@ -67,32 +68,35 @@ def test_resume_continues_the_run_and_only_compared_pairs_get_a_verdict(api_url,
             "--output",
             str(out),
             "--resume",
-            "first",
+            "one-model",
             "--models",
             "fast,slow",
             env=env,
             log=tmp_path / "3.log",
         )
         assert (
-            code == 2 and "--models: run first was started with fast, this command gives fast,slow" in output
+            code == 2
+            and "--models: run one-model was started with fast, this command gives fast,slow" in output
         )
 
         # a new run of both models: a verdict for fast, which ran before; slow had no earlier run, and says so
-        code, output = run_cli(*base, "--limit", "3", "--run-id", "second", env=env, log=tmp_path / "4.log")
+        code, output = run_cli(
+            *base, "--limit", "3", "--run-id", "two-models", env=env, log=tmp_path / "4.log"
+        )
         assert code == 0, output[-3000:]
-        assert "no regression against run first (2 metrics of 1 pair compared)" in output
+        assert "no regression against run one-model (2 metrics of 1 pair compared)" in output
         assert "no earlier run of slow on qa" in output
-        second = out / "second"
+        second = out / "two-models"
         html = (second / "report.html").read_text()
         card = html[html.index('id="comparison-card"') : html.index('id="leaderboard"')]
         assert (
-            "against run first" in card
+            "against run one-model" in card
             and "no regression" in card
             and "no earlier run of 1 of 2 pairs" in card
         )
         leaderboard = (second / "leaderboard.md").read_text()
         assert (
-            "no regression against run first" in leaderboard
+            "no regression against run one-model" in leaderboard
             and "- no earlier run of slow on qa" in leaderboard
         )
         gates = {

@@ -6,8 +6,9 @@ not (`unparseable` twice, `request failed`, `not asked`: a rescore whose journal
 the judge's raw answer. The report shows them in its Judges section.
 
 `judge_failure`: a judged metric scored on fewer than half of the samples sent to the judges is no figure
-to report: when more than half of a judged metric's samples have no verdict, the pair fails with a reason
-that names each judge and its counts ("judge j1: 8 of 8 answers unparseable").
+to report: when the judges gave no verdict on more than half of a judged metric's samples they were asked
+about, the pair fails with a reason that names each judge and its counts ("judge j1: 8 of 8 answers
+unparseable").
 """
 
 from __future__ import annotations
@@ -89,26 +90,25 @@ def _last_answers(lines: pl.DataFrame) -> dict[str, tuple[str | None, str | None
 
 
 def judge_failure(pair: Pair, counts: pl.DataFrame, missing: pl.DataFrame) -> str | None:
-    """Why PAIR fails when more than half of a judged metric's judged samples have no verdict (COUNTS:
-    judging_counts; MISSING: missing_verdicts); None when every judged metric has verdicts for at least
-    half of its samples."""
-    thin = [
-        r for r in counts.iter_rows(named=True) if r["judged"] and 2 * (r["no_verdict"] or 0) > r["judged"]
-    ]
+    """Why PAIR fails when the judges were asked about more than half of a judged metric's judged samples
+    and gave no verdict on them (COUNTS: judging_counts; MISSING: missing_verdicts); None when every judged
+    metric has verdicts for at least half of its samples. A question the journal has no answer to (a rescore
+    after a prompt change) is no judge's failure: rescore reports it, and `--ask-judges missing` asks it."""
+    thin = []
+    for r in counts.iter_rows(named=True):
+        kind = "extract" if r["metric"].startswith("judge_extract:") else "grade"
+        failed = (r["no_verdict"] or 0) - _never_asked(missing, kind)
+        if r["judged"] and 2 * failed > r["judged"]:
+            thin.append((failed, r, kind))
     if not thin:
         return None
-    worst = max(thin, key=lambda r: r["no_verdict"] / r["judged"])
-    kind = "extract" if worst["metric"].startswith("judge_extract:") else "grade"
+    failed, worst, kind = max(thin, key=lambda t: t[0] / t[1]["judged"])
     parts = []
     for judge in pair.judges:
         mine = missing.filter((pl.col("judge") == judge) & (pl.col("kind") == kind))
         why = [
             f"{n} of {worst['judged']} {label}"
-            for reason, label in (
-                (UNPARSEABLE, "answers unparseable"),
-                (REQUEST_FAILED, "requests failed"),
-                (NOT_ASKED, "questions never asked"),
-            )
+            for reason, label in ((UNPARSEABLE, "answers unparseable"), (REQUEST_FAILED, "requests failed"))
             if (n := mine.filter(pl.col("reason") == reason).height)
         ]
         if why:
@@ -116,7 +116,15 @@ def judge_failure(pair: Pair, counts: pl.DataFrame, missing: pl.DataFrame) -> st
     if not parts:  # every judge answered, and they tie
         parts.append(f"judges {', '.join(pair.judges)}: their verdicts tie")
     return (
-        f"JudgeError: {'; '.join(parts)}; no verdict for {worst['no_verdict']} of {worst['judged']} judged "
-        f"samples of {worst['metric']} (more than half): the judges' answers are in the report's Judges "
-        "section"
+        f"JudgeError: {'; '.join(parts)}; no verdict for {failed} of {worst['judged']} judged samples of "
+        f"{worst['metric']} (more than half): the judges' answers are in the report's Judges section"
     )
+
+
+def _never_asked(missing: pl.DataFrame, kind: str) -> int:
+    """The samples of KIND without a verdict that no judge was asked about (its journal lacks them all)."""
+    rows = missing.filter(pl.col("kind") == kind)
+    if not rows.height:
+        return 0
+    asked = rows.group_by("sample_id").agg((pl.col("reason") != NOT_ASKED).any().alias("asked"))
+    return asked.filter(~pl.col("asked")).height
