@@ -82,9 +82,9 @@ def test_a_metric_axis_starts_at_its_natural_bound():
 
 
 def test_answers_padded_with_whitespace_are_flagged(tmp_path):
-    from tasks.scoring import score_pair_file
     from vlmhyperbench.report import write_report
     from vlmhyperbench.results import PairKey
+    from vlmhyperbench.scoring import score_pair_file
 
     config = make_config(tmp_path, n=12)
     run = write_run(tmp_path / "results", "r1", config, {"pad": set()}, n=12, report=False,
