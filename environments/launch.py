@@ -141,9 +141,27 @@ def _tls_context():
     return httpx2.create_ssl_context(trust_env=False)
 
 
+REFUSED_GRACE_S = 2.0
+"""How long an endpoint may refuse connections before the check gives up: a port where nothing listens
+fails in about this long, with its URL, instead of the whole wait (a server that accepts connections but
+is still loading, answering 5xx or 429, or slow to answer, is waited for as long as TIMEOUT_S)."""
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether EXC (an SDK connection error) was a refused connection: nothing listens at that port."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def check_endpoint(model_row: ServedModel, base_url: str, model: str, timeout_s: float) -> None:
     """Waits until a running endpoint lists its models (it may be starting, or a gateway may stumble:
-    connection errors, 429 and 5xx are waited out for TIMEOUT_S), then checks that it serves MODEL; for
+    connection errors, 429 and 5xx are waited out for TIMEOUT_S; a connection refused for REFUSED_GRACE_S
+    fails then, with the URL), then checks that it serves MODEL; for
     Azure OpenAI, whose list is the resource's models and not its deployments, a one-token request to
     the deployment checks that it exists. What retrying cannot change fails at once with what to fix:
     401/403 (the key), 404 (the path, the api-version, the deployment), a model it does not serve.
@@ -154,6 +172,7 @@ def check_endpoint(model_row: ServedModel, base_url: str, model: str, timeout_s:
     shown = (model_row.base_url.rstrip("/") + "/openai/models") if azure else base_url + "/v1/models"
     deadline = time.monotonic() + timeout_s
     last = "no answer"
+    refused_since: float | None = None
     with sdk_client(model_row, base_url) as client:
         while True:
             if STOPPING.is_set():
@@ -168,6 +187,18 @@ def check_endpoint(model_row: ServedModel, base_url: str, model: str, timeout_s:
                 last = f"HTTP {e.status_code}: {_detail(e)}"
             except (openai.APIConnectionError, openai.APITimeoutError) as e:
                 last = f"{type(e).__name__}: {e.__cause__ or e}"
+                if _refused(e):  # nothing listens there: waiting cures that only for a server starting
+                    refused_since = refused_since or time.monotonic()
+                    if time.monotonic() - refused_since >= REFUSED_GRACE_S:
+                        raise ServerError(
+                            f"nothing listens at {shown}: the connection was refused for "
+                            f"{REFUSED_GRACE_S:.0f} s; is the endpoint running, and is the row's base_url "
+                            f"{model_row.base_url!r} right?"
+                        ) from None
+                else:
+                    refused_since = None
+            else:
+                refused_since = None
             if time.monotonic() > deadline:
                 raise ServerError(
                     f"the endpoint did not answer {shown} within {timeout_s:.0f} s (last: {last})"

@@ -36,10 +36,11 @@ from tasks.report import report
 from tasks.runtime import pair_failure
 from vlmhb_core.console import FOLDER, TERMINAL, command_parser
 from vlmhb_core.errors import ConfigError
-from vlmhb_core.settings import get_settings
+from vlmhb_core.settings import Settings, get_settings
 from vlmhyperbench.config import (
     DEFAULT_CONFIG,
     check_api_keys,
+    check_data,
     default_config,
     dropped_datasets,
     plan_pairs,
@@ -57,6 +58,7 @@ from vlmhyperbench.results import (
     new_run_id,
     versions,
 )
+from vlmhyperbench.results.resume import RunParameters, resumed_parameters
 
 EXIT_OK, EXIT_PAIRS_FAILED, EXIT_CONFIG = 0, 1, 2
 EXIT_GATE_FAILED = 3
@@ -92,14 +94,6 @@ class ThrottledSave:
             self._save()
 
 
-def resumed_config(run: RunFolder) -> str:
-    """A resumed run keeps the config folder it started with (its datasets' relative paths point there)."""
-    original = Path(run.read_manifest().config or run.config_dir)
-    if not original.is_dir():
-        raise ConfigError(f"cannot resume {run.run_id}: its config folder {original} no longer exists")
-    return str(original)
-
-
 @flow(name="benchmark", validate_parameters=True)
 async def benchmark(
     config: str = DEFAULT_CONFIG,
@@ -113,14 +107,20 @@ async def benchmark(
 ) -> State:
     """Benchmarks the models of CONFIG on its datasets. The run ends Completed only when every pair
     completed and every quality gate passed, else Failed with a message that names what failed; its
-    result is {run_dir, run_id, status, exit_code, gates, failed_gates} either way."""
+    result is {run_dir, run_id, status, exit_code, gates, failed_gates} either way. RESUME continues run
+    RESUME exactly as it was started (its config folder and options, from its manifest: an option given
+    with another value is a ConfigError)."""
     logger = get_run_logger()
     settings = get_settings()
     clock = Stopwatch()
     output_dir = Path(output or settings.results_dir)
+    dispatch = Settings().dispatch  # read now, as run_model did: a long-lived worker's environment may change
     if resume:
         run = RunFolder.open(output_dir, resume)
-        config = resumed_config(run)
+        given = {"models": models, "datasets": datasets, "max_samples": max_samples, "env": env}
+        stored = resumed_parameters(run, given, config=None if config == DEFAULT_CONFIG else config)
+        config, models, datasets = stored.config, stored.models, stored.datasets
+        max_samples, env, dispatch = stored.max_samples, stored.env, stored.dispatch or dispatch
     catalog, pairs = plan(config, models, datasets, max_samples)
     clock.lap("plan")
     warm_up()  # the report's imports, while the models run
@@ -136,7 +136,7 @@ async def benchmark(
             run.run_id,
             config_dir=Path(config).resolve(),
             keys=keys,
-            parameters={"models": models, "datasets": datasets, "max_samples": max_samples, "env": env},
+            parameters=RunParameters(str(config), models, datasets, max_samples, env, dispatch).as_dict(),
             git_commit=git_commit(),
             versions=versions(),
         )
@@ -163,6 +163,7 @@ async def benchmark(
                     datasets=datasets,
                     max_samples=max_samples,
                     env=env,
+                    dispatch=dispatch,
                 )
             except Exception as exc:  # the subflow itself broke: its pairs fail (or error), the others go on
                 result = ModelResult(pairs=[pair_failure(p.key, exc) for p in pairs if p.model.name == name])
@@ -304,13 +305,18 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--resume 20261126-150434-746e     # continue a stopped run: only what is missing is asked",
     )
     parser.add_argument(
-        "--config", default=DEFAULT_CONFIG, metavar="DIR", help="config folder (default: %(default)s)"
+        "--config", default=None, metavar="DIR", help=f"config folder (default: {DEFAULT_CONFIG})"
     ).complete = FOLDER
     parser.add_argument(
         "--output", default=None, metavar="DIR", help="results folder (default: VLMHB_RESULTS_DIR or results)"
     ).complete = FOLDER
     parser.add_argument("--run-id", default=None, help="the new run's id (default: time-based)")
-    parser.add_argument("--resume", default=None, metavar="ID", help="continue run ID in place")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="ID",
+        help="continue run ID in place, with the config and options it was started with",
+    )
     parser.add_argument("--models", default=None, help="comma-separated model names (default: all planned)")
     parser.add_argument(
         "--datasets", default=None, help="comma-separated dataset names (default: all planned)"
@@ -357,6 +363,24 @@ def parse_args(argv: list[str] | None = None, prog: str = PROG) -> argparse.Name
     return args
 
 
+def resume_options(args: argparse.Namespace, settings) -> tuple[argparse.Namespace, str]:
+    """ARGS with the config and options of the run it resumes, and that run's dispatch; ConfigErrors for
+    an option given with another value than the run's."""
+    run = RunFolder.open(Path(args.output or settings.results_dir), args.resume)
+    given = {
+        "models": args.models,
+        "datasets": args.datasets,
+        "max_samples": args.max_samples,
+        "env": args.env,
+        "dispatch": settings.dispatch if "dispatch" in settings.model_fields_set else None,
+    }
+    stored = resumed_parameters(run, given, config=args.config)
+    resumed = argparse.Namespace(**vars(args))
+    resumed.config, resumed.models, resumed.datasets = stored.config, stored.models, stored.datasets
+    resumed.max_samples, resumed.env = stored.max_samples, stored.env
+    return resumed, stored.dispatch or settings.dispatch
+
+
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     """The command line: `python -m flows.benchmark ARGV`, or `vlmhb run ARGV` (PROG names it in messages)."""
     args = parse_args(argv, prog)
@@ -366,11 +390,13 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         print_registries()
         return EXIT_OK
     settings = get_settings()
+    dispatch = settings.dispatch
     try:  # the whole config is checked before Prefect or any server starts
-        if args.resume:
-            config = resumed_config(RunFolder.open(Path(args.output or settings.results_dir), args.resume))
+        if args.resume:  # the run's own config and options (resume_options: a different one is exit 2)
+            args, dispatch = resume_options(args, settings)
+            config = args.config
         else:
-            config = default_config(args.config)
+            config = default_config(args.config or DEFAULT_CONFIG)
             if args.run_id and (Path(args.output or settings.results_dir) / args.run_id).exists():
                 raise ConfigError(
                     f"run {args.run_id} already exists in {args.output or settings.results_dir}: "
@@ -379,8 +405,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         catalog, pairs = plan_pairs(config, args.models, args.datasets, args.max_samples)
         for warning in catalog.warnings:  # plugins that cannot be used: only their pairs will fail
             print(f"warning: {warning}", file=sys.stderr)
-        if settings.dispatch == "local":  # on a pool, the per-model job's environment holds the keys
+        if dispatch == "local":  # on a pool, the per-model job's environment holds the keys
             check_api_keys(catalog, [p.model.name for p in pairs] + [j for p in pairs for j in p.judges])
+        check_data(catalog, pairs)  # every dataset file and image of the plan, before anything starts
         for line in dropped_datasets(catalog, pairs, args.datasets):
             print(f"note: {line}", file=sys.stderr)
         for line in synthetic_datasets(catalog, pairs):

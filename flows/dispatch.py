@@ -53,13 +53,15 @@ async def run_model(
     datasets: list[str] | None = None,
     max_samples: int | None = None,
     env: str | None = None,
+    dispatch: str | None = None,
 ) -> ModelResult:
-    """One model's evaluation, placed by VLMHB_DISPATCH; its ModelResult either way (the model's own
-    flow run, here or on a pool, ends Completed or Failed)."""
+    """One model's evaluation, placed by DISPATCH (`local` or `pool`; None: VLMHB_DISPATCH; a resumed run
+    passes its own); its ModelResult either way (the model's own flow run, here or on a pool, ends
+    Completed or Failed)."""
     params = dict(
         config=config, run_dir=run_dir, model=model, datasets=datasets, max_samples=max_samples, env=env
     )
-    if Settings().dispatch == "pool":
+    if (dispatch or Settings().dispatch) == "pool":
         return await dispatch_model(**params)
     state: State = await evaluate_model(**params, return_state=True)
     return await state.result(raise_on_failure=False)

@@ -248,15 +248,22 @@ async def run_judges(
             logger.error("%s: scoring failed: %s", pair.key.label, exc)
             outcomes.append(PairOutcome.failed(pair.key, failure_reason(exc), **counts))
             continue
-        no_verdict = int(judged["no_verdict"].sum()) if judged.height else 0
-        if no_verdict:
+        if judged.failure:  # more than half of a judged metric's samples without a verdict: no figure
+            logger.error("%s: %s", pair.key.label, judged.failure, extra=TERMINAL)
+            outcomes.append(
+                PairOutcome.failed(pair.key, judged.failure, no_verdict=judged.no_verdict, **counts)
+            )
+            continue
+        if judged.no_verdict:
             logger.warning(
-                "%s: %d judged samples have no verdict (left out of their judged metric): see judging.csv",
+                "%s: %d judged samples have no verdict (judges: %s), left out of their judged metric: see "
+                "the report's Judges section",
                 pair.key.label,
-                no_verdict,
+                judged.no_verdict,
+                judged.judges_without_verdicts() or "tied",
                 extra=TERMINAL,
             )
         outcomes.append(
-            PairOutcome.completed(pair.key, judges=list(pair.judges), no_verdict=no_verdict, **counts)
+            PairOutcome.completed(pair.key, judges=list(pair.judges), no_verdict=judged.no_verdict, **counts)
         )
     return outcomes

@@ -34,7 +34,7 @@ from vlmhb_core.errors import ConfigError
 from vlmhyperbench.config import Catalog, Pair, expand_plan, load_catalog
 from vlmhyperbench.inference import PredictionJournal
 from vlmhyperbench.report import warm_up, write_report
-from vlmhyperbench.results import PAIR_COMPLETED, PAIR_PENDING, Manifest, PairKey, RunFolder
+from vlmhyperbench.results import PAIR_COMPLETED, PAIR_PENDING, Manifest, PairKey, PairOutcome, RunFolder
 from vlmhyperbench.scoring import score_one_pair
 
 
@@ -51,6 +51,8 @@ class Rescored:
     """Judged pairs left for the judges (with --ask-judges)."""
     no_verdict: int = 0
     """Judged samples whose verdict the journals lack (left out of their judged metric)."""
+    failed: list[str] = field(default_factory=list)
+    """Judged pairs that fail now: more than half of a judged metric's samples have no verdict."""
 
     def completed(self) -> list[PairKey]:
         done = self.manifest.completed_keys()
@@ -63,6 +65,7 @@ class Rescored:
                 f"{self.no_verdict} judged samples have no verdict in the journals (left out of their judged "
                 "metric); `--ask-judges missing` asks the judges for them"
             )
+        lines += [f"failed: {reason}" for reason in self.failed]
         return lines
 
 
@@ -104,15 +107,25 @@ def rescore_pairs(run_dir: str, ask_judges: str | None = None) -> Rescored:
             if ask_judges:
                 done.to_judge.append(pair)
             else:
-                counts = score_judged_pair(pair, run, catalog, params.get("env"))
-                done.no_verdict += int(counts["no_verdict"].sum()) if counts.height else 0
+                judged = score_judged_pair(pair, run, catalog, params.get("env"))
+                done.no_verdict += judged.no_verdict
                 done.rescored += 1
+                if judged.failure:  # too few verdicts to stand: the pair fails, as in the benchmark
+                    before = manifest.outcome(pair.key)
+                    counts = {"requests": before.requests, "errors": before.errors} if before else {}
+                    manifest.record(
+                        PairOutcome.failed(pair.key, judged.failure, no_verdict=judged.no_verdict, **counts)
+                    )
+                    done.failed.append(f"{pair.key.label}: {judged.failure}")
             continue
         if pair.key not in completed:
             continue
         scored = score_one_pair(pair, predictions, run, params.get("env"))
         run.save_scored(pair.key, scored.scores, scored.summary, None)
         done.rescored += 1
+    if done.failed:
+        manifest.finish()
+        run.save_manifest(manifest)
     return done
 
 

@@ -35,6 +35,7 @@ from metrics._aggregate import (
     summarize,
 )
 from metrics._agreement import Agreement, agreement
+from metrics._bootstrap import percentile_interval
 from metrics._errors import MetricError, UnknownNameError
 from metrics._judged import (
     JUDGE_CORRECT,
@@ -84,6 +85,7 @@ __all__ = [
     "metric_names",
     "normalize",
     "paired_difference",
+    "percentile_interval",
     "score",
     "summarize",
 ]

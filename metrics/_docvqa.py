@@ -4,7 +4,10 @@ Per question: both sides normalised as `" ".join(s.strip().lower().split())`; th
 the normalised strings divided by the length of the longer RAW string upper-cased (the RRC script's
 `max(len(answer.upper()), len(pred.upper()))`, 0 when both are empty); the best (smallest) normalised
 distance over the gold answers; 1 - NL when NL < tau = 0.5, else 0. The differences from the `anls`
-metric and from the peers are in metrics/README.md ("Official benchmark scorers").
+metric and from the peers are in metrics/README.md ("Official benchmark scorers"). Faithful to the script,
+a prediction padded with whitespace earns credit (`"dog" + 200 spaces` against "invoice 2019": 0.95), so
+each row also carries `value_trimmed`, its value with the normalised strings' lengths (0 there): the report
+flags the answers whose padding changed their score.
 """
 
 from __future__ import annotations
@@ -44,4 +47,8 @@ def docvqa_anls_values(predictions, references, sample: np.ndarray, n_samples: i
 def docvqa_anls(table: pl.DataFrame) -> pl.DataFrame:
     """ANLS of the DocVQA/InfographicVQA challenges: RRC normalisation and length, NL >= 0.5 scores 0."""
     row, p, r = pairs(table)
-    return rows(table, docvqa_anls_values(p, r, row, len(table)))
+    value = docvqa_anls_values(p, r, row, len(table))
+    # The same with the lengths of the normalised strings: where it differs, whitespace padding (or a
+    # character whose upper case is longer) changed the score; the report flags those answers.
+    trimmed = docvqa_anls_values(normalize_series(p), normalize_series(r), row, len(table))
+    return rows(table, value, value_trimmed=pl.Series(trimmed, dtype=pl.Float64))

@@ -16,14 +16,11 @@ from tasks.progress import PairProgress
 from vlmhb_core.console import TERMINAL
 from vlmhb_core.errors import DatasetError
 from vlmhb_core.settings import get_settings
-from vlmhyperbench.benchmarks import BENCHMARKS
-from vlmhyperbench.config import TASKS, Catalog, ModelRow, Pair, pick_template, render_prompt
+from vlmhyperbench.config import Catalog, ModelRow, Pair, pick_template, render_prompt
+from vlmhyperbench.config.data import dataset_samples, pair_samples
 from vlmhyperbench.datasets import (
     PerturbedImage,
     Sample,
-    check_fields,
-    read_dataset,
-    select_samples,
     unknown_fields,
 )
 from vlmhyperbench.inference import Endpoint, PredictionJournal, RequestItem, run_requests
@@ -56,21 +53,7 @@ def already_complete(run: RunFolder, pair: Pair) -> bool:
 
 def load_samples(catalog: Catalog, pair: Pair) -> list[Sample]:
     """The pair's samples, each checked to give what its task needs (DatasetError naming FILE:LINE)."""
-    d = pair.dataset
-    filters = {
-        "doc_classes": list(pair.filter_doc_class) or None,
-        "question_types": list(pair.filter_question_type) or None,
-        "max_samples": pair.max_samples,
-    }
-    requires = TASKS.get(d.task).requires
-    options = d.page_options()
-    if d.benchmark and d.format is None:  # the benchmark's own reader, over its published layout
-        samples = BENCHMARKS.get(d.benchmark).read(catalog.dataset_path(d), d.split, options=options)
-        check_fields(samples, requires)
-        return select_samples(samples, **filters)
-    return read_dataset(
-        d.reader_format, catalog.dataset_path(d), split=d.split, requires=requires, options=options, **filters
-    )
+    return pair_samples(pair, dataset_samples(catalog, pair.dataset))
 
 
 def sample_fields(sample: Sample, prompt: str) -> dict:

@@ -30,8 +30,10 @@ from vlmhyperbench.judges import (
     VerdictJournal,
     agreement_rows,
     disagreements,
+    judge_failure,
     judge_performance,
     judging_counts,
+    missing_verdicts,
     plan_pair,
     read_verdict,
     verdict_columns,
@@ -180,28 +182,51 @@ def with_judges(summary: pl.DataFrame, pair: Pair, catalog: Catalog) -> pl.DataF
     )
 
 
+@dataclass
+class JudgedScores:
+    """What scoring a judged pair found: its judging counts, the samples without a verdict (with each
+    judge's answer), and why the pair fails (None: its judged metrics stand)."""
+
+    counts: pl.DataFrame
+    missing: pl.DataFrame
+    failure: str | None
+
+    @property
+    def no_verdict(self) -> int:
+        return int(self.counts["no_verdict"].sum()) if self.counts.height else 0
+
+    def judges_without_verdicts(self) -> str:
+        """`j1 8, j2 1`: each judge and the samples it gave no verdict on."""
+        if not self.missing.height:
+            return ""
+        own = self.missing.filter(pl.col("verdict").is_null()).group_by("judge", maintain_order=True).len()
+        return ", ".join(f"{judge} {n}" for judge, n in own.iter_rows())
+
+
 @task(name="judged-scoring", task_run_name="scoring-{pair.model.name}-{pair.key.stem}", cache_policy=NO_CACHE)
 async def judged_scoring(
     pair: Pair, run: RunFolder, catalog: Catalog, env: str | None = None
-) -> pl.DataFrame:
+) -> JudgedScores:
     """Scores a judged pair once its judges are done (in a thread, as scoring does); see score_judged_pair."""
     return await asyncio.to_thread(score_judged_pair, pair, run, catalog, env)
 
 
-def score_judged_pair(pair: Pair, run: RunFolder, catalog: Catalog, env: str | None = None) -> pl.DataFrame:
+def score_judged_pair(pair: Pair, run: RunFolder, catalog: Catalog, env: str | None = None) -> JudgedScores:
     """Scores a judged pair from its predictions and its judges' journals, and writes its scores, summary and
-    judge figures (how many samples the judges saw, agreement, disagreements, the judges' cost and speed).
-    A scorer's metrics run in its environment (built with ENV when given), as for any pair. Returns the
-    judging counts. (flows.rescore calls it without a task.)"""
+    judge figures (how many samples the judges saw, agreement, disagreements, the judges' cost and speed,
+    the samples without a verdict). A scorer's metrics run in its environment (built with ENV when given),
+    as for any pair. Returns the judging counts, the samples without a verdict and, when more than half of a
+    judged metric's samples have none, why the pair fails (judges.judge_failure). (flows.rescore calls it
+    without a task.)"""
     key = pair.key
     predictions = pl.read_parquet(run.predictions(key))
     judging_plan = plan_pair(pair, predictions, catalog.prompts)
-    states, performance = {}, []
+    states, performance, lines = {}, [], {}
     for judge in pair.judges:
         journal = VerdictJournal(run.verdicts(judge, key))
-        lines = journal.load()
-        states[judge] = journal.states(lines)
-        performance.append(judge_performance(judge, pair, lines, catalog.models[judge].concurrency))
+        lines[judge] = journal.load()
+        states[judge] = journal.states(lines[judge])
+        performance.append(judge_performance(judge, pair, lines[judge], catalog.models[judge].concurrency))
     verdicts = verdict_columns(judging_plan, list(pair.judges), states)
     keys = dict(zip(("model", "dataset", "perturbation"), key.as_tuple()))
     scored = score_pair(
@@ -215,6 +240,7 @@ def score_judged_pair(pair: Pair, run: RunFolder, catalog: Catalog, env: str | N
         verdicts.select("sample_id", "judge_grade", "judge_extraction"),
     )
     counts = judging_counts(pair, judging_plan, verdicts, scored.scores)
+    missing = missing_verdicts(pair, judging_plan, verdicts, states, lines)
     run.save_scored(key, scored.scores, with_judges(scored.summary, pair, catalog), None)
     run.save_judging(
         key,
@@ -223,6 +249,7 @@ def score_judged_pair(pair: Pair, run: RunFolder, catalog: Catalog, env: str | N
             "agreement": agreement_rows(pair, judging_plan, verdicts),
             "disagreements": disagreements(pair, judging_plan, verdicts),
             "performance": pl.DataFrame(performance),
+            "missing": missing,
         },
     )
-    return counts
+    return JudgedScores(counts, missing, judge_failure(pair, counts, missing))

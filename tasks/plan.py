@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from vlmhyperbench.benchmarks import BENCHMARKS, data_record
-from vlmhyperbench.config import Catalog, Pair, plan_pairs
+from vlmhyperbench.config import Catalog, Pair, check_data, plan_pairs
 from vlmhyperbench.results import BenchmarkData
 
 
@@ -20,8 +20,11 @@ def plan(
     datasets: list[str] | None = None,
     max_samples: int | None = None,
 ) -> tuple[Catalog, list[Pair]]:
-    """Reads and checks the config folder; raises ConfigError before anything runs."""
-    return plan_pairs(config, models, datasets, max_samples)
+    """Reads and checks the config folder and the data of its pairs (every dataset file, each image's
+    stat); raises ConfigError before anything runs."""
+    catalog, pairs = plan_pairs(config, models, datasets, max_samples)
+    check_data(catalog, pairs)
+    return catalog, pairs
 
 
 @task(name="record-data", cache_policy=NO_CACHE)

@@ -308,6 +308,8 @@ RESULT_COLUMNS = {
     "tpot_p50_s": "time per output token after the first, median, seconds",
     "itl_p50_s": "inter-token latency between arrivals of text, median, seconds",
     "latency_p50_s": "request latency, median, seconds",
+    "latency_p50_ci_low_s": "median latency, 95 % bootstrap interval, low end (seeded, 1,000 resamples)",
+    "latency_p50_ci_high_s": "median latency, 95 % bootstrap interval, high end",
     "latency_p90_s": "request latency, 90th percentile, seconds",
     "latency_p99_s": "request latency, 99th percentile, seconds",
     "requests_per_s": "answered requests per second over the pair's window (first send to last answer)",

@@ -62,7 +62,7 @@ def test_a_row_overrides_what_it_sets(root):
     [
         (
             "name;benchmark;path\nd;chartqaa;data/ChartQA\n",
-            "datasets.csv:2: column 'benchmark': unknown benchmark 'chartqaa' "
+            "datasets.csv:2: column 'benchmark': unknown benchmark 'chartqaa'; did you mean 'chartqa'? "
             "(allowed: cc_ocr, chartqa, charxiv, docvqa",
         ),
         (

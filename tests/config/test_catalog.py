@@ -53,7 +53,7 @@ def test_a_valid_config_expands_wildcards_and_skips_incompatible_pairs(write_con
 @pytest.mark.parametrize(
     "models, expected",
     [
-        ("name;backend\nm;nope\n", "models.csv:2: column 'backend': unknown backend 'nope' (allowed: "),
+        ("name;backend\nm;nope\n", "models.csv:2: column 'backend': unknown backend 'nope'"),
         (
             "name;backend\nm;rapidocr\nm;rapidocr\n",
             "models.csv:3: column 'name': duplicate name 'm' (first defined at line 2)",
@@ -158,6 +158,14 @@ def test_model_errors_name_file_line_and_column(write_config, models, expected):
         (
             "name;task;path;metrics\nd;ocr;data/ocr;cer nonsense\n",
             "datasets.csv:2: column 'metrics': unknown name 'nonsense'",
+        ),
+        (  # a typo gets the close match README promises, then the whole list
+            "name;task;path;metrics\nd;ocr;data/ocr;cerr\n",
+            "datasets.csv:2: column 'metrics': unknown name 'cerr'; did you mean 'cer'? (allowed: accuracy, ",
+        ),
+        (
+            "name;task;path\nd;ocrr;data/ocr\n",
+            "datasets.csv:2: column 'task': unknown task 'ocrr'; did you mean 'ocr'? (allowed: ",
         ),
         (
             "name;task;path;prompts\nd;ocr;data/ocr;nothere\n",

@@ -59,3 +59,69 @@ def test_gateway_query_and_a_401_from_the_gateway(servers, monkeypatch):
     keyless = row.model_copy(update={"api_key_env": None})
     with pytest.raises(ServerError, match="the endpoint wants a key: set api_key_env"):
         check_endpoint(keyless, url, "synthetic", 5)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_port_with_nothing_listening_fails_within_3_s_with_its_url():
+    """A typo in base_url's port: the check fails in seconds, naming the URL, not after its 30 s wait."""
+    import time
+
+    from environments.backends import BACKENDS
+    from environments.launch import start_server
+
+    port = closed_port()
+    row = ModelRow(name="m", backend="openai", model="synthetic", base_url=f"http://127.0.0.1:{port}/v1")
+    started = time.monotonic()
+    with pytest.raises(ServerError) as info:  # the benchmark's own path for an `openai` row
+        start_server(None, row, BACKENDS.get("openai"), log_path=None, timeout_s=600)
+    took = time.monotonic() - started
+    assert took < 3.0, f"a refused connection took {took:.1f} s to fail"
+    assert f"nothing listens at http://127.0.0.1:{port}/v1/models" in str(info.value)
+    assert "connection was refused" in str(info.value) and "base_url" in str(info.value)
+
+
+def test_an_endpoint_that_starts_listening_within_the_grace_is_waited_for():
+    """A server that binds its port a moment after the check begins (a gateway restarting) is still waited
+    for: only a refusal that lasts fails early."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Models(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            body = json.dumps({"object": "list", "data": [{"id": "synthetic", "object": "model"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    port = closed_port()
+    holder: dict = {}
+
+    def start_later() -> None:
+        time.sleep(0.8)
+        holder["server"] = ThreadingHTTPServer(("127.0.0.1", port), Models)
+        holder["server"].serve_forever()
+
+    thread = threading.Thread(target=start_later, daemon=True)
+    thread.start()
+    try:
+        row = ModelRow(name="m", backend="openai", model="synthetic", base_url=f"http://127.0.0.1:{port}/v1")
+        check_endpoint(row, f"http://127.0.0.1:{port}", "synthetic", 30)
+    finally:
+        time.sleep(0.1)
+        if "server" in holder:
+            holder["server"].shutdown()
+        thread.join(5)

@@ -42,9 +42,12 @@ def test_gates_csv_errors_name_file_line_and_column(write_config):
     lines = str(err.value).splitlines()
     gates = root / "gates.csv"
     assert lines[0].startswith(
-        f"{gates}:2: column 'model': unknown model 'rapidocr-9' (allowed: *, rapidocr-1.4, rapidocr-3"
+        f"{gates}:2: column 'model': unknown model 'rapidocr-9'; did you mean 'rapidocr-3' or "
+        "'rapidocr-1.4'? (allowed: *, rapidocr-1.4, rapidocr-3"
     )
-    assert lines[1].startswith(f"{gates}:3: column 'metric': unknown metric 'cerr' (allowed: accuracy, anls")
+    assert lines[1].startswith(
+        f"{gates}:3: column 'metric': unknown metric 'cerr'; did you mean 'cer'? (allowed: accuracy, anls"
+    )
     assert lines[2] == f"{gates}:4: column 'max': max 0.5 is below min 0.6"
     assert lines[3] == f"{gates}:5: column 'min': 'high' is not a number"
     assert lines[4].startswith(f"{gates}:6: column 'no_regression': 'maybe' is neither yes/no nor a number")
@@ -177,7 +180,7 @@ def test_a_drop_beyond_both_intervals_fails_no_regression_yes(tmp_path):
     assert saved["checks"][0]["previous_value"] == 0.9
 
 
-def test_first_run_passes_no_regression_and_the_table_names_the_failing_gate(tmp_path):
+def test_a_first_run_leaves_no_regression_unchecked_and_the_table_names_the_failing_gate(tmp_path):
     from rich.console import Console
 
     from vlmhyperbench.history.gates import evaluate_gates, print_gates
@@ -188,12 +191,12 @@ def test_first_run_passes_no_regression_and_the_table_names_the_failing_gate(tmp
     )
     assert [(c.rule, c.status, c.reason) for c in report.checks] == [
         ("max", "failed", "0.3000 is above the maximum 0.25"),
-        ("no_regression", "passed", "no earlier run to compare with"),
+        ("no_regression", "unchecked", "no earlier run of a on ocr"),
     ]
     console = Console(record=True, width=200)
     print_gates(report, console)
     text = console.export_text()
-    assert "Quality gates: 1 failed, 0 unchecked, 1 passed" in text
+    assert "Quality gates: 1 failed, 1 unchecked, 0 passed" in text
     assert "FAILED" in text and "gates.csv:2" in text and "<= 0.25" in text
 
 

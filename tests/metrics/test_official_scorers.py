@@ -64,6 +64,18 @@ def test_docvqa_anls_and_the_anls_package_agree_at_the_boundary_and_differ_on_ra
     assert one("docvqa_anls", "  abd  ", ["abc"]) == pytest.approx(6 / 7)
 
 
+def test_whitespace_padding_earns_docvqa_anls_credit_as_in_the_script():
+    """Faithful to the RRC script (raw-length denominator), documented in metrics/README.md; the row's
+    value_trimmed (the normalised lengths, as the anls package) is 0, which is how the report finds it."""
+    t = pl.DataFrame(
+        {"sample_id": ["pad", "plain"], "prediction": ["dog" + " " * 200, "dog"]},
+    ).with_columns(pl.Series("references", [["invoice 2019"], ["invoice 2019"]], dtype=pl.List(pl.String)))
+    rows = score("docvqa_anls", t)
+    assert rows["value"].to_list() == pytest.approx([1 - 11 / 203, 0.0])  # 0.9458...: rounds to 0.95
+    assert rows["value_trimmed"].to_list() == [0.0, 0.0]
+    assert anls_score("dog" + " " * 200, ["invoice 2019"]) == 0.0
+
+
 normalised_text = st.text(alphabet="abcxyz019 ", max_size=12).map(lambda s: " ".join(s.split()))
 
 
@@ -175,6 +187,13 @@ OCRBENCH_CASES = [
 )
 def test_ocrbench_substring_rules(pred, refs, dataset, expected, why):
     assert one("ocrbench_accuracy", pred, refs, doc_class=dataset) == expected, why
+
+
+def test_ocrbench_full_width_answers_score_0_as_in_the_official_scripts():
+    """The MultimodalOCR scripts compare characters as they are (lmms-eval folds full-width forms to ASCII
+    and gives 1): documented in metrics/README.md's differences table."""
+    assert one("ocrbench_accuracy", "ＡＢＣ１２３", ["ABC123"], doc_class="IIIT5K") == 0.0
+    assert one("ocrbench_accuracy", "ABC123", ["ABC123"], doc_class="IIIT5K") == 1.0
 
 
 def test_official_scorers_name_themselves_and_their_version():

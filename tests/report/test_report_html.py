@@ -218,9 +218,13 @@ def test_report_is_self_contained_and_complete(report_runs):
     # the failed pair is listed with its reason, escaped
     assert "delta" in html and "ServerError: &lt;script&gt;" in html
     # the regression of alpha is in the report
-    regressions = html[html.index('id="regressions"') : html.index('id="breakdowns"')]
+    section = html[html.index('id="regressions"') : html.index('id="breakdowns"')]
+    regressions = section[section.index("<table>") : section.index("</table>")]
     assert "alpha" in regressions and "20260101-000000-aaaa" in regressions
     assert "beta" not in regressions
+    # the card names the run it compared with
+    card = html[html.index('id="comparison-card"') : html.index('id="leaderboard"')]
+    assert "against run 20260101-000000-aaaa" in card and "4 regressions" in card
     assert len(html) < 1_500_000
 
 
@@ -282,7 +286,10 @@ def test_report_without_dataset_or_history(tmp_path):
     manifest = run.read_manifest()
     write_report(run, manifest, [scores], [summary], [], print_table=False)
     html = (run.root / "report.html").read_text(encoding="utf-8")
-    assert "data:image/jpeg" not in html and "No regression" in html
+    assert "data:image/jpeg" not in html
+    card = html[html.index('id="comparison-card"') : html.index('id="leaderboard"')]
+    assert "nothing compared" in card and "no regression" not in html.lower(), "a first run claims nothing"
+    assert "no earlier run of alpha on docs-vqa" in html
     assert pl.read_csv(run.root / "regressions.csv", separator=";").height == 0
 
 

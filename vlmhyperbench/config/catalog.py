@@ -207,7 +207,7 @@ def _unique(rows: list[CsvRow], model: type[_Row], errors: list[ConfigError], ch
 def _check_model(m: ModelRow, row: CsvRow, errors: list[ConfigError]) -> bool:
     before = len(errors)
     if m.backend not in BACKENDS:
-        errors.append(row.error("backend", f"unknown backend {m.backend!r}", BACKENDS.names()))
+        errors.append(row.unknown("backend", "backend", m.backend, BACKENDS.names()))
         return False
     if not _load_plugin(BACKENDS, m.backend, row, "backend", errors):
         return True  # a plugin backend that cannot be used: its pairs fail when its environment is built
@@ -317,11 +317,11 @@ def _check_dataset(
                 row.error("task", "required value is empty: name a task, or a benchmark", TASKS.names())
             )
     elif d.task not in TASKS:
-        errors.append(row.error("task", f"unknown task {d.task!r}", TASKS.names()))
+        errors.append(row.unknown("task", "task", d.task, TASKS.names()))
     else:
         _load_plugin(TASKS, d.task, row, "task", errors)
     if d.format is not None and d.format not in FORMATS:
-        errors.append(row.error("format", f"unknown format {d.format!r}", FORMATS.names()))
+        errors.append(row.unknown("format", "format", d.format, FORMATS.names()))
     elif d.format is not None or benchmark is None:
         if _load_plugin(FORMATS, d.reader_format, row, "format", errors):
             _check_page_columns(d, row, errors, FORMATS.get(d.reader_format), f"format {d.reader_format!r}")
@@ -352,7 +352,7 @@ def _check_benchmark(d: DatasetRow, row: CsvRow, errors: list[ConfigError]) -> B
     if not d.benchmark:
         return None
     if d.benchmark not in BENCHMARKS:
-        errors.append(row.error("benchmark", f"unknown benchmark {d.benchmark!r}", BENCHMARKS.names()))
+        errors.append(row.unknown("benchmark", "benchmark", d.benchmark, BENCHMARKS.names()))
         return None
     if not _load_plugin(BENCHMARKS, d.benchmark, row, "benchmark", errors):
         return None
@@ -402,7 +402,7 @@ def _check_metric_names(row: CsvRow, names: tuple[str, ...], errors: list[Config
     allowed = sorted({n for n in METRICS.names() if not is_judged(n)} | set(SCORERS.names()))
     for name in names:
         if name not in allowed:
-            errors.append(row.error("metrics", f"unknown name {name!r}", allowed))
+            errors.append(row.unknown("metrics", "name", name, allowed))
         elif name in METRICS:
             _load_plugin(METRICS, name, row, "metrics", errors)
         else:
@@ -459,9 +459,9 @@ def _check_prompt(p: PromptRow, row: CsvRow, errors: list[ConfigError]) -> bool:
 def _check_plan_row(p: PlanRow, row: CsvRow, errors: list[ConfigError], models: dict, datasets: dict) -> bool:
     before = len(errors)
     if p.model != "*" and p.model not in models:
-        errors.append(row.error("model", f"unknown model {p.model!r}", ["*", *sorted(models)]))
+        errors.append(row.unknown("model", "model", p.model, ["*", *sorted(models)]))
     if p.dataset != "*" and p.dataset not in datasets:
-        errors.append(row.error("dataset", f"unknown dataset {p.dataset!r}", ["*", *sorted(datasets)]))
+        errors.append(row.unknown("dataset", "dataset", p.dataset, ["*", *sorted(datasets)]))
     for column, values in (("max_samples", (p.max_samples,)), ("concurrency", p.concurrency)):
         for value in values:
             if value is not None and value < 1:
@@ -536,7 +536,7 @@ def _check_names(
 ) -> None:
     for name in names:
         if name not in allowed:
-            errors.append(row.error(column, f"unknown name {name!r}", allowed))
+            errors.append(row.unknown(column, "name", name, allowed))
         elif registry:
             _load_plugin(registry, name, row, column, errors)
 

@@ -28,6 +28,19 @@ class CsvRow:
     def error(self, column: str | None, message: str, allowed: list[str] | None = None) -> ConfigError:
         return ConfigError(message, file=self.file, line=self.line, column=column, allowed=allowed)
 
+    def unknown(self, column: str, what: str, name: str, allowed: list[str]) -> ConfigError:
+        """`unknown WHAT 'NAME'; did you mean 'X'? (allowed: ...)`: the close matches first (a typo is
+        the usual cause), then every allowed name."""
+        return self.error(column, f"unknown {what} {name!r}{did_you_mean(name, allowed)}", allowed)
+
+
+def did_you_mean(name: str, allowed: list[str]) -> str:
+    """`; did you mean 'X'?` (or 'X' or 'Y') for the names of ALLOWED close to NAME; "" when none is."""
+    import difflib
+
+    close = difflib.get_close_matches(name, [a for a in allowed if a != "*"], n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
 
 def sniff_delimiter(header: str) -> str:
     """`;` is the project's separator; a header with commas and no semicolons is read as `,`."""

@@ -12,8 +12,10 @@ gates.csv (optional, in the config folder; `;` separated, one gate a row):
                    by more than that; empty / `no`: no comparison
 A row needs at least one of min, max, no_regression. Each row is checked against every planned pair it
 matches whose metrics include its metric, one check per rule: `passed`, `failed`, or `unchecked` (the
-pair failed or has no value for the metric; a run with failed pairs exits 1 already). The run's exit code
-is 3 when a check failed (docs/reference/exit-codes.md).
+pair failed or has no value for the metric, a run with failed pairs exits 1 already; or, for
+no_regression, no earlier run of the pair has a value to compare with: "no earlier run of MODEL on
+DATASET", no verdict either way). The run's exit code is 3 when a check failed
+(docs/reference/exit-codes.md).
 """
 
 from __future__ import annotations
@@ -90,11 +92,11 @@ def check_gates(
         model, dataset = cells.get("model", "*"), cells.get("dataset", "*")
         metric, perturbation = cells.get("metric", ""), cells.get("perturbation", "")
         if model != "*" and model not in models:
-            errors.append(row.error("model", f"unknown model {model!r}", ["*", *sorted(models)]))
+            errors.append(row.unknown("model", "model", model, ["*", *sorted(models)]))
         if dataset != "*" and dataset not in datasets:
-            errors.append(row.error("dataset", f"unknown dataset {dataset!r}", ["*", *sorted(datasets)]))
+            errors.append(row.unknown("dataset", "dataset", dataset, ["*", *sorted(datasets)]))
         if metric not in metric_names:
-            errors.append(row.error("metric", f"unknown metric {metric!r}", metric_names))
+            errors.append(row.unknown("metric", "metric", metric, metric_names))
         low, high = _number(row, "min", errors), _number(row, "max", errors)
         if low is not None and high is not None and low > high:
             errors.append(row.error("max", f"max {high:g} is below min {low:g}"))

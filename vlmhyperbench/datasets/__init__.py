@@ -10,6 +10,7 @@ folder): a path that leaves it, by `..`, an absolute path or a symlink, yields a
 whole raises `DatasetError` with `FILE:LINE: field 'NAME': what is wrong`.
 """
 
+from vlmhyperbench.datasets._check import file_problems, image_problem
 from vlmhyperbench.datasets._formats import (
     FORMATS,
     Reader,
@@ -66,6 +67,8 @@ __all__ = [
     "dataset_formats",
     "get_reader",
     "check_fields",
+    "file_problems",
+    "image_problem",
     "read_dataset",
     "register_reader",
     "select_samples",

@@ -78,7 +78,7 @@ def read_omnidocbench(path: Path, split: str | None = None) -> list[Sample]:
             )
         seen[image] = n
         attributes = info.get("page_attribute") or {}
-        ref, error = confine(images, image)
+        ref, error = confine(images, image, "page_info.image_path")
         samples.append(
             Sample(
                 id=image,
@@ -88,6 +88,7 @@ def read_omnidocbench(path: Path, split: str | None = None) -> list[Sample]:
                 question_type=as_text(attributes.get("layout", "")),
                 annotation=page,
                 error=error,
+                error_field="page_info.image_path" if error else None,
                 where=loc,
                 keys=("answer", "annotation"),
             )
@@ -162,9 +163,9 @@ def read_olmocr_bench(
             "where": f"{pdfs / pdf}: page {page}",
             "keys": ("annotation",),
         }
-        ref, error = confine(pdfs, pdf)
+        ref, error = confine(pdfs, pdf, "pdf")
         if ref is None:
-            samples.append(Sample(images=(), error=error, **fields))
+            samples.append(Sample(images=(), error=error, error_field="pdf", **fields))
             continue
         try:
             info = open_pdf(ref.path)

@@ -108,7 +108,7 @@ def _sample(
     )
     images, error = [], None if pages else "no image path"
     for page in pages:
-        ref, why = confine(root, page)
+        ref, why = confine(root, page, "image_path")
         if ref is None:
             error = error or why
         else:
@@ -122,6 +122,7 @@ def _sample(
         question_type=cell.get("question_type", "").strip(),
         split=cell.get("split", "").strip(),
         error=error,
+        error_field="image_path" if error else None,
         where=f"{file}:{line}",
         keys=keys,
         unknown=unknown,

@@ -49,10 +49,10 @@ def _open_text(file: Path) -> str:
         raise DatasetError(f"{file}: cannot read: {e.strerror}") from None
 
 
-def _images(paths: list[Any], root: Path) -> tuple[tuple[ImageRef, ...], str | None]:
+def _images(paths: list[Any], root: Path, field: str = "image") -> tuple[tuple[ImageRef, ...], str | None]:
     refs = []
     for rel in paths:
-        ref, why = confine(root, as_text(rel))
+        ref, why = confine(root, as_text(rel), field)
         if ref is None:
             return (), why
         refs.append(ref)
@@ -95,6 +95,7 @@ def read_docvqa(path: Path) -> list[Sample]:
                 question_type=as_text(item.get("question_type") or first_of(item.get("question_types", ""))),
                 split=as_text(item.get("data_split") or split),
                 error=error,
+                error_field="image" if error else None,
                 where=f"{path}: {loc}",
                 keys=present(item),
                 unknown=tuple(k for k in item if k not in DOCVQA_FIELDS),
@@ -137,7 +138,8 @@ def _jsonl_sample(obj: dict[str, Any], path: Path, line: int, ids: UniqueIds) ->
         raise DatasetError(where(path, line, "image") + "missing (give 'image' or 'images')")
     sample_id = as_text(obj.get("id", "")) or str(line)
     ids.add(sample_id, f"{path}:{line}")
-    images, error = _images(pages, path.parent)
+    field = "images" if "images" in obj else "image"
+    images, error = _images(pages, path.parent, field)
     return Sample(
         id=sample_id,
         images=images,
@@ -147,6 +149,7 @@ def _jsonl_sample(obj: dict[str, Any], path: Path, line: int, ids: UniqueIds) ->
         question_type=as_text(obj.get("question_type", "")),
         split=as_text(obj.get("split", "")),
         error=error,
+        error_field=field if error else None,
         where=f"{path}:{line}",
         keys=present(obj),
         unknown=tuple(k for k in obj if k not in JSONL_FIELDS),

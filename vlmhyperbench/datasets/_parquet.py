@@ -98,6 +98,7 @@ def read_parquet(path: Path) -> list[Sample]:
                     ),
                     split=as_text(obj.get("split") or obj.get("data_split") or default_split),
                     error=None if images else "no image in this row",
+                    error_field=None if images else image_col,
                     where=f"{file}: row {row}",
                     keys=tuple(k for k, v in obj.items() if v is not None),
                     unknown=unknown,

@@ -15,11 +15,13 @@ def _real_dir(path: str) -> str:
     return os.path.realpath(path)
 
 
-def confine(root: Path, rel: str) -> tuple[ImageRef | None, str | None]:
-    """The image `rel` names under `root`, or None and why when it is empty or leaves `root`.
+def confine(root: Path, rel: str, field: str = "image") -> tuple[ImageRef | None, str | None]:
+    """The image `rel` names under `root`, or None and why when it is empty or leaves `root`. FIELD: the
+    dataset field that names it (the ImageRef's `column`, for messages: `field 'image_path'`).
 
     The check is on the real path, so `..`, absolute paths and symlinks that point outside are all
-    refused; the file itself need not exist yet (a missing image fails its sample when read).
+    refused; the file itself need not exist here (the plan stats every image before anything runs:
+    datasets.file_problems; one that vanishes later fails its sample when read).
     """
     rel = rel.strip()
     if not rel:
@@ -37,4 +39,4 @@ def confine(root: Path, rel: str) -> tuple[ImageRef | None, str | None]:
             real = os.path.realpath(real)
     if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         return None, f"image path '{rel}' leaves the dataset folder {root}"
-    return ImageRef(path=Path(real)), None
+    return ImageRef(path=Path(real), column=field), None

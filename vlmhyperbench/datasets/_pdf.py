@@ -102,10 +102,12 @@ def _annotated(file: Path, options: PageOptions) -> Iterator[Sample]:
             "split": as_text(obj.get("split", "")),
             **task_fields(obj, file, line),
         }
-        ref, why = confine(file.parent, rel)
+        ref, why = confine(file.parent, rel, "pdf")
+        if ref is not None and not ref.path.is_file():
+            ref, why = None, f"PDF {rel!r} not found (looked for {ref.path})"
         if ref is None:
             ids.add(doc_id, f"{file}:{line}")
-            yield Sample(id=doc_id, images=(), error=why, **fields)
+            yield Sample(id=doc_id, images=(), error=why, error_field="pdf", **fields)
             continue
         for sample in document_samples(doc_id, ref.path, options, selection, fields):
             ids.add(sample.id, f"{file}:{line}")

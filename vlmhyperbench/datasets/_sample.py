@@ -51,6 +51,7 @@ class ImageRef:
     data: bytes | None = field(default=None, repr=False)
     row: int | None = None
     column: str = "image"
+    """The Parquet column of a row's image; for a file, the dataset field that names it (image_path...)."""
     index: int | None = None
     """With `row`: the position in a list-of-images column (multi-page Parquet rows)."""
 
@@ -100,6 +101,11 @@ class Sample:
     fields: dict[str, Any] | None = None
     order: tuple[int, ...] | None = None
     error: str | None = None
+    error_field: str | None = None
+    """The field of the row that `error` is about, when the error is in the data itself and found without
+    reading an image (a path that leaves the folder, an empty path, a missing PDF): the plan reports it as
+    `FILE:LINE: field 'NAME'` before anything runs. None for an error found by decoding (a corrupt PDF),
+    which fails only its sample."""
     dpi: int | None = None
     """The resolution the sample's PDF pages are rendered at (None: image files, sent as they are)."""
     annotation: Any = None

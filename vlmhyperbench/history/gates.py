@@ -233,14 +233,20 @@ class _History:
     ) -> GateCheck:
         key = (pair.model, pair.dataset, pair.perturbation, gate.metric)
         prev = self.previous.get(key)
-        if prev is None or prev["value"] is None:
+        if prev is None or prev["value"] is None:  # nothing to compare with: no verdict, not a pass
+            where = f"{pair.model} on {pair.dataset}" + (
+                f" ~{pair.perturbation}" if pair.perturbation else ""
+            )
+            earlier = any(k[:3] == key[:3] for k in self.previous)
             return GateCheck(
                 **base,
                 rule="no_regression",
                 limit=limit,
-                status=PASSED,
+                status=UNCHECKED,
                 **ci,
-                reason="no earlier run to compare with",
+                reason=f"no earlier value of {gate.metric} for {where}"
+                if earlier
+                else f"no earlier run of {where}",
             )
         hib = bool(rec["higher_is_better"])
         drop = (prev["value"] - rec["value"]) if hib else (rec["value"] - prev["value"])

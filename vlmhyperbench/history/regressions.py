@@ -132,7 +132,9 @@ def previous_values(results_dir: Path, run_id: str, started_at: str | None = Non
     hist = load_history(results_dir, runs=earlier)
     if not hist.height:
         return hist
-    return hist.filter(pl.col("group") == "").sort("run_index").group_by(KEY, maintain_order=True).last()
+    # a run whose value is missing (not scored there) is no comparison: the latest run with a value is
+    hist = hist.filter((pl.col("group") == "") & pl.col("value").is_not_null() & ~pl.col("value").is_nan())
+    return hist.sort("run_index").group_by(KEY, maintain_order=True).last()
 
 
 def find_regressions(
@@ -144,8 +146,10 @@ def find_regressions(
     thresholds: list[dict] | None = None,
     default: float | None = None,
     started_at: str | None = None,
+    previous: pl.DataFrame | None = None,
 ) -> list[Regression]:
-    """This run's regressions against the previous run of each key (see the module docstring)."""
+    """This run's regressions against the previous run of each key (see the module docstring); PREVIOUS:
+    previous_values of the run, when the caller has them."""
     run_root = Path(run_root)
     results_dir = Path(results_dir) if results_dir is not None else run_root.parent
     thresholds = thresholds or []
@@ -155,7 +159,8 @@ def find_regressions(
     if "perturbation" not in current.columns:
         current = current.with_columns(pl.lit("", pl.String).alias("perturbation"))
     current = current.with_columns(pl.col("perturbation").fill_null(""))
-    previous = previous_values(results_dir, run_root.name, started_at)
+    if previous is None:
+        previous = previous_values(results_dir, run_root.name, started_at)
     if not previous.height or not current.height:
         return []
     joined = current.join(

@@ -6,6 +6,9 @@ then its median; ITL's p50 is the median of the per-request median ITLs (vLLM po
 every request instead; the per-request median keeps the predictions one row per sample and differs
 only when requests have very different lengths).
 
+The median latency has a 95 % bootstrap interval (`latency_p50_ci_low_s`, `latency_p50_ci_high_s`: 1,000
+resamples of the answered requests, seeded), as quality has: "fastest" is claimed only where they separate.
+
 Throughput is answered requests (and their output tokens) over the measured window, from the first
 send to the last completion. A resumed pair has several sessions (one per ``run_requests`` call, told
 apart by ``session_start``); the window is the sum of each session's own window, so the hours between
@@ -31,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from metrics import percentile_interval
 
 __all__ = [
     "left_out_mask",
@@ -119,6 +124,12 @@ def performance_row(
     def pct(column: str, q: float) -> float | None:
         return percentile(answered[column], q) if column in answered.columns else None
 
+    latency_low, latency_high = (
+        percentile_interval(answered["latency_s"].drop_nulls().to_numpy(), 50)
+        if "latency_s" in answered.columns
+        else (None, None)
+    )
+
     return {
         "requests": sent.height,
         "errors": sent.height - answered.height,
@@ -130,6 +141,8 @@ def performance_row(
         "tpot_p50_s": pct("tpot_s", 50),
         "itl_p50_s": pct("itl_s", 50),
         "latency_p50_s": pct("latency_s", 50),
+        "latency_p50_ci_low_s": latency_low,
+        "latency_p50_ci_high_s": latency_high,
         "latency_p90_s": pct("latency_s", 90),
         "latency_p99_s": pct("latency_s", 99),
         "requests_per_s": answered.height / window_s if window_s > 0 else None,

@@ -29,6 +29,7 @@ from vlmhyperbench.judges.asks import (
     read_verdict,
 )
 from vlmhyperbench.judges.journal import UNPARSEABLE_FINAL, VERDICT_SCHEMA, KeyState, VerdictJournal
+from vlmhyperbench.judges.missing import MISSING_SCHEMA, judge_failure, missing_verdicts
 from vlmhyperbench.judges.plan import Ask, PairJudging, plan_pair, rule_metric_names
 from vlmhyperbench.judges.verdicts import (
     AGREEMENT_SCHEMA,
@@ -53,6 +54,7 @@ __all__ = [
     "JUDGE_ASKS",
     "JUDGING_SCHEMA",
     "MAJORITY",
+    "MISSING_SCHEMA",
     "UNPARSEABLE_FINAL",
     "VERDICT_SCHEMA",
     "Ask",
@@ -66,9 +68,11 @@ __all__ = [
     "ask_key",
     "disagreements",
     "grade_column",
+    "judge_failure",
     "judge_performance",
     "judging_counts",
     "majority",
+    "missing_verdicts",
     "parse_extraction",
     "parse_grade",
     "plan_pair",

@@ -4,14 +4,14 @@ report.html (its template is templates/report.html.j2), its plots, and the Prefe
 from vlmhyperbench.report.artifacts import publish_artifacts, summary_markdown
 from vlmhyperbench.report.html import render_fallback, render_report, warm_up
 from vlmhyperbench.report.leaderboard import leaderboard_rows, metric_cell, print_leaderboard, to_markdown
-from vlmhyperbench.report.write import compare_with_history, print_regressions, write_report
+from vlmhyperbench.report.write import compare_with_history, print_comparison, write_report
 
 __all__ = [
     "compare_with_history",
     "leaderboard_rows",
     "metric_cell",
     "print_leaderboard",
-    "print_regressions",
+    "print_comparison",
     "publish_artifacts",
     "render_fallback",
     "render_report",

@@ -21,6 +21,7 @@ import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vlmhyperbench.report import data, plots
+from vlmhyperbench.report.claims import Entry, standout
 from vlmhyperbench.report.judges import judge_section
 from vlmhyperbench.report.numbers import figure, label
 from vlmhyperbench.results.records import Manifest
@@ -66,13 +67,15 @@ def _pair_label(model: str, perturbation: str) -> str:
     return model + (f" ~{perturbation}" if perturbation else "")
 
 
-def _best(values: list[tuple[int, float]], higher: bool) -> set[int]:
-    if len(values) < 2:
-        return set()  # alone: nothing to compare with
-    if len({v for _, v in values}) == 1 and len(values) > 1:
-        return set()  # all equal: nobody stands out
-    target = max(v for _, v in values) if higher else min(v for _, v in values)
-    return {i for i, v in values if v == target}
+def _best(entries: list[tuple[int, float, float | None, float | None]], higher: bool) -> set[int]:
+    """The row (index) that stands out: its interval separates from every other's (report.claims); none
+    when they overlap, when there is no interval, or when there is nothing to compare with."""
+    standing = standout([Entry(str(i), v, lo, hi) for i, v, lo, hi in entries], higher_is_better=higher)
+    return {int(standing.leader.name)} if standing.leader is not None else set()
+
+
+INTERVALS = {"latency_p50_s": ("latency_p50_ci_low_s", "latency_p50_ci_high_s")}
+"""The speed columns with a 95 % interval: only these can name a best value."""
 
 
 def render_report(
@@ -83,19 +86,21 @@ def render_report(
     performance: pl.DataFrame,
     *,
     scores: pl.DataFrame | None = None,
-    regressions: list | None = None,
+    comparison=None,
     thumbnails: bool = True,
     judges=None,
     curves: list[dict] | None = None,
     explorer: bool = False,
+    padded: dict | None = None,
 ) -> str:
-    """The page's HTML. SCORES default to the run's scores.parquet; REGRESSIONS and CURVES (load curves,
-    leaderboard.load_curves) to none; JUDGES: the run's judge tables (report.judges.JudgeTables), for its
-    Judges section."""
+    """The page's HTML. SCORES default to the run's scores.parquet; COMPARISON (history.Comparison, what was
+    compared with earlier runs: None, not compared) and CURVES (load curves, leaderboard.load_curves) to
+    none; JUDGES: the run's judge tables (report.judges.JudgeTables), for its Judges section; PADDED: the
+    answers whose whitespace padding changed their docvqa_anls (report.padding)."""
     if scores is None:
         path = Path(run.root) / "scores.parquet"
         scores = pl.read_parquet(path) if path.is_file() else pl.DataFrame()
-    regressions = list(regressions or [])
+    regressions = list(comparison.regressions) if comparison is not None else []
     load_curves = list(curves or [])  # `curves` is the latency distributions' name below
     datasets_cfg = data.dataset_rows(run)
     primary = data.primary_metrics(summary, datasets_cfg)
@@ -124,7 +129,7 @@ def render_report(
         best_metric = {}
         for m in metrics:
             vals = [
-                (i, r["metrics"][m]["value"])
+                (i, r["metrics"][m]["value"], r["metrics"][m].get("ci_low"), r["metrics"][m].get("ci_high"))
                 for i, r in enumerate(group)
                 if m in r["metrics"] and r["metrics"][m]["value"] is not None
             ]
@@ -132,14 +137,18 @@ def render_report(
             best_metric[m] = _best(vals, bool(hib))
         best_perf = {}
         for col, _, lower in PERF:
+            low, high = INTERVALS.get(col, (None, None))
             vals = [
-                (i, r["perf"].get(col))
+                (
+                    i,
+                    r["perf"][col],
+                    r["perf"].get(low) if low else None,
+                    r["perf"].get(high) if high else None,
+                )
                 for i, r in enumerate(group)
-                if r["status"] == "completed"
-                and isinstance(r["perf"].get(col), (int, float))
-                and r["perf"].get(col) is not None
+                if r["status"] == "completed" and isinstance(r["perf"].get(col), (int, float))
             ]
-            best_perf[col] = _best(vals, not lower) if len(vals) > 1 else set()
+            best_perf[col] = _best(vals, not lower)
         points, front = _points(group, main, primary.get(dataset, (None, True))[1])
         if not pert:
             shown[dataset] = _ranked(points, primary.get(dataset, (None, True))[1])[:PLOT_MODELS]
@@ -336,17 +345,27 @@ def render_report(
         if not done:
             continue
         hib = bool(done[0]["metrics"][b["main"]]["higher_is_better"])
-        best = (max if hib else min)(done, key=lambda r: r["metrics"][b["main"]]["value"])
+        quality = standout(
+            [
+                Entry(r["model"], *(r["metrics"][b["main"]].get(k) for k in ("value", "ci_low", "ci_high")))
+                for r in done
+            ],
+            higher_is_better=hib,
+        )
         timed = [r for r in done if r["perf"].get("latency_p50_s") is not None]
-        fastest = min(timed, key=lambda r: r["perf"]["latency_p50_s"]) if timed else None
+        speed = standout(
+            [
+                Entry(r["model"], *(r["perf"].get(k) for k in ("latency_p50_s", *INTERVALS["latency_p50_s"])))
+                for r in timed
+            ],
+            higher_is_better=False,
+        )
         headline.append(
             {
                 "dataset": b["dataset"],
                 "metric": b["main"],
-                "best": best["model"],
-                "value": best["metrics"][b["main"]]["value"],
-                "fastest": fastest["model"] if fastest else None,
-                "latency": fastest["perf"]["latency_p50_s"] if fastest else None,
+                "quality": quality.text("best") or _alone(done, b["main"]),
+                "speed": speed.text("fastest", " s p50"),
                 "front": b["front"],
             }
         )
@@ -363,6 +382,7 @@ def render_report(
         perf_labels=[label for _, label, _ in PERF],
         headline=headline,
         regressions=regressions,
+        comparison=_comparison_view(comparison),
         breakdowns=breakdowns,
         dists=dists,
         drops=drops,
@@ -386,6 +406,7 @@ def render_report(
         explorer=explorer,
         worst_notes=worst_notes,
         sample_link=_sample_link,
+        padded=padded,
     )
 
 
@@ -403,6 +424,40 @@ def _sample_link(
     return "samples.html#" + urlencode(params)
 
 
+def _alone(done: list[dict], metric: str) -> str:
+    """The headline of a dataset with one model: its value, no claim."""
+    if len(done) != 1:
+        return ""
+    return f"{done[0]['model']} ({_fmt(done[0]['metrics'][metric]['value'])})"
+
+
+def _comparison_view(comparison) -> dict | None:
+    """The report's card and section on the comparison with earlier runs (None: no comparison was made)."""
+    if comparison is None:
+        return None
+    found = len(comparison.regressions)
+    if not comparison.anything_compared:
+        title, verdict, kind = "against earlier runs", "nothing compared", ""
+    else:
+        title = f"against {comparison.runs_text()}"
+        verdict = f"{found} regression{'s' if found != 1 else ''}" if found else "no regression"
+        kind = "alert" if found else "fine"
+    fresh = comparison.not_compared_pairs()
+    note = (
+        f"no earlier run of {len(fresh)} of {len(set(k[:3] for k in comparison.keys))} pairs"
+        if fresh and comparison.anything_compared
+        else ("no earlier run of these models and datasets" if fresh else "")
+    )
+    return {
+        "title": title,
+        "verdict": verdict,
+        "kind": kind,
+        "note": note,
+        "headline": comparison.headline(),
+        "not_compared": comparison.not_compared_lines(limit=50),
+    }
+
+
 def _points(
     group: list[dict], metric: str | None, hib: bool, cost: str = "latency_p50_s"
 ) -> tuple[list[dict], set[str]]:
@@ -413,6 +468,7 @@ def _points(
         x = r["perf"].get(cost)
         if r["status"] != "completed" or rec is None or rec["value"] is None or x is None:
             continue
+        x_low, x_high = INTERVALS.get(cost, (None, None))
         pts.append(
             {
                 "label": r["model"],
@@ -421,6 +477,8 @@ def _points(
                 "y": float(rec["value"]),
                 "low": rec.get("ci_low"),
                 "high": rec.get("ci_high"),
+                "x_low": r["perf"].get(x_low) if x_low else None,
+                "x_high": r["perf"].get(x_high) if x_high else None,
             }
         )
     idx = plots.pareto_front([(p["x"], p["y"]) for p in pts], hib)

@@ -5,7 +5,7 @@ nothing here for a run without judges."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -21,13 +21,20 @@ class JudgeTables:
     agreement: pl.DataFrame
     disagreements: pl.DataFrame
     performance: pl.DataFrame
+    missing: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """The judged samples without a verdict, with each judge's answer, of every judged pair (a pair that
+    failed for want of verdicts included: judges.missing)."""
 
 
 def judge_tables(run: RunFolder, manifest: Manifest) -> JudgeTables | None:
-    """The run's judge tables, from its completed judged pairs; None when no pair was judged."""
+    """The run's judge tables, from its completed judged pairs (the samples without a verdict: from every
+    judged pair); None when no pair was judged."""
     keys = [p.key for p in manifest.pairs if p.status == PAIR_COMPLETED]
     found = run.judging_results(keys)
-    if not found.get("judging"):
+    missing = [
+        df for df in run.judging_results([p.key for p in manifest.pairs]).get("missing", []) if df.height
+    ]
+    if not found.get("judging") and not missing:
         return None
 
     def stack(name: str) -> pl.DataFrame:
@@ -45,7 +52,13 @@ def judge_tables(run: RunFolder, manifest: Manifest) -> JudgeTables | None:
             pl.col("judge").replace_strict(build, default=None, return_dtype=pl.Float64).alias("env_build_s"),
         )
         performance = performance.select([c for c in JUDGE_PERFORMANCE_COLUMNS if c in performance.columns])
-    return JudgeTables(stack("judging"), stack("agreement"), stack("disagreements"), performance)
+    return JudgeTables(
+        stack("judging"),
+        stack("agreement"),
+        stack("disagreements"),
+        performance,
+        pl.concat(missing, how="diagonal_relaxed") if missing else pl.DataFrame(),
+    )
 
 
 def write_judge_tables(run: RunFolder, tables: JudgeTables) -> None:
@@ -53,6 +66,43 @@ def write_judge_tables(run: RunFolder, tables: JudgeTables) -> None:
     run.write_table(tables.judging, JUDGING, csv=True)
     run.write_table(tables.agreement, AGREEMENT, csv=True)
     run.write_table(tables.performance, JUDGE_PERFORMANCE, csv=True)
+
+
+MISSING_LISTED = 50
+"""Rows of samples without a verdict listed in leaderboard.md and report.html; the rest are counted."""
+
+
+def _missing_items(run: RunFolder, missing: pl.DataFrame) -> list[dict]:
+    """The samples without a verdict, one entry per sample and kind with each judge's answer, and the
+    candidate's answer and references (data.attach_predictions)."""
+    if not missing.height:
+        return []
+    by_sample: dict[tuple, dict] = {}
+    for r in missing.iter_rows(named=True):
+        key = (r["model"], r["dataset"], r.get("perturbation") or "", r["sample_id"], r["kind"])
+        item = by_sample.setdefault(
+            key,
+            {
+                "model": key[0],
+                "dataset": key[1],
+                "perturbation": key[2],
+                "sample_id": key[3],
+                "kind": key[4],
+                "judges": [],
+            },
+        )
+        item["judges"].append(
+            {
+                "judge": r["judge"],
+                "verdict": r["verdict"],
+                "reason": r["reason"],
+                "detail": r["detail"],
+                "raw": r["raw"],
+            }
+        )
+    items = list(by_sample.values())[:MISSING_LISTED]
+    data.attach_predictions(run, items)
+    return items
 
 
 def _cell(value, digits: int = 3) -> str:
@@ -79,6 +129,20 @@ def judges_markdown(tables: JudgeTables) -> str:
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for r in tables.agreement.iter_rows(named=True):
             lines.append("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
+    if tables.missing.height:
+        n = tables.missing.select("model", "dataset", "perturbation", "sample_id", "kind").unique().height
+        lines += [
+            "",
+            f"Samples without a verdict ({n}; left out of their judged metric), and what each judge said:",
+            "",
+        ]
+        cols = ["model", "dataset", "sample_id", "judge", "reason", "raw"]
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for r in tables.missing.head(MISSING_LISTED).iter_rows(named=True):
+            r = {**r, "raw": _cell(r.get("raw"))[:200] if r.get("raw") is not None else "–"}
+            lines.append("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
+        if tables.missing.height > MISSING_LISTED:
+            lines.append(f"\n… and {tables.missing.height - MISSING_LISTED} more rows: see report.html")
     if tables.performance.height:
         lines += ["", "The judges' cost and speed (apart from the models'):", ""]
         cols = ["judge", "model", "dataset", "requests", "request_errors", "unparseable", "reasked"]
@@ -108,7 +172,9 @@ def judge_section(run: RunFolder, manifest: Manifest, tables: JudgeTables) -> di
         for r in tables.disagreements.iter_rows(named=True)
     ]
     data.attach_predictions(run, items)
+    missing = _missing_items(run, tables.missing)
     return {
+        "missing": missing,
         "judging": tables.judging.to_dicts(),
         "agreement": tables.agreement.to_dicts(),
         "disagreements": items,

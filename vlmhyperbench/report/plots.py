@@ -101,8 +101,19 @@ def quality_latency(
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         low = [max(0.0, p["y"] - p["low"]) if p.get("low") is not None else 0.0 for p in points]
         high = [max(0.0, p["high"] - p["y"]) if p.get("high") is not None else 0.0 for p in points]
+        x_low = [max(0.0, p["x"] - p["x_low"]) if p.get("x_low") is not None else 0.0 for p in points]
+        x_high = [max(0.0, p["x_high"] - p["x"]) if p.get("x_high") is not None else 0.0 for p in points]
         xs, ys = [p["x"] for p in points], [p["y"] for p in points]
-        ax.errorbar(xs, ys, yerr=[low, high], fmt="none", ecolor="#999", elinewidth=0.8, capsize=2)
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=[x_low, x_high],
+            yerr=[low, high],
+            fmt="none",
+            ecolor="#999",
+            elinewidth=0.8,
+            capsize=2,
+        )
         ax.scatter(
             xs,
             ys,
@@ -129,14 +140,28 @@ def quality_latency(
                 label="Pareto front",
             )
         positive = [x for x in xs if x > 0]
+        ax.margins(x=0.15, y=0.15)
         if positive and max(positive) / min(positive) > 20:
             ax.set_xscale("log")
+        else:  # seconds and dollars start at 0: two models 5 ms apart are not drawn a plot apart
+            right = max([p.get("x_high") or p["x"] for p in points] + [0.0])
+            ax.set_xlim(0.0, right * 1.15 if right > 0 else 1.0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{metric} ({'higher' if higher_is_better else 'lower'} is better)")
+        ax.set_ylim(*metric_axis([v for p in points for v in (p["y"], p.get("low"), p.get("high"))]))
         if not higher_is_better:
             ax.invert_yaxis()  # better is always up
-        ax.margins(x=0.15, y=0.15)
         return _svg(fig, salt)
+
+
+def metric_axis(values: list[float | None]) -> tuple[float, float]:
+    """A quality axis from its natural bound, 0 (or -1 for a metric that goes negative, as Kendall's tau), up
+    to a little above the largest value or interval end: the axis spans at least the values themselves, so
+    the width of the intervals (the noise) never fills it."""
+    given = [v for v in values if v is not None and not math.isnan(v)]
+    bottom = -1.0 if given and min(given) < 0 else 0.0
+    top = max(given + [0.0])
+    return bottom, (top * 1.1 if top > 0 else 1.0)
 
 
 def grouped_bars(
@@ -210,6 +235,7 @@ def distributions(curves: dict[str, dict[str, list[float]]], colors: dict[str, s
                 drawn = True
             ax.set_title(title)
             ax.set_xlabel("seconds")
+            ax.set_xlim(left=0.0)  # from 0 s: the spread between models is seen at its true scale
             if not drawn:
                 ax.text(
                     0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes, color="#777"
@@ -285,6 +311,8 @@ def load_curves(curves: list[dict], colors: dict[str, str], salt: str) -> str:
             ax.set_xticks(levels, [f"{int(v)}" for v in levels])  # plain numbers: math text is off
             ax.minorticks_off()
             ax.set_xlabel("concurrency (requests in flight)")
+        left.set_ylim(bottom=0.0)
+        right.set_ylim(bottom=0.0)
         left.set_title("throughput (req/s)")
         right.set_title("latency p50 (solid), p99 (dotted), s")
         handles, labels = left.get_legend_handles_labels()

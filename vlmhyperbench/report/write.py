@@ -8,14 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from vlmhb_core.errors import ConfigError
-from vlmhyperbench.history import list_runs
-from vlmhyperbench.history.regressions import (
-    Regression,
-    default_threshold,
-    find_regressions,
-    regressions_frame,
-    run_thresholds,
-)
+from vlmhyperbench.history.comparison import Comparison, compare_run
+from vlmhyperbench.history.regressions import default_threshold, regressions_frame, run_thresholds
 from vlmhyperbench.inference.performance import with_saturation
 from vlmhyperbench.report.data import dataset_rows, primary_metrics
 from vlmhyperbench.report.html import render_fallback, render_report
@@ -27,6 +21,7 @@ from vlmhyperbench.report.leaderboard import (
     print_leaderboard,
     to_markdown,
 )
+from vlmhyperbench.report.padding import padded_answers, padding_markdown
 from vlmhyperbench.results.records import Manifest
 from vlmhyperbench.results.run_folder import (
     LEADERBOARD,
@@ -48,31 +43,22 @@ from vlmhyperbench.results.tables import (
 )
 
 
-def has_earlier_run(run: RunFolder, manifest: Manifest, results_dir: Path | None = None) -> bool:
-    """Whether the results folder holds a run that started before this one (something to compare with)."""
-    this = (manifest.started_at or "", run.run_id)
-    return any(
-        (r.started_at, r.run_id) < this
-        for r in list_runs(results_dir if results_dir is not None else run.root.parent)
-        if r.run_id != run.run_id
-    )
-
-
 def compare_with_history(
     run: RunFolder,
     manifest: Manifest,
     summary_df: pl.DataFrame,
     scores_df: pl.DataFrame,
     results_dir: Path | None = None,
-) -> list[Regression]:
-    """This run's regressions against the previous run of each (model, dataset, perturbation, metric), under
-    RESULTS_DIR (default: the folder the run is in); also written to regressions.csv."""
+) -> Comparison:
+    """This run against the latest earlier run of each (model, dataset, perturbation, metric) under
+    RESULTS_DIR (default: the folder the run is in): what was compared, and the regressions (also written
+    to regressions.csv)."""
     try:
         thresholds, default = run_thresholds(run.root, manifest.config), default_threshold()
     except ConfigError as exc:  # the run is over: compare by the intervals rather than lose the report
         get_logger().warning("regression thresholds ignored: %s", exc)
         thresholds, default = [], None
-    found = find_regressions(
+    comparison = compare_run(
         run.root,
         summary_df,
         scores_df,
@@ -81,8 +67,8 @@ def compare_with_history(
         default=default,
         started_at=manifest.started_at,
     )
-    run.write_text(REGRESSIONS, regressions_frame(found).write_csv(separator=";"))
-    return found
+    run.write_text(REGRESSIONS, regressions_frame(comparison.regressions).write_csv(separator=";"))
+    return comparison
 
 
 def write_report(
@@ -97,9 +83,9 @@ def write_report(
     results_dir: Path | None = None,
 ) -> list[dict]:
     """Writes scores, summary, performance, regressions.csv, the judge tables (judged runs), leaderboard.md,
-    report.html and the sample explorer (samples.html, samples/); returns the
-    leaderboard rows (each with the pair's `regressions`, history.Regression against the previous run, and its
-    dataset's `main_metric`)."""
+    report.html and the sample explorer (samples.html, samples/); returns the leaderboard rows (each with the
+    pair's `regressions`, history.Regression against the previous run, `compared_with`: the earlier runs its
+    values were compared with (none: no earlier run of the pair), and its dataset's `main_metric`)."""
     perf_df = frame([pl.DataFrame([p]) for p in performance], PERFORMANCE_COLUMNS, PERFORMANCE_SCHEMA)
     perf_df = with_saturation(perf_df.sort(["model", "dataset", "perturbation", "concurrency"]))
     summary_df = frame(summaries, SUMMARY_COLUMNS, SUMMARY_SCHEMA)
@@ -111,15 +97,14 @@ def write_report(
     if judges is not None:
         write_judge_tables(run, judges)
     rows = leaderboard_rows(summary_df, perf_df, manifest.pairs)
-    found: list[Regression] = []
-    compared = compare and has_earlier_run(run, manifest, results_dir)
-    if compared:
+    comparison: Comparison | None = None
+    if compare:
         try:
-            found = compare_with_history(run, manifest, summary_df, scores_df, results_dir)
+            comparison = compare_with_history(run, manifest, summary_df, scores_df, results_dir)
         except Exception as exc:  # a broken older run must not cost this run its report
             get_logger().warning("comparison with earlier runs failed: %s: %s", type(exc).__name__, exc)
-    elif compare:  # the first run of its results folder: nothing to compare with, an empty file says so
-        run.write_text(REGRESSIONS, regressions_frame([]).write_csv(separator=";"))
+            run.write_text(REGRESSIONS, regressions_frame([]).write_csv(separator=";"))
+    found = comparison.regressions if comparison is not None else []
     main = primary_metrics(summary_df, dataset_rows(run))
     for row in rows:
         row["regressions"] = [
@@ -127,13 +112,23 @@ def write_report(
             for g in found
             if (g.model, g.dataset, g.perturbation) == (row["model"], row["dataset"], row["perturbation"])
         ]
+        row["compared_with"] = (
+            comparison.compared_with(row["model"], row["dataset"], row["perturbation"])
+            if comparison is not None
+            else []
+        )
         row["main_metric"] = main.get(row["dataset"], (None, True))[0]
     explorer = _write_explorer(run, manifest, scores_df, main)
     judges_md = judges_markdown(judges) if judges is not None else ""
     curves = load_curves(perf_df, manifest.pairs)
+    padded = padded_answers(run, scores_df)
     run.write_text(
         LEADERBOARD,
-        to_markdown(rows, run.run_id) + curves_markdown(curves) + _regressions_markdown(found) + judges_md,
+        to_markdown(rows, run.run_id)
+        + padding_markdown(padded)
+        + curves_markdown(curves)
+        + comparison_markdown(comparison)
+        + judges_md,
     )
     try:
         html = render_report(
@@ -143,8 +138,9 @@ def write_report(
             summary_df,
             perf_df,
             scores=scores_df,
-            regressions=found,
+            comparison=comparison,
             judges=judges,
+            padded=padded,
             curves=curves,
             explorer=explorer,
         )
@@ -156,7 +152,7 @@ def write_report(
     run.write_text(REPORT, html)
     if print_table:
         print_leaderboard(rows, run.run_id)
-        print_regressions(found, compared=compared)
+        print_comparison(comparison)
     return rows
 
 
@@ -184,29 +180,31 @@ def get_logger():
         return logging.getLogger("vlmhyperbench.report")
 
 
-def print_regressions(found: list[Regression], console=None, *, compared: bool = True) -> None:
-    """The regressions against the previous run, in the terminal; nothing when there was no run to
-    compare with (COMPARED false)."""
+def print_comparison(comparison: Comparison | None, console=None) -> None:
+    """The comparison with earlier runs in the terminal: the regressions, the verdict on what was compared
+    and with which run, and each pair that had no earlier run (never "no regression" for those)."""
     from rich.console import Console
     from rich.markup import escape
 
-    console = console or Console()
-    if not found:
-        if compared:
-            console.print("[green]no regression against the previous run[/]")
+    if comparison is None:
         return
-    console.print(
-        f"[bold red]{len(found)} regression{'s' if len(found) != 1 else ''} against the previous run:[/]"
-    )
+    console = console or Console()
+    found = comparison.regressions
+    colour = "bold red" if found else "green" if comparison.anything_compared else "yellow"
+    console.print(f"[{colour}]{escape(comparison.headline())}[/]", highlight=False)
     for g in found:
         console.print(f"[red]▼[/] {escape(g.describe())}", highlight=False)
+    for line in comparison.not_compared_lines():
+        console.print(f"[yellow]{escape(line)}[/]", highlight=False)
 
 
-def _regressions_markdown(found: list[Regression]) -> str:
-    if not found:
+def comparison_markdown(comparison: Comparison | None) -> str:
+    """leaderboard.md's section on the comparison with earlier runs (empty when none was made)."""
+    if comparison is None:
         return ""
-    lines = ["", "## Regressions against the previous run", ""]
-    lines += [f"- {_md(g.describe())}" for g in found]
+    lines = ["", "## Comparison with earlier runs", "", f"{_md(comparison.headline())}.", ""]
+    lines += [f"- ▼ {_md(g.describe())}" for g in comparison.regressions]
+    lines += [f"- {_md(line)}" for line in comparison.not_compared_lines(limit=None)]
     return "\n".join(lines) + "\n"
 
 

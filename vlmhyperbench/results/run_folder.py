@@ -9,7 +9,8 @@
     pairs/MODEL/STEM.scorer-NAME/          a scorer's work folder: request.json, input.jsonl, output.jsonl
                                            (and its own detail files)
     verdicts/JUDGE/MODEL/STEM.journal.jsonl   every answer of judge JUDGE about the pair (append-only)
-    pairs/MODEL/STEM.{judging,agreement,disagreements,judge-performance}.parquet   a judged pair's figures
+    pairs/MODEL/STEM.{judging,agreement,disagreements,judge-performance,no-verdict}.parquet   a judged
+                                           pair's figures (no-verdict: the samples without a verdict)
     logs/MODEL.build.log, MODEL.server.log, JUDGE.judge.build.log, JUDGE.judge.server.log
     scores.parquet, summary.{parquet,csv}, performance.{parquet,csv}, regressions.csv, gates.json,
     judging.{parquet,csv}, agreement.{parquet,csv}, judge_performance.{parquet,csv},
@@ -66,6 +67,8 @@ class JudgeFiles:
     agreement: Path
     disagreements: Path
     performance: Path
+    missing: Path
+    """The judged samples without a verdict, with each judge's answer (judges.missing)."""
 
     def tables(self) -> dict[str, Path]:
         return {
@@ -73,6 +76,7 @@ class JudgeFiles:
             "agreement": self.agreement,
             "disagreements": self.disagreements,
             "performance": self.performance,
+            "missing": self.missing,
         }
 
 
@@ -138,6 +142,7 @@ class RunFolder:
             agreement=base / f"{key.stem}.agreement.parquet",
             disagreements=base / f"{key.stem}.disagreements.parquet",
             performance=base / f"{key.stem}.judge-performance.parquet",
+            missing=base / f"{key.stem}.no-verdict.parquet",
         )
 
     def judge_log(self, judge: str, what: str) -> Path:

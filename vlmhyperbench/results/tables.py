@@ -27,6 +27,8 @@ PERFORMANCE_COLUMNS = [
     "tpot_p50_s",
     "itl_p50_s",
     "latency_p50_s",
+    "latency_p50_ci_low_s",
+    "latency_p50_ci_high_s",
     "latency_p90_s",
     "latency_p99_s",
     "requests_per_s",
