@@ -6,7 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from vlmhyperbench.config import GateRow, Pair
-from vlmhyperbench.history.gates import (
+from vlmhyperbench.history.gate_checks import (
     GateReport,
     PlannedPair,
     evaluate_gates,

@@ -102,19 +102,19 @@ def write_run(results: Path, run_id: str, started_at: str, rows: list[tuple]) ->
 
 
 def gate(line: int, model="*", dataset="*", metric="cer", **rules):
-    from vlmhyperbench.history.gates import GateRow
+    from vlmhyperbench.history.gate_checks import GateRow
 
     return GateRow("gates.csv", line, model, dataset, metric, rules.pop("perturbation", ""), **rules)
 
 
 def planned(model, dataset, metrics, status="completed"):
-    from vlmhyperbench.history.gates import PlannedPair
+    from vlmhyperbench.history.gate_checks import PlannedPair
 
     return PlannedPair(model, dataset, "", tuple(metrics), status)
 
 
 def test_min_max_and_regressions_against_the_previous_run(tmp_path):
-    from vlmhyperbench.history.gates import FAILED, PASSED, UNCHECKED, evaluate_gates
+    from vlmhyperbench.history.gate_checks import FAILED, PASSED, UNCHECKED, evaluate_gates
 
     results = tmp_path / "results"
     write_run(
@@ -162,7 +162,7 @@ def test_min_max_and_regressions_against_the_previous_run(tmp_path):
 
 
 def test_a_drop_beyond_both_intervals_fails_no_regression_yes(tmp_path):
-    from vlmhyperbench.history.gates import evaluate_gates, write_result
+    from vlmhyperbench.history.gate_checks import evaluate_gates, write_result
 
     results = tmp_path / "results"
     write_run(results, "r1", "2026-01-01", [("a", "vqa", "anls", 0.90, 0.88, 0.92, True)])
@@ -183,7 +183,7 @@ def test_a_drop_beyond_both_intervals_fails_no_regression_yes(tmp_path):
 def test_a_first_run_leaves_no_regression_unchecked_and_the_table_names_the_failing_gate(tmp_path):
     from rich.console import Console
 
-    from vlmhyperbench.history.gates import evaluate_gates, print_gates
+    from vlmhyperbench.history.gate_checks import evaluate_gates, print_gates
 
     run = write_run(tmp_path / "results", "r1", "2026-01-01", [("a", "ocr", "cer", 0.3, 0.2, 0.4, False)])
     report = evaluate_gates(

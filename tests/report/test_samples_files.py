@@ -190,7 +190,7 @@ def test_judges_verdicts_and_their_disagreement_with_the_rule(tmp_path):
     """A judged pair: each judge's last verdict with its answer and reasoning, and `judge_rule` where the
     judge's grade and the rule metric decide differently."""
     from vlmhyperbench.inference.chat import Answer
-    from vlmhyperbench.judges.journal import VerdictJournal
+    from vlmhyperbench.judges.verdict_journal import VerdictJournal
 
     config = make_config(tmp_path, n=6)
     run, manifest, scores, summaries, performance = build_run(

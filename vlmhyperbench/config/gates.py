@@ -1,4 +1,5 @@
-"""gates.csv: quality gates on a run's scores, read and checked with the config (evaluated by history.gates).
+"""gates.csv: quality gates on a run's scores, read and checked with the config (history.gate_checks checks
+them against a run).
 
 gates.csv (optional, in the config folder; `;` separated, one gate a row):
     model          a model name, or `*` / empty for every model

@@ -1,7 +1,7 @@
 """The history: the earlier runs of a results folder. Each run's regressions against the previous one,
 its quality gates, and the trend of every value across runs."""
 
-from vlmhyperbench.history.gates import (
+from vlmhyperbench.history.gate_checks import (
     FAILED,
     PASSED,
     UNCHECKED,

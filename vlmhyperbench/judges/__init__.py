@@ -28,9 +28,9 @@ from vlmhyperbench.judges.asks import (
     parse_grade,
     read_verdict,
 )
-from vlmhyperbench.judges.journal import UNPARSEABLE_FINAL, VERDICT_SCHEMA, KeyState, VerdictJournal
 from vlmhyperbench.judges.missing import MISSING_SCHEMA, judge_failure, missing_verdicts
-from vlmhyperbench.judges.plan import Ask, PairJudging, plan_pair, rule_metric_names
+from vlmhyperbench.judges.selection import Ask, PairJudging, plan_pair, rule_metric_names
+from vlmhyperbench.judges.verdict_journal import UNPARSEABLE_FINAL, VERDICT_SCHEMA, KeyState, VerdictJournal
 from vlmhyperbench.judges.verdicts import (
     AGREEMENT_SCHEMA,
     DISAGREEMENT_SCHEMA,

@@ -17,8 +17,8 @@ import polars as pl
 
 import metrics
 from vlmhyperbench.config import Pair
-from vlmhyperbench.judges.journal import KeyState
-from vlmhyperbench.judges.plan import PairJudging
+from vlmhyperbench.judges.selection import PairJudging
+from vlmhyperbench.judges.verdict_journal import KeyState
 
 UNPARSEABLE, REQUEST_FAILED, NOT_ASKED, TIED = "unparseable", "request failed", "not asked", "tie"
 MISSING_SCHEMA = {

@@ -44,8 +44,8 @@ import polars as pl
 import metrics
 from vlmhyperbench.config import Pair
 from vlmhyperbench.inference import performance_row
-from vlmhyperbench.judges.journal import KeyState
-from vlmhyperbench.judges.plan import PairJudging
+from vlmhyperbench.judges.selection import PairJudging
+from vlmhyperbench.judges.verdict_journal import KeyState
 
 MAJORITY = "majority"
 GRADE_VALUE = {"C": 1.0, "I": 0.0}
