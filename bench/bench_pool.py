@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def write_config(root: Path, models: int, samples: int, base_url: str) -> Path:
-    from vlmhyperbench.testing.fault_servers import simple_dataset
+    from tests.support.fault_servers import simple_dataset
 
     simple_dataset(root / "d0", samples)
     (root / "datasets.csv").write_text("name;task;format;path\nd0;vqa;vlmhyperbench;d0\n")
@@ -67,7 +67,7 @@ async def job_runs(run_dir: Path) -> list:
 
 
 def start_workers(stand, hosts: list[str]) -> list:
-    from vlmhyperbench.testing.fault_servers import wait_for
+    from tests.support.fault_servers import wait_for
 
     workers = [stand.worker(host) for host in hosts]
     wait_for(lambda: set(hosts) <= asyncio.run(online_workers()), 120, 1, "workers online")
@@ -75,7 +75,7 @@ def start_workers(stand, hosts: list[str]) -> list:
 
 
 def run_benchmark(stand, config: Path, log: Path, run_id: str):
-    from vlmhyperbench.testing.fault_servers import start_cli
+    from tests.support.fault_servers import start_cli
 
     env = {**stand.env, "VLMHB_DISPATCH": "pool", "VLMHB_GPU_DEVICES": "none"}
     return start_cli("--config", str(config), "--run-id", run_id, env=env, log=log)
@@ -92,7 +92,7 @@ def stop_benchmark(proc) -> None:
 
 
 def scale(stand, config: Path, counts: list[int], tmp: Path) -> dict[int, float]:
-    from vlmhyperbench.testing.fault_servers import finish
+    from tests.support.fault_servers import finish
 
     walls = {}
     for count in counts:
@@ -121,7 +121,7 @@ def death(stand, config: Path, count: int, samples: int, server, tmp: Path) -> N
     """COUNT workers; the host of the first model to answer 3 times dies; when was it seen, and rerun."""
     import docker
 
-    from vlmhyperbench.testing.fault_servers import finish, wait_for
+    from tests.support.fault_servers import finish, wait_for
 
     hosts = [f"host-{i + 1}" for i in range(count)]
     workers = dict(zip(hosts, start_workers(stand, hosts)))
@@ -189,8 +189,8 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
 
-    from vlmhyperbench.testing.fault_servers import fault_servers
-    from vlmhyperbench.testing.stand import Stand
+    from tests.support.fault_servers import fault_servers
+    from tests.support.stand import Stand
 
     with tempfile.TemporaryDirectory(prefix="vlmhb-bench-pool-") as folder:
         tmp = Path(folder)

@@ -147,7 +147,7 @@ async def model_job(
     await asyncio.to_thread(fence.hold, run.owner_file(model), me)
     host = gpu_host()
     catalog, _ = plan_pairs(config, models=[model], datasets=datasets, max_samples=max_samples)
-    with tags(HEARTBEAT_TAG):  # its subflow is watched like itself (flows/automations.py)
+    with tags(HEARTBEAT_TAG):  # its subflow is watched like itself (flows/cli/automations.py)
         async with gpu_slot(catalog.models[model].gpus, host):
             state: State = await evaluate_model(
                 config=config,

@@ -2,7 +2,7 @@
 
 A job sends a heartbeat every VLMHB_HEARTBEAT_S (PREFECT_FLOWS_HEARTBEAT_FREQUENCY in its environment);
 its runs carry the tag HEARTBEAT_TAG, which scopes the zombie automation of `vlmhb deploy`
-(flows/automations.py) to them alone: it marks one Crashed after VLMHB_DEAD_AFTER_S without a heartbeat.
+(flows/cli/automations.py) to them alone: it marks one Crashed after VLMHB_DEAD_AFTER_S of silence.
 `watch` ends the wait when the run is final (Crashed included), or when it is dead by the benchmark's own
 reckoning, which does not rely on the automation (not deployed, or the server's trigger service lagging):
 

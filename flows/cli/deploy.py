@@ -12,7 +12,7 @@ whose size changed is updated), and a second run changes nothing.
                unless given: how many models may run on that host at once
   automations  a per-model run silent for VLMHB_DEAD_AFTER_S is marked Crashed (its host died); with
                VLMHB_ALERT_WEBHOOK_URL, a benchmark run that ends Failed or Crashed calls that webhook
-               (flows/automations.py)
+               (flows/cli/automations.py)
   deployments  `prefect deploy` of prefect.yaml's deployments; the nightly one builds the orchestrator image
                from the base image, which is built first when it is missing; where no Docker engine answers
                (or the base cannot be made), it is skipped
@@ -125,7 +125,7 @@ async def ensure_pools_and_limits(gpu_hosts: dict[str, int]) -> list[str]:
 
 async def ensure_server_side(gpu_hosts: dict[str, int]) -> list[str]:
     """Pools, limits and automations: what the server holds beside the deployments."""
-    from flows.automations import ensure_automations
+    from flows.cli.automations import ensure_automations
 
     return await ensure_pools_and_limits(gpu_hosts) + await ensure_automations()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.automations import ALERTS, ZOMBIES
+from flows.cli.automations import ALERTS, ZOMBIES
 from flows.liveness import HEARTBEAT_TAG
 from tests.support.stand import DEAD_AFTER_S
 from tests.support.stand import docker_problem as _docker_problem
