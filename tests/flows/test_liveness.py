@@ -125,3 +125,28 @@ def test_a_run_whose_worker_went_offline_before_starting_it_is_dead(prefect_harn
 
     watched = _run(scenario())
     assert watched.worker == "host-gone" and "went offline" in watched.dead and state in watched.dead
+
+
+def test_an_interrupted_benchmark_cancels_the_runs_it_waits_for(prefect_harness):
+    """What lifecycle.stop_everything calls on Ctrl-C: each open per-model run goes Cancelling, which makes
+    its worker stop its container."""
+    from prefect import get_client
+    from prefect.states import Running
+
+    from flows import dispatch
+
+    async def open_run():
+        async with get_client() as client:
+            _, run, _ = await _pool_and_runs(client)
+            await client.set_flow_run_state(run.id, Running(), force=True)
+            return run
+
+    async def state_of(run):
+        async with get_client() as client:
+            return (await client.read_flow_run(run.id)).state
+
+    run = _run(open_run())
+    dispatch._OPEN_RUNS[str(run.id)] = run.name
+    assert dispatch.cancel_open_runs() == [run.name]
+    assert _run(state_of(run)).type.value == "CANCELLING"
+    assert dispatch.cancel_open_runs() == [] and not dispatch._OPEN_RUNS
