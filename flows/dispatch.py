@@ -294,7 +294,7 @@ async def place(run: RunFolder, model: str, pairs, parameters: dict, variables: 
             reason = f"the per-model run {flow_run.name} ({flow_run.id}) ended {ended} and wrote no outcome"
             return ModelResult(pairs=[PairOutcome.failed(p.key, reason + hint) for p in pairs])
         # Dead, or Crashed without a word (the zombie automation, or its container killed): the host is gone.
-        why = watched.dead or f"{where(watched.worker)} ended it {state.name}: {state.message}"
+        why = watched.dead or f"its run on {where(watched.worker)} ended {state.name}: {state.message}"
         fence.claim(run.owner_file(model), None, note=f"{flow_run.name} ({flow_run.id}) given up: {why}")
         async with get_client() as client:
             ended = await end_run(

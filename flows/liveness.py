@@ -133,6 +133,9 @@ async def watch(
                         dead=f"no worker of the pool {pool}{gone} has been online for {dead_after_s:.0f} s",
                         unplaced=True,
                     )
+            # A run waiting for a worker changes slowly: read it less often (a nightly queues hundreds).
+            await asyncio.sleep(max(poll_s, every))
+            continue
         await asyncio.sleep(poll_s)
 
 

@@ -32,7 +32,7 @@ ANSWER_MS = {"m1": 3100, "m2": 3300}
 """Each model's answer time: about 75 s a model, longer than a GPU lease (60 s) plus the repossessor's
 loop, so a lease that were not renewed would show."""
 LEASE_S, REPOSSESSOR_S = 60, 5
-KILL_AFTER = 5
+KILL_AFTER = 12
 """Answers host-a's model gives before its host dies."""
 
 
