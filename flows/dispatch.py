@@ -241,14 +241,22 @@ _OPEN_RUNS: dict[str, str] = {}
 """Per-model runs this process waits for (id -> name): an interrupted benchmark cancels them."""
 
 
-async def place(run: RunFolder, model: str, pairs, parameters: dict, variables: dict) -> ModelResult:
+async def place(
+    run: RunFolder, model: str, pairs, parameters: dict, variables: dict, bounds: dict | None = None
+) -> ModelResult:
     """Runs the per-model deployment and waits for it with a bound; a run taken for dead is given up and
-    the model dispatched once more, to another worker (module docstring)."""
+    the model dispatched once more, to another worker (module docstring). BOUNDS: liveness.watch's
+    (poll_s, heartbeat_s, dead_after_s), from the settings unless given."""
     from prefect import get_client
     from prefect.deployments import run_deployment
 
-    logger = get_run_logger()
+    logger = _logger()
     settings = Settings()
+    bounds = bounds or {
+        "poll_s": settings.job_poll_s,
+        "heartbeat_s": settings.heartbeat_s,
+        "dead_after_s": settings.dead_after_s,
+    }
     async with get_client() as client:
         pool = (await client.read_deployment_by_name(settings.model_deployment)).work_pool_name
     deaths: list[str] = []
@@ -265,15 +273,7 @@ async def place(run: RunFolder, model: str, pairs, parameters: dict, variables: 
         fence.claim(run.owner_file(model), str(flow_run.id))
         _OPEN_RUNS[str(flow_run.id)] = flow_run.name
         async with get_client() as client:
-            watched = await watch(
-                client,
-                flow_run.id,
-                pool,
-                poll_s=settings.job_poll_s,
-                heartbeat_s=settings.heartbeat_s,
-                dead_after_s=settings.dead_after_s,
-                dead_workers=dead_workers,
-            )
+            watched = await watch(client, flow_run.id, pool, **bounds, dead_workers=dead_workers)
         _OPEN_RUNS.pop(str(flow_run.id), None)
         state = watched.flow_run.state
         result = run.read_job_outcome(model)  # a Failed run with an outcome is a model whose pairs failed

@@ -150,3 +150,57 @@ def test_an_interrupted_benchmark_cancels_the_runs_it_waits_for(prefect_harness)
     assert dispatch.cancel_open_runs() == [run.name]
     assert _run(state_of(run)).type.value == "CANCELLING"
     assert dispatch.cancel_open_runs() == [] and not dispatch._OPEN_RUNS
+
+
+def test_a_model_no_worker_can_take_is_errored_naming_the_pool_and_keeps_what_it_finished(
+    prefect_harness, write_config, tmp_path, monkeypatch
+):
+    """flows.dispatch.place with bounds of seconds: the per-model deployment's pool has no worker online,
+    so the run is given up (Cancelled, owned by nobody) and the model's pairs are `errored` (exit 4; the
+    benchmark says --resume), except one the pool had already finished, which stays completed."""
+    import polars as pl
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.dispatch import place
+    from tests.support.fault_servers import simple_dataset
+    from vlmhyperbench.config import plan_pairs
+    from vlmhyperbench.results import PAIR_COMPLETED, PAIR_ERRORED, RunFolder, fence
+
+    data = tmp_path / "data"
+    for name in ("d0", "d1"):
+        simple_dataset(data / name, 2)
+    root = write_config(
+        {
+            "models.csv": "name;backend;model;base_url;env\nm;openai;x;http://127.0.0.1:9/v1;none\n",
+            "datasets.csv": "name;task;format;path\n"
+            + "".join(f"{d};vqa;vlmhyperbench;{data}/{d}\n" for d in ("d0", "d1")),
+        }
+    )
+    _, pairs = plan_pairs(str(root))
+    run = RunFolder(tmp_path / "results" / "run")
+    finished = next(p for p in pairs if p.key.dataset == "d0")
+    run.save_scored(finished.key, pl.DataFrame({"x": [1]}), pl.DataFrame({"x": [1]}), {"requests": 2})
+    pool, name = f"vlmhb-test-{uuid.uuid4().hex[:6]}", f"models-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("VLMHB_MODEL_DEPLOYMENT", f"evaluate-model-job/{name}")
+
+    async def scenario():
+        async with get_client() as client:
+            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+            flow_id = await client.create_flow_from_name("evaluate-model-job")
+            await client.create_deployment(
+                flow_id=flow_id, name=name, work_pool_name=pool, entrypoint="flows/dispatch.py:model_job"
+            )
+            result = await place(run, "m", pairs, {"model": "m"}, {}, bounds=BOUNDS)
+            runs = await client.read_flow_runs()
+        return result, [r for r in runs if r.deployment_id is not None and r.parameters.get("model") == "m"]
+
+    result, runs = _run(scenario())
+    outcomes = {p.dataset: p for p in result.pairs}
+    assert outcomes["d0"].status == PAIR_COMPLETED
+    assert outcomes["d1"].status == PAIR_ERRORED
+    assert f"no worker of the pool {pool} has been online for 2 s" in outcomes["d1"].error
+    assert "--resume" in outcomes["d1"].error
+    [given_up] = runs  # dispatched once: no second try where nobody can take it
+    assert given_up.state.type.value == "CANCELLED"
+    assert fence.read_owner(run.owner_file("m")) is None
