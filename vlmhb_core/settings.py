@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     job_poll_s: float = 2.0
     """How often pool dispatch polls a per-model run."""
 
-    # ---- hosts that die (README, "Running in production": how death is detected)
+    # ---- hosts that die (docs/guides/production.md, "Hosts that die": how death is detected)
     heartbeat_s: int = Field(30, ge=MIN_HEARTBEAT_S)
     """How often a per-model run on a pool sends a heartbeat (PREFECT_FLOWS_HEARTBEAT_FREQUENCY in its
     job's environment; Prefect's minimum is 30)."""

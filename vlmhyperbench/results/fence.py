@@ -44,7 +44,7 @@ class Fence:
         if owner is None and not self.owner_file.exists():
             raise FencedOff(
                 f"{self.owner_file} does not exist here: is the results folder shared with this host at the "
-                "same path? (README, Running in production); nothing is written"
+                "same path? (docs/guides/production.md, Shared results); nothing is written"
             )
         if owner != self.flow_run_id:
             raise FencedOff(
