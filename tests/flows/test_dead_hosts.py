@@ -1,4 +1,4 @@
-"""Hosts that die: the session's real Prefect server (tests/flows/conftest.py), two real Docker workers on
+"""Hosts that die: the module's real Prefect server (tests/support/stand.py), two real Docker workers on
 this machine acting as the GPU hosts host-a and host-b (`vlmhb worker --host`), and a benchmark of two
 models dispatched to the pool (VLMHB_DISPATCH=pool). Host-a's worker is killed (kill -9) with its job
 container (docker kill) in the middle of its model's inference; the benchmark ends by itself, the model
@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 from tests.support.fault_servers import fault_servers, finish, simple_dataset, start_cli, wait_for
-from tests.support.stand import DEAD_AFTER_S, HEARTBEAT_S, HOSTS, docker_problem
+from tests.support.stand import DEAD_AFTER_S, HEARTBEAT_S, HOSTS, deploy, docker_problem, serving
 from tests.support.support import require
 
 SAMPLES = 24
@@ -34,6 +34,17 @@ loop, so a lease that were not renewed would show."""
 LEASE_S, REPOSSESSOR_S = 60, 5
 KILL_AFTER = 12
 """Answers host-a's model gives before its host dies."""
+
+
+@pytest.fixture(scope="module")
+def stand(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("prefect-stand")) as stand:
+        yield stand
+
+
+@pytest.fixture(scope="module")
+def deployed(stand):
+    return deploy(stand)
 
 
 def _run(coro):

@@ -2,8 +2,8 @@
 pools, limits and deployments; a process worker runs the manual deployment; a Docker worker runs a model
 in its own job container; the Kubernetes GPU job template passes Prefect's checks.
 
-One server for the session (tests/flows/conftest.py). Parts that need Docker skip without it, except under
-CI, where they fail.
+One server and one deploy for the module (tests/support/stand.py); an HTTP receiver on 127.0.0.1 stands
+for the alert webhook. Parts that need Docker skip without it, except under CI, where they fail.
 """
 
 from __future__ import annotations
@@ -21,14 +21,32 @@ import yaml
 
 from flows.cli.automations import ALERTS, ZOMBIES
 from flows.liveness import HEARTBEAT_TAG
-from tests.support.stand import DEAD_AFTER_S
+from tests.support.stand import DEAD_AFTER_S, AlertReceiver, deploy, serving
 from tests.support.stand import docker_problem as _docker_problem
 from tests.support.support import REPO, require
 
 MODEL = "rapidocr-1.4"
 K8S_TEMPLATE = REPO / "deployments" / "k8s-gpu-job-template.yaml"
-# `vlmhb deploy` builds the nightly's orchestrator image: every test here needs the session stand and Docker.
+# `vlmhb deploy` builds the nightly's orchestrator image: every test here needs the module's stand and Docker.
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
+
+
+@pytest.fixture(scope="module")
+def alerts():
+    receiver = AlertReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def stand(tmp_path_factory, alerts):
+    with serving(tmp_path_factory.mktemp("prefect-stand"), alerts.url) as stand:
+        yield stand
+
+
+@pytest.fixture(scope="module")
+def deployed(stand):
+    return deploy(stand)
 
 
 def _run(coro):
@@ -285,7 +303,7 @@ def test_docker_worker_runs_a_model_in_its_job_container(stand, deployed):
     )
     try:
         _docker_worker_runs_a_model(stand)
-    finally:  # the session's other tests start workers of their own on this pool
+    finally:  # the module's other tests start workers of their own on this pool
         stand.stop(docker_worker)
 
 
@@ -337,7 +355,7 @@ def _docker_worker_runs_a_model(stand) -> None:
 
 
 def test_a_benchmark_whose_gate_fails_calls_the_alert_webhook(stand, deployed, alerts, tmp_path):
-    """`vlmhb deploy` made the alert automation (VLMHB_ALERT_WEBHOOK_URL: the session's receiver on
+    """`vlmhb deploy` made the alert automation (VLMHB_ALERT_WEBHOOK_URL: the module's receiver on
     127.0.0.1); a benchmark run against the server whose quality gate fails ends Failed (exit 3), and the
     webhook is called with the run, its state and its message, as JSON."""
     from tests.support.fault_servers import fault_servers, run_cli, simple_dataset

@@ -7,6 +7,9 @@ processes that use it (the `vlmhb` command, workers), for the tests and benches 
     worker = stand.worker("host-a")         # `vlmhb worker --host host-a`: a GPU host of the per-model pool
     stand.close()                           # every process it started
 
+    with serving(folder, alert_url) as stand:   # a test module's stand: started, this process's client on it
+        deploy(stand)                           # `vlmhb deploy`, timed (stand.deploy_s); raises if it fails
+
 Its settings are the tests' own where production's would make one wait minutes: heartbeats every 30 s
 (Prefect's floor) and a run dead after 60 s of silence; the server's repossessor looks for expired leases
 every 5 s. An HTTP receiver on 127.0.0.1 stands for the alert webhook (VLMHB_ALERT_WEBHOOK_URL).
@@ -23,6 +26,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -190,3 +195,36 @@ class Stand:
     def close(self) -> None:
         for proc in reversed(self.processes):
             self.stop(proc)
+
+
+@contextmanager
+def serving(tmp: Path, alert_url: str | None = None, hosts: tuple[str, ...] = HOSTS) -> Iterator[Stand]:
+    """A started stand in TMP, with this process's Prefect client pointed at it while it lasts (a test
+    module's fixture: its tests share one server)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    stand = Stand(tmp, alert_url, hosts)
+    try:
+        stand.start_server()
+        with temporary_settings({PREFECT_API_URL: stand.url}):
+            try:
+                yield stand
+            finally:
+                # The events worker is one per process whatever the API's URL: stopped here, the next test
+                # gets one for its own API instead of this stand's, which is about to go (as Prefect's own
+                # test harness does on exit).
+                from prefect.events.worker import EventsWorker
+
+                EventsWorker.drain_all()
+    finally:
+        stand.close()
+
+
+def deploy(stand: Stand) -> subprocess.CompletedProcess:
+    """`vlmhb deploy` against the stand, its time in stand.deploy_s; AssertionError with its output if it
+    fails."""
+    started = time.perf_counter()
+    proc = stand.deploy()
+    stand.deploy_s = time.perf_counter() - started
+    assert proc.returncode == 0, f"deploy failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    return proc
