@@ -25,7 +25,7 @@ from prefect.states import Completed, Crashed, Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.cli.lifecycle import command_lifecycle, stop_everything
-from flows.cli.parallel import parallel_limits
+from flows.cli.parallel import parallel_limits, pool_gpu_slots
 from flows.cli.terminal import quiet_terminal
 from flows.dispatch import run_model
 from flows.judge import run_judges
@@ -151,7 +151,9 @@ async def benchmark(
         extra=TERMINAL,
     )
 
-    limits = parallel_limits(catalog, settings.max_parallel_models)
+    on_pool = settings.dispatch == "pool" and settings.max_parallel_models is None
+    pool_slots = await pool_gpu_slots() if on_pool else None
+    limits = parallel_limits(catalog, settings.max_parallel_models, pool_slots)
 
     async def one_model(name: str) -> None:
         async with limits[name]:

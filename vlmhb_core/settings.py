@@ -6,7 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_HEARTBEAT_S = 30
+"""Prefect's floor for PREFECT_FLOWS_HEARTBEAT_FREQUENCY."""
+MIN_LEASE_S = 60
+"""The Prefect server's floor for a concurrency lease's duration."""
 
 
 class Settings(BaseSettings):
@@ -54,6 +60,32 @@ class Settings(BaseSettings):
     """This host's name in the concurrency limit gpu:<host> (default: the hostname)."""
     job_poll_s: float = 2.0
     """How often pool dispatch polls a per-model run."""
+
+    # ---- hosts that die (docs/guides/production.md, "Hosts that die": how death is detected)
+    heartbeat_s: int = Field(30, ge=MIN_HEARTBEAT_S)
+    """How often a per-model run on a pool sends a heartbeat (PREFECT_FLOWS_HEARTBEAT_FREQUENCY in its
+    job's environment; Prefect's minimum is 30)."""
+    dead_after_s: float = 120.0
+    """A per-model run silent this long is dead: the automation `vlmhb deploy` creates marks it Crashed,
+    and the benchmark dispatches its model once more elsewhere (at least two heartbeats)."""
+    gpu_lease_s: float = Field(60.0, ge=MIN_LEASE_S)
+    """Lease of a job's gpu:<host> slot: renewed every 3/4 of it while the job lives, so a dead host's slot
+    is free at most this long after its last renewal, plus the server's repossessor loop (15 s)."""
+    gpu_devices: Literal["nvidia", "none"] = "nvidia"
+    """How a pool job's container gets its model's GPUs: `nvidia` (Docker device requests, the NVIDIA
+    container toolkit) or `none` (no device request: hosts whose default runtime exposes the GPUs, or a
+    stand-in where there is no GPU, as in the tests of placement)."""
+    alert_webhook_url: SecretStr | None = None
+    """Where `vlmhb deploy`'s alert automation posts when a benchmark run ends Failed or Crashed."""
+
+    @model_validator(mode="after")
+    def _dead_after_two_heartbeats(self) -> Settings:
+        if self.dead_after_s < 2 * self.heartbeat_s:
+            raise ValueError(
+                f"VLMHB_DEAD_AFTER_S={self.dead_after_s:g} must be at least two heartbeats "
+                f"(2 x VLMHB_HEARTBEAT_S={self.heartbeat_s}): a run that missed one would be taken for dead"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

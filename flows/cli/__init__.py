@@ -7,6 +7,7 @@
     vlmhb env build|list|prune ...                python -m environments (flows/cli/env.py)
     vlmhb list                                    python -m flows.benchmark --list
     vlmhb deploy [--gpu-hosts ...] [--names ...]  make deploy
+    vlmhb worker [--host NAME] [--slots N]        python -m flows.cli.worker
     vlmhb bundle export|import|verify|sample ...  python -m flows.cli.bundle
     vlmhb tiny-model llava|idefics3 OUT           a tiny random VLM, made offline (flows/cli/tiny_model.py)
     vlmhb completion bash|zsh                     the shell completion script
@@ -49,6 +50,7 @@ COMMANDS: list[Command] = [
     Command("env", "flows.cli.env", "build, list or prune the cached model environments"),
     Command("list", "flows.cli.registries", "every backend, format, task, metric... a config can name"),
     Command("deploy", "flows.cli.deploy", "work pools, limits and Prefect deployments (make deploy)"),
+    Command("worker", "flows.cli.worker", "a GPU host's Docker worker of the per-model pool, named after it"),
     Command("bundle", "flows.cli.bundle", "offline bundles of standard benchmarks, and synthetic samples"),
     Command("tiny-model", "flows.cli.tiny_model", "a tiny random VLM, made offline, to try the VLM paths"),
     Command("completion", "flows.cli.completion", "print the bash or zsh completion script"),

@@ -10,6 +10,9 @@ whose size changed is updated), and a second run changes nothing.
                vlmhb-models  (docker)    per-model runs (each model's job image)
   limits       gpu:<host> for each GPU host (default: this host; VLMHB_GPU_HOSTS or --gpu-hosts), 1 slot
                unless given: how many models may run on that host at once
+  automations  a per-model run silent for VLMHB_DEAD_AFTER_S is marked Crashed (its host died); with
+               VLMHB_ALERT_WEBHOOK_URL, a benchmark run that ends Failed or Crashed calls that webhook
+               (flows/cli/automations.py)
   deployments  `prefect deploy` of prefect.yaml's deployments; the nightly one builds the orchestrator image
                from the base image, which is built first when it is missing; where no Docker engine answers
                (or the base cannot be made), it is skipped
@@ -118,6 +121,13 @@ async def ensure_pools_and_limits(gpu_hosts: dict[str, int]) -> list[str]:
                 )
                 done.append(f"concurrency limit {name} ({slots}): created")
     return done
+
+
+async def ensure_server_side(gpu_hosts: dict[str, int]) -> list[str]:
+    """Pools, limits and automations: what the server holds beside the deployments."""
+    from flows.cli.automations import ensure_automations
+
+    return await ensure_pools_and_limits(gpu_hosts) + await ensure_automations()
 
 
 def docker_problem() -> str | None:
@@ -235,7 +245,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         return 2
     env = {**variable_defaults(), **os.environ}
     os.environ.update(env)  # the step outputs below read them too
-    setup = asyncio.run(ensure_pools_and_limits(parse_gpu_hosts(args.gpu_hosts)))
+    setup = asyncio.run(ensure_server_side(parse_gpu_hosts(args.gpu_hosts)))
     for line in setup:
         print(f"deploy: {line}")
 

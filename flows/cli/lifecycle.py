@@ -29,12 +29,15 @@ GRACE_S = 20.0
 
 
 def stop_everything() -> None:
-    """Stops every model server process, container and installer command this process started."""
+    """Stops every model server process, container and installer command this process started, and
+    cancels the per-model runs it dispatched to a pool (their workers stop their containers)."""
     from environments.process import stop_all
 
     stop_all()
     if "environments.docker" in sys.modules:
         sys.modules["environments.docker"].stop_all()
+    if "flows.dispatch" in sys.modules:
+        sys.modules["flows.dispatch"].cancel_open_runs()
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec

@@ -2,25 +2,27 @@
 pools, limits and deployments; a process worker runs the manual deployment; a Docker worker runs a model
 in its own job container; the Kubernetes GPU job template passes Prefect's checks.
 
-One server for the module. Parts that need Docker skip without it, except under CI, where they fail.
+One server and one deploy for the module (tests/support/stand.py); an HTTP receiver on 127.0.0.1 stands
+for the alert webhook. Parts that need Docker skip without it, except under CI, where they fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
+from flows.cli.automations import ALERTS, ZOMBIES
+from flows.liveness import HEARTBEAT_TAG
+from tests.support.stand import DEAD_AFTER_S, AlertReceiver, deploy, serving
+from tests.support.stand import docker_problem as _docker_problem
 from tests.support.support import REPO, require
 
 MODEL = "rapidocr-1.4"
@@ -29,144 +31,22 @@ K8S_TEMPLATE = REPO / "deployments" / "k8s-gpu-job-template.yaml"
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _docker_problem() -> str | None:
-    try:
-        import docker
-        import prefect_docker  # noqa: F401
-    except ImportError as exc:
-        return f"{exc.name} is not installed (pip install 'vlmhyperbench[docker]')"
-    try:
-        client = docker.from_env()
-        client.ping()
-        from environments.docker import BASE_IMAGE
-
-        client.images.get(BASE_IMAGE)
-        client.close()
-    except docker.errors.ImageNotFound:
-        return "the base image is missing (deployments/build_base_image.sh)"
-    except docker.errors.DockerException as exc:
-        return f"no Docker engine answers ({exc})"
-    return None
-
-
-class Stand:
-    """The module's Prefect server and the environment its CLI processes run with."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api"
-        self.results = tmp / "results"
-        self.results.mkdir()
-        self.env = {
-            **os.environ,
-            "PREFECT_HOME": str(tmp / "prefect-home"),
-            "PREFECT_API_URL": self.url,
-            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp / 'prefect.db'}",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-            "PREFECT_UI_ENABLED": "false",
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
-            "PREFECT_LOGGING_LEVEL": "INFO",
-            "VLMHB_RESULTS_DIR": str(self.results),
-            "VLMHB_GPU_HOSTS": socket.gethostname(),
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.env.pop("PREFECT_API_KEY", None)
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, argv: list[str], log: str) -> subprocess.Popen:
-        out = open(self.tmp / log, "w")
-        proc = subprocess.Popen(
-            argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes.append(proc)
-        return proc
-
-    def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    def deploy(self) -> subprocess.CompletedProcess:
-        """`vlmhb deploy`, the console script `make deploy` runs."""
-        return subprocess.run(
-            [str(Path(sys.executable).with_name("vlmhb")), "deploy"],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=1500,
-        )
-
-    def log(self, name: str) -> str:
-        path = self.tmp / name
-        return path.read_text(errors="replace")[-6000:] if path.exists() else ""
+@pytest.fixture(scope="module")
+def alerts():
+    receiver = AlertReceiver()
+    yield receiver
+    receiver.close()
 
 
 @pytest.fixture(scope="module")
-def stand(tmp_path_factory):
-    stand = Stand(tmp_path_factory.mktemp("prefect-stand"))
-    server = stand.start(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(stand.port),
-        ],
-        "server.log",
-    )  # its services record task runs
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(stand.url + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"prefect server did not start:\n{stand.log('server.log')}")
-        time.sleep(0.5)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    try:
-        with temporary_settings({PREFECT_API_URL: stand.url}):
-            try:
-                yield stand
-            finally:
-                # The events worker is one per process whatever the API's URL: stopped here, the next test
-                # gets one for its own API instead of this stand's, which is about to go (as Prefect's own
-                # test harness does on exit).
-                from prefect.events.worker import EventsWorker
-
-                EventsWorker.drain_all()
-    finally:
-        for proc in reversed(stand.processes):
-            stand.stop(proc)
+def stand(tmp_path_factory, alerts):
+    with serving(tmp_path_factory.mktemp("prefect-stand"), alerts.url) as stand:
+        yield stand
 
 
 @pytest.fixture(scope="module")
 def deployed(stand):
-    started = time.perf_counter()
-    proc = stand.deploy()
-    stand.deploy_s = time.perf_counter() - started
-    assert proc.returncode == 0, f"deploy failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
-    return proc
+    return deploy(stand)
 
 
 def _run(coro):
@@ -250,11 +130,26 @@ def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deploye
         async with get_client() as client:
             pools = {p.name: p.type for p in await client.read_work_pools()}
             limit = await client.read_global_concurrency_limit_by_name(f"gpu:{socket.gethostname()}")
-        return pools, limit, await _deployments()
+            automations = {a.name: a for a in await client.read_automations()}
+        return pools, limit, await _deployments(), automations
 
-    pools, limit, deployments = _run(state())
+    pools, limit, deployments, automations = _run(state())
     assert pools == {"vlmhb-process": "process", "vlmhb-docker": "docker", "vlmhb-models": "docker"}
     assert limit.limit == 1
+
+    # The zombie automation, scoped to the per-model runs by their tag; the alert webhook's
+    zombies, alert = automations[ZOMBIES], automations[ALERTS]
+    assert zombies.trigger.posture == "Proactive" and zombies.trigger.within.total_seconds() == DEAD_AFTER_S
+    assert zombies.trigger.after == {"prefect.flow-run.heartbeat"}
+    assert zombies.trigger.model_dump(mode="json")["match_related"] == {
+        "prefect.resource.role": "tag",
+        "prefect.resource.id": f"prefect.tag.{HEARTBEAT_TAG}",
+    }
+    assert [a.type for a in zombies.actions] == ["change-flow-run-state"]
+    assert zombies.actions[0].state == "CRASHED"
+    [webhook] = alert.actions
+    assert webhook.type == "call-webhook" and "prefect.flow-run.Failed" in alert.trigger.expect
+    assert stand.env["VLMHB_ALERT_WEBHOOK_URL"] not in deployed.stdout + deployed.stderr  # a secret
 
     manual = deployments["benchmark/manual"]
     assert manual.work_pool_name == "vlmhb-process" and manual.enforce_parameter_schema
@@ -306,7 +201,12 @@ def test_deploy_creates_pools_limits_and_deployments_idempotently(stand, deploye
             after[name]["job_variables"].pop("image", None)
             before[name]["job_variables"].pop("image", None)
     assert after == before
-    assert _run(state())[:2] == (pools, limit)
+    pools_after, limit_after, _, automations_after = _run(state())
+    assert (pools_after, limit_after) == (pools, limit)
+    assert {n: a.model_dump(mode="json") for n, a in automations_after.items()} == {
+        n: a.model_dump(mode="json") for n, a in automations.items()
+    }
+    assert f"automation {ZOMBIES!r}: exists" in again.stdout, again.stdout[-3000:]
     print(f"deploy: first {stand.deploy_s:.1f} s, second {second_s:.1f} s")
     require(docker_problem is None, f"the nightly deployment needs Docker: {docker_problem}")
 
@@ -397,10 +297,17 @@ def test_process_worker_runs_the_manual_deployment(stand, deployed):
 
 def test_docker_worker_runs_a_model_in_its_job_container(stand, deployed):
     require(_docker_problem() is None, f"pool dispatch needs Docker: {_docker_problem()}")
-    stand.start(
+    docker_worker = stand.start(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", "vlmhb-models", "--type", "docker"],
         "docker-worker.log",
     )
+    try:
+        _docker_worker_runs_a_model(stand)
+    finally:  # the module's other tests start workers of their own on this pool
+        stand.stop(docker_worker)
+
+
+def _docker_worker_runs_a_model(stand) -> None:
     before = {p.name for p in stand.results.iterdir()}
     run = _run(
         _create_run(
@@ -434,12 +341,47 @@ def test_docker_worker_runs_a_model_in_its_job_container(stand, deployed):
         async with get_client() as client:
             deployments = await _deployments()
             runs = await client.read_flow_runs()
-        return [r for r in runs if r.deployment_id == deployments["evaluate-model-job/models"].id]
+        models = deployments["evaluate-model-job/models"].id
+        return [
+            r
+            for r in runs
+            if r.deployment_id == models and Path(r.parameters["run_dir"]) == run_dir.resolve()
+        ]
 
     [job] = _run(child())
     assert job.state.is_completed() and job.name == f"job-{MODEL}"
     assert job.job_variables["image"] == outcome["environment"]["job_image"]
     assert job.infrastructure_pid  # the container the Docker worker started
+
+
+def test_a_benchmark_whose_gate_fails_calls_the_alert_webhook(stand, deployed, alerts, tmp_path):
+    """`vlmhb deploy` made the alert automation (VLMHB_ALERT_WEBHOOK_URL: the module's receiver on
+    127.0.0.1); a benchmark run against the server whose quality gate fails ends Failed (exit 3), and the
+    webhook is called with the run, its state and its message, as JSON."""
+    from tests.support.fault_servers import fault_servers, run_cli, simple_dataset
+
+    with fault_servers(echo=("--answer", "echo", "--ttft-ms", "5")) as servers:
+        config = tmp_path / "config"
+        simple_dataset(config / "d0", 3)
+        (config / "datasets.csv").write_text("name;task;format;path\nd0;vqa;vlmhyperbench;d0\n")
+        (config / "models.csv").write_text(
+            f"name;backend;model;base_url;env\necho;openai;synthetic;{servers['echo'].base_url};none\n"
+        )
+        (config / "gates.csv").write_text("model;dataset;metric;min;max;no_regression\n*;*;anls;0.99;;\n")
+        heard = len(alerts.received)
+        args = ("--config", str(config), "--output", str(tmp_path / "results"))
+        code, log = run_cli(*args, env=stand.env, log=tmp_path / "run.log")
+    assert code == 3, log[-4000:]
+    deadline = time.monotonic() + 60
+    while len(alerts.received) == heard and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(alerts.received) > heard, f"no alert within 60 s:\n{stand.log('server.log')}"
+    [call] = alerts.received[heard:]
+    payload = json.loads(call["body"])
+    assert call["content_type"] == "application/json"
+    assert payload["state"] == "Failed" and "quality gate" in payload["message"], payload
+    assert payload["text"].startswith(f"VLMHyperBench: benchmark run {payload['name']} ended Failed: run ")
+    assert payload["flow_run"] and alerts.url not in call["body"].decode()
 
 
 def test_k8s_gpu_job_template_is_a_valid_base_job_template(stand):

@@ -95,3 +95,6 @@ def test_models_run_side_by_side_by_kind_unless_one_limit_is_set(write_config):
     assert limits["big"]._value == PARALLEL_BY_KIND["gpu"] == 1
     shared = parallel_limits(catalog, 3)
     assert shared["remote"] is shared["big"] and shared["ocr"]._value == 3
+    # On a pool whose GPU hosts hold 3 slots in all, as many served models run as the hosts take.
+    pooled = parallel_limits(catalog, None, pool_slots=3)
+    assert (pooled["big"]._value, pooled["ocr"]._value, pooled["remote"]._value) == (3, 3, 16)

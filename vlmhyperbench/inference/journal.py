@@ -26,6 +26,7 @@ import polars as pl
 
 from vlmhb_core.atomic import write_parquet_atomic
 from vlmhyperbench.inference.chat import Answer
+from vlmhyperbench.results import fence
 
 try:
     from orjson import OPT_SERIALIZE_NUMPY
@@ -136,6 +137,7 @@ class PredictionJournal:
         self.write_record(record)
 
     def write_record(self, record: dict[str, Any]) -> None:
+        fence.check()  # a pool job taken for dead writes nothing more (results.fence)
         if self._fd is None:
             self.open()
         line = _dumps(record) + b"\n"
@@ -212,6 +214,7 @@ class PredictionJournal:
         df = self.load()
         if columns is not None:
             df = df.select(list(columns))
+        fence.check()
         write_parquet_atomic(df, path)
         return df
 

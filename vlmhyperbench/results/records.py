@@ -227,6 +227,8 @@ class ModelResult(BaseModel):
 
     environment: EnvironmentRecord | None = None
     pairs: list[PairOutcome] = Field(default_factory=list)
+    flow_run_id: str | None = None
+    """The pool job's flow run that wrote it: the benchmark reads only the outcome of the run it awaits."""
 
     @property
     def failed(self) -> list[PairOutcome]:

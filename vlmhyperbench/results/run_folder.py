@@ -6,6 +6,7 @@
     predictions/MODEL/STEM.parquet         the answers, one row per sample, built from the journal
     pairs/MODEL/STEM.{scores,summary}.parquet, STEM.performance.json   one completed pair's results
     pairs/MODEL/job-outcome.json           a pool job's result (flows/dispatch.py)
+    pairs/MODEL/owner.json                 the pool job that may write the model's files (results.fence)
     pairs/MODEL/STEM.scorer-NAME/          a scorer's work folder: request.json, input.jsonl, output.jsonl
                                            (and its own detail files)
     verdicts/JUDGE/MODEL/STEM.journal.jsonl   every answer of judge JUDGE about the pair (append-only)
@@ -32,6 +33,7 @@ import polars as pl
 
 from vlmhb_core.atomic import atomic_write, atomic_write_json, write_parquet_atomic
 from vlmhb_core.errors import ConfigError
+from vlmhyperbench.results import fence
 from vlmhyperbench.results.records import Manifest, ModelResult, PairKey
 from vlmhyperbench.results.tables import write_table
 
@@ -131,6 +133,10 @@ class RunFolder:
     def job_outcome(self, model: str) -> Path:
         return self.root / "pairs" / model / "job-outcome.json"
 
+    def owner_file(self, model: str) -> Path:
+        """Which per-model flow run may write MODEL's files (results.fence)."""
+        return self.root / "pairs" / model / "owner.json"
+
     def verdicts(self, judge: str, key: PairKey) -> Path:
         """The append-only journal of judge JUDGE's answers about pair KEY."""
         return self.root / "verdicts" / judge / key.model / f"{key.stem}.journal.jsonl"
@@ -185,6 +191,7 @@ class RunFolder:
     def save_scored(
         self, key: PairKey, scores: pl.DataFrame, summary: pl.DataFrame, performance: dict | None
     ) -> None:
+        fence.check()
         files = self.pair_files(key)
         write_parquet_atomic(scores, files.scores, fsync=False)
         write_parquet_atomic(summary, files.summary, fsync=False)
@@ -193,6 +200,7 @@ class RunFolder:
 
     def save_performance(self, key: PairKey, performance: dict) -> None:
         """A judged pair's performance row, written after its inference (its scores wait for the judges)."""
+        fence.check()
         atomic_write(self.pair_files(key).performance, json.dumps(performance, default=str))
 
     def read_performance(self, key: PairKey) -> dict | None:
@@ -201,6 +209,7 @@ class RunFolder:
 
     def save_judging(self, key: PairKey, tables: dict[str, pl.DataFrame]) -> None:
         """A judged pair's judge figures: TABLES by JudgeFiles name (judging, agreement, ...)."""
+        fence.check()
         paths = self.judge_files(key).tables()
         for name, df in tables.items():
             write_parquet_atomic(df, paths[name], fsync=False)
@@ -235,6 +244,7 @@ class RunFolder:
         return df if df.height else None
 
     def save_job_outcome(self, model: str, result: ModelResult) -> None:
+        fence.check()
         atomic_write(self.job_outcome(model), result.model_dump_json())
 
     def read_job_outcome(self, model: str) -> ModelResult | None:
