@@ -9,7 +9,7 @@ import time
 import pytest
 
 from vlmhyperbench.inference.chat import Answer
-from vlmhyperbench.inference.journal import PredictionJournal
+from vlmhyperbench.inference.prediction_journal import PredictionJournal
 from vlmhyperbench.results import ModelResult, PairKey, RunFolder, fence
 from vlmhyperbench.results.fence import FencedOff
 

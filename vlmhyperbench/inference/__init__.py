@@ -15,7 +15,6 @@ from vlmhyperbench.inference.chat import (
     list_models,
     run_requests,
 )
-from vlmhyperbench.inference.journal import PREDICTION_SCHEMA, PredictionJournal
 from vlmhyperbench.inference.performance import (
     left_out_mask,
     left_out_reasons,
@@ -23,6 +22,7 @@ from vlmhyperbench.inference.performance import (
     percentile,
     performance_row,
 )
+from vlmhyperbench.inference.prediction_journal import PREDICTION_SCHEMA, PredictionJournal
 
 __all__ = [
     "PREDICTION_SCHEMA",

@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 
 from vlmhyperbench.inference.chat import Answer, Endpoint, RequestItem, run_requests
-from vlmhyperbench.inference.journal import PREDICTION_SCHEMA, PredictionJournal
 from vlmhyperbench.inference.performance import performance_row
+from vlmhyperbench.inference.prediction_journal import PREDICTION_SCHEMA, PredictionJournal
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_COLUMNS = [
@@ -171,7 +171,7 @@ CONCURRENCY = 8
 RUN = textwrap.dedent("""
     import asyncio, sys
     from vlmhyperbench.inference.chat import Endpoint, RequestItem, run_requests
-    from vlmhyperbench.inference.journal import PredictionJournal
+    from vlmhyperbench.inference.prediction_journal import PredictionJournal
 
     url, journal, n, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     store = PredictionJournal(journal)
