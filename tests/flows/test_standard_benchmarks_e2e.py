@@ -1,14 +1,21 @@
-"""MMLongBench-Doc and CharXiv end to end through `python -m flows.benchmark`, in one run: both read from
-their hub layouts (written by the layout writers), answered by a scripted model, their answers extracted or
-graded by scripted judges (the synthetic server's `--answers`, behind the official judges' model names),
-scored and summarised. Every figure, every breakdown included, must equal (1e-9) what the official code
-computed on the same answers against the same scripted judges, and the judges must have been sent the same
-requests: figures and request digests recorded by running the official code (MMLongBench-Doc d73f0dc,
-CharXiv 7ebe88f; lmms-eval carries neither extract_answer.py nor get_stats.py) and committed with the
-scripts in tests/data/official/judged_benchmarks_e2e.json; the official code is not in this repository.
-One nuance of the recording: the official run came after ours, so the judge whose first answer cannot be
-read (MMLongBench-Doc, "What is the first step?") gave it the readable one, as it gives us when we ask
-again."""
+# ruff: noqa: E501  (figures recorded from the official code, one per line)
+"""Issue 27's four rows end to end through `python -m flows.benchmark`, in ONE run of one config: OCRBench v2,
+CC-OCR, MMLongBench-Doc and CharXiv, each from its hub layout (written by the layout writers; CC-OCR through an
+offline bundle tarball), answered by one scripted model (the synthetic server's `--answers`, one answers file:
+the answers of tests/scorers/ocr_cases.py keyed by their question's tag, and the MMLongBench-Doc and CharXiv
+answers keyed by the official questions), MMLongBench-Doc's answers extracted and CharXiv's graded by scripted
+judges behind the official judges' model names. OCRBench v2 is scored in its scorer environment (nltk, METEOR
+on WordNet 3.0, jieba, zss; the shared cache: built once), the others in process.
+
+Every per-question score and every summary figure, every breakdown included, must equal (1e-9) what the
+official code computed on the same answers, and the judges must have been sent the same requests:
+- OCRBench v2 and CC-OCR: figures from MultimodalOCR eval.py + get_score.py and CC-OCR's evaluators, below.
+- MMLongBench-Doc and CharXiv: figures and request digests recorded by running the official code
+  (MMLongBench-Doc d73f0dc, CharXiv 7ebe88f; lmms-eval carries neither extract_answer.py nor get_stats.py)
+  against the same scripted judges, committed with the scripts in tests/data/official/judged_benchmarks_e2e.json;
+  the official code is not in this repository. One nuance of the recording: the official run came after ours,
+  so the judge whose first answer cannot be read (MMLongBench-Doc, "What is the first step?") gave it the
+  readable one, as it gives us when we ask again."""
 
 from __future__ import annotations
 
@@ -21,12 +28,41 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.scorers.ocr_cases import CC_OCR, OCRBENCH_V2
 from tests.support.fault_servers import FaultServer, cli_env, run_cli
 from tests.support.support import REPO
+from vlmhyperbench.benchmarks import BENCHMARKS, export_bundle, resolve_source
 from vlmhyperbench.benchmarks._samples import DOCUMENTS
-from vlmhyperbench.benchmarks._starter import chart_png, write_charxiv, write_mmlongbench_doc
+from vlmhyperbench.benchmarks._starter import (
+    chart_png,
+    write_cc_ocr,
+    write_charxiv,
+    write_mmlongbench_doc,
+    write_ocrbench_v2,
+)
 
 pytestmark = pytest.mark.slow
+
+# eval.py's score of each question on these answers (None: eval.py marks it `ignore`)
+OFFICIAL_V2 = {
+    "v2-tr1": 1, "v2-tr2": 0.96, "v2-tr3": 0, "v2-mc1": 1, "v2-mc2": 0, "v2-cs1": 0, "v2-cnt1": 0.8,
+    "v2-cnt2": 1, "v2-cnt3": 0, "v2-kie1": 0.3333333333333333, "v2-kie2": 1.0, "v2-kiecn": 1.0,
+    "v2-tabh": 0.8333333333333334, "v2-tabm": 0.9259259259259259, "v2-tabcn": 0, "v2-chart": 0.962962962962963,
+    "v2-doc": 0.6666666666666667, "v2-doccn": 0.75, "v2-f": 1, "v2-fcn": 1, "v2-ground": 0.3333333333333333,
+    "v2-pos": 0.75, "v2-spot": 0.8, "v2-full": 0.5212066069428891, "v2-fine": 0.5449712643678161,
+    "v2-fullcn": 0.4470521541950113, "v2-hw1": 1, "v2-hw2": 0.47263824884792627, "v2-tr-cn": 0.5915277777777778,
+    "v2-ignore": None, "v2-cnvqa": 1, "v2-cnmc": 1,
+}  # fmt: skip
+# get_score.py's English and Chinese overall on them (English has no visual_text_understanding question)
+OFFICIAL_EN, OFFICIAL_CN = 0.6320971455295121, 0.7300724252066418
+OFFICIAL_CC = {  # CC-OCR's summary per track
+    "cc_ocr_multi_scene_ocr": 0.5694444431586612,
+    "cc_ocr_multi_lan_ocr": 0.7428571412112923,
+    "cc_ocr_doc_parsing": 0.967272727030909,
+    "cc_ocr_kie": 0.36666657092780436,
+    "cc_ocr_kie_acc": 0.3624998185688407,
+}
+OCR_TAGS = [tag for tag, _, _ in OCRBENCH_V2 + CC_OCR]  # each OCR question carries its tag: "... [tag]"
 
 RECORDED = json.loads(
     (Path(__file__).parents[1] / "data" / "official" / "judged_benchmarks_e2e.json").read_text()
@@ -117,16 +153,33 @@ def ordered(candidate: dict) -> dict:
     return dict(sorted(candidate.items(), key=lambda kv: -len(kv[0])))
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, api_url):
-    tmp = tmp_path_factory.mktemp("judged-benchmarks")
+def write_layouts(tmp: Path) -> dict[str, Path]:
+    """The four hub layouts, CC-OCR's exported to an offline bundle; {dataset row name: path}."""
+    v2 = write_ocrbench_v2(
+        tmp / "OCRBench_v2",
+        [{**q, "id": i, "question": f"{q['question']} [{tag}]"} for i, (tag, q, _) in enumerate(OCRBENCH_V2)],
+    )
+    cc = write_cc_ocr(
+        tmp / "CC-OCR", [{**r, "question": f"Read [{t}]", "image_name": f"{t}.jpg"} for t, r, _ in CC_OCR]
+    )
+    bench = BENCHMARKS.get("cc_ocr")
+    export_bundle(bench, resolve_source(str(cc), benchmark=bench), tmp / "cc_ocr.tar.gz")
     mm, cx = tmp / "MMLongBench-Doc", tmp / "CharXiv"
     write_mmlongbench_doc(mm, mm_rows(), DOCUMENTS)
     write_charxiv(cx, cx_rows())
+    return {"ocrbench_v2": v2, "cc_ocr": tmp / "cc_ocr.tar.gz", "mmlb": mm, "cx": cx}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, api_url):
+    tmp = tmp_path_factory.mktemp("standard-benchmarks")
+    paths = write_layouts(tmp)
     candidate, mm_judge, cx_judge = judge_scripts()
+    # one answers file for the one model: no tag is in an official question, no official question in an OCR one
+    answers = ordered({**{f"[{tag}]": reply for tag, _, reply in OCRBENCH_V2 + CC_OCR}, **candidate})
     servers = {}
     for name, script, model in (
-        ("candidate", ordered(candidate), "synthetic"),
+        ("candidate", answers, "synthetic"),
         ("mmjudge", mm_judge, "gpt-4o"),
         ("cxjudge", cx_judge, "gpt-4o-2024-05-13"),
     ):
@@ -139,22 +192,27 @@ def run(tmp_path_factory, api_url):
     config.mkdir()
     (config / "models.csv").write_text(
         "name;backend;model;base_url;env;concurrency;max_tokens;temperature;extra_body\n"
-        f"cand;openai;synthetic;{servers['candidate'].base_url};none;4;64;0;\n"
+        f"cand;openai;synthetic;{servers['candidate'].base_url};none;4;256;0;\n"
         f'mmjudge;openai;gpt-4o;{servers["mmjudge"].base_url};none;4;256;0;"{{""top_p"": 1}}"\n'
         f"cxjudge;openai;gpt-4o-2024-05-13;{servers['cxjudge'].base_url};none;4;256;0;"
         '"{""seed"": 42, ""top_p"": 1}"\n'
     )
     (config / "datasets.csv").write_text(
-        f"name;benchmark;path;split;judge;dpi\nmmlb;mmlongbench_doc;{mm};;mmjudge;72\ncx;charxiv;{cx};validation;cxjudge;\n"
+        "name;benchmark;path;split;judge;dpi\n"
+        f"ocrbench_v2;ocrbench_v2;{paths['ocrbench_v2']};test;;\n"
+        f"cc_ocr;cc_ocr;{paths['cc_ocr']};;;\n"
+        f"mmlb;mmlongbench_doc;{paths['mmlb']};;mmjudge;72\n"
+        f"cx;charxiv;{paths['cx']};validation;cxjudge;\n"
     )
-    env = cli_env(tmp, PREFECT_API_URL=api_url)
+    env = cli_env(tmp, PREFECT_API_URL=api_url)  # the shared cache: OCRBench v2's scorer env is built once
     try:
         code, output = run_cli(
-            "--config", str(config), "--output", str(tmp / "results"), "--run-id", "judged",
-            env=env, log=tmp / "run.log", timeout=600,
+            "--config", str(config), "--output", str(tmp / "results"), "--run-id", "four-rows",
+            env=env, log=tmp / "run.log", timeout=900,
         )  # fmt: skip
+        assert code == 0, output[-4000:]  # every test reads this run: none goes on without it
         ours = {name: _lines(tmp / f"{name}.requests.jsonl") for name in servers}
-        yield {"code": code, "output": output, "dir": tmp / "results" / "judged", "tmp": tmp, "env": env,
+        yield {"code": code, "output": output, "dir": tmp / "results" / "four-rows", "tmp": tmp, "env": env,
                "servers": servers, "requests": ours}  # fmt: skip
     finally:
         for server in servers.values():
@@ -172,6 +230,16 @@ def digest(text: str) -> str:
 def summary_of(run, dataset: str) -> dict[tuple[str, str, str], float]:
     summary = pl.read_parquet(run["dir"] / "summary.parquet").filter(pl.col("dataset") == dataset)
     return {(r["metric"], r["aggregator"], r["group"]): r["value"] for r in summary.iter_rows(named=True)}
+
+
+def ocr_tag(body: dict) -> str | None:
+    """The tag of the OCR question a request asks, None for a MMLongBench-Doc or CharXiv question."""
+    sent = json.dumps(body["messages"], ensure_ascii=False)
+    return next((tag for tag in OCR_TAGS if f"[{tag}]" in sent), None)
+
+
+def _tag(sample_id: str, question: str) -> str:
+    return question.rsplit("[", 1)[1].rstrip("]")
 
 
 def test_the_run_completes_and_says_which_judge_scored_it(run):
@@ -201,6 +269,9 @@ def test_the_run_completes_and_says_which_judge_scored_it(run):
 
 def test_the_model_is_asked_as_the_official_code_asks(run):
     requests = run["requests"]["candidate"]
+    ocr = [body for body in requests if ocr_tag(body)]
+    assert sorted(ocr_tag(body) for body in ocr) == sorted(OCR_TAGS)  # each OCR question once, from one model
+    requests = [body for body in requests if not ocr_tag(body)]
     assert len(requests) == len(MMLB) + 5 * len(CHARTS)
     for body in requests:
         content = body["messages"][0]["content"]
@@ -209,6 +280,35 @@ def test_the_model_is_asked_as_the_official_code_asks(run):
     assert {len(b["messages"][0]["content"]) - 1 for b in requests} == {1, 2, 3}
     preds = pl.read_parquet(run["dir"] / "predictions" / "cand" / "mmlb.parquet")
     assert set(preds["dpi"]) == {72} and set(preds["pages"]) == {2, 3}
+
+
+def test_ocrbench_v2_scores_each_question_as_eval_py(run):
+    scores = pl.read_parquet(run["dir"] / "scores.parquet").filter(pl.col("dataset") == "ocrbench_v2")
+    preds = pl.read_parquet(next(run["dir"].glob("predictions/cand/ocrbench_v2*.parquet")))
+    tags = {sid: _tag(sid, q) for sid, q in zip(preds["sample_id"], preds["question"])}
+    got = {tags[sid]: v for sid, v in zip(scores["sample_id"], scores["value"])}
+    expected = {t: v for t, v in OFFICIAL_V2.items() if v is not None}
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert "detail" not in scores.columns or scores["detail"].null_count() == scores.height  # nothing raised
+
+
+def test_ocr_summaries_equal_the_official_figures(run):
+    summary = pl.read_parquet(run["dir"] / "summary.parquet").filter(
+        pl.col("dataset").is_in(["ocrbench_v2", "cc_ocr"]) & (pl.col("aggregator") == "general")
+    )
+    value = dict(zip(summary["metric"], summary["value"]))
+    assert value["ocrbench_v2_en"] == pytest.approx(OFFICIAL_EN, abs=1e-9)
+    assert value["ocrbench_v2_cn"] == pytest.approx(OFFICIAL_CN, abs=1e-9)
+    for name, figure in OFFICIAL_CC.items():
+        assert value[name] == pytest.approx(figure, abs=1e-9), name
+    tracks = [OFFICIAL_CC[f"cc_ocr_{t}"] for t in ("multi_scene_ocr", "multi_lan_ocr", "doc_parsing", "kie")]
+    assert value["cc_ocr"] == pytest.approx(sum(tracks) / 4, abs=1e-9)
+    full = pl.read_parquet(run["dir"] / "summary.parquet")
+    cats = full.filter((pl.col("metric") == "ocrbench_v2_en") & (pl.col("aggregator") == "by_category"))
+    assert set(cats["group"]) == {
+        "text_recognition", "text_detection", "text_spotting", "relationship_extraction", "element_parsing",
+        "mathematical_calculation", "knowledge_reasoning",
+    }  # fmt: skip
 
 
 def test_mmlongbench_doc_equals_the_official_code(run):
@@ -275,7 +375,7 @@ def test_a_rescore_asks_no_judge_and_gives_the_same_figures(run):
     summary = pl.read_parquet(run["dir"] / "summary.parquet").sort("dataset", "metric", "aggregator", "group")
     proc = subprocess.run(
         [sys.executable, "-m", "flows.rescore", str(run["dir"])],
-        cwd=REPO, env=run["env"], capture_output=True, text=True, timeout=300,
+        cwd=REPO, env=run["env"], capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     after = {name: len(_lines(run["tmp"] / f"{name}.requests.jsonl")) for name in run["servers"]}
