@@ -141,7 +141,7 @@ def _tls_context():
     return httpx2.create_ssl_context(trust_env=False)
 
 
-REFUSED_GRACE_S = 2.0
+REFUSED_GRACE_S = 1.5
 """How long an endpoint may refuse connections before the check gives up: a port where nothing listens
 fails in about this long, with its URL, instead of the whole wait (a server that accepts connections but
 is still loading, answering 5xx or 429, or slow to answer, is waited for as long as TIMEOUT_S)."""
@@ -192,7 +192,7 @@ def check_endpoint(model_row: ServedModel, base_url: str, model: str, timeout_s:
                     if time.monotonic() - refused_since >= REFUSED_GRACE_S:
                         raise ServerError(
                             f"nothing listens at {shown}: the connection was refused for "
-                            f"{REFUSED_GRACE_S:.0f} s; is the endpoint running, and is the row's base_url "
+                            f"{REFUSED_GRACE_S:g} s; is the endpoint running, and is the row's base_url "
                             f"{model_row.base_url!r} right?"
                         ) from None
                 else:

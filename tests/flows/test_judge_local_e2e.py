@@ -1,8 +1,9 @@
 """A judge served locally, in its own environment: a tiny random-weight LLaVA (built offline,
-tests/support/tiny_models.py) on the transformers backend in a venv, judging two candidates through
+environments/tiny_models.py) on the transformers backend in a venv, judging two candidates through
 `python -m flows.benchmark`. It is built and started once for both, sees the pages (judge_images), and is
 stopped at the end. Random weights answer garbage: every verdict is unparseable, asked once more, and then
-a judge error, which is never counted as a wrong answer."""
+no verdict, never counted as a wrong answer; with none for more than half its samples, the judged pair fails,
+naming the judge."""
 
 from __future__ import annotations
 
@@ -56,13 +57,12 @@ def test_a_locally_served_judge_is_started_once_for_all_its_candidates(tmp_path)
     finally:
         for server in servers:
             server.stop()
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # a judge that never grades fails the pairs it judged (more than half without a verdict), by name
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "JudgeError: judge tiny: 3 of 3 answers unparseable" in proc.stdout, proc.stdout[-3000:]
     run = tmp_path / "out" / "local"
     manifest = json.loads((run / "manifest.json").read_text())
-    assert {(p["model"], p["status"]) for p in manifest["pairs"]} == {
-        ("c1", "completed"),
-        ("c2", "completed"),
-    }
+    assert {(p["model"], p["status"]) for p in manifest["pairs"]} == {("c1", "failed"), ("c2", "failed")}
     judge = manifest["judges"]["tiny"]
     assert judge["status"] == "completed" and judge["started"] and judge["server_start_s"] > 0
     assert judge["environment"]["provider"] == "venv" and sorted(judge["pairs"]) == ["c1/qa", "c2/qa"]
@@ -77,14 +77,18 @@ def test_a_locally_served_judge_is_started_once_for_all_its_candidates(tmp_path)
         assert len(lines) == 6 and sorted(x["attempt"] for x in lines) == [1, 1, 1, 2, 2, 2]
         assert all(x["images"] and x["error"] is None and x["raw"] is not None for x in lines)
         assert all(0 < x["output_tokens"] <= 8 and x["prompt_tokens"] > 0 for x in lines)
-    counts = pl.read_parquet(run / "judging.parquet").to_dicts()
-    assert [(r["model"], r["judged"], r["no_verdict"]) for r in counts] == [("c1", 3, 3), ("c2", 3, 3)]
-    summary = pl.read_parquet(run / "summary.parquet")
-    judged = summary.filter(pl.col("metric") == "judge_correct")
-    # no verdict: nothing counted, nothing wrong; the row says why it has no value
-    assert judged["value"].null_count() == judged.height and all(
-        n.startswith("not scored") for n in judged["note"].to_list()
-    ), judged
-    perf = pl.read_parquet(run / "judge_performance.parquet").to_dicts()
-    assert {r["model"] for r in perf} == {"c1", "c2"} and all(r["requests"] == 6 for r in perf)
-    assert all(r["server_start_s"] == judge["server_start_s"] for r in perf)
+    # a failed pair's figures stay in its own files (the run's tables hold the pairs that completed)
+    pairs = run / "pairs"
+    for cand in ("c1", "c2"):
+        missing = pl.read_parquet(pairs / cand / "qa.no-verdict.parquet")  # each, with the judge's raw answer
+        assert missing.height == 3 and set(missing["judge"]) == {"tiny"} and missing["raw"].null_count() == 0
+        counts = pl.read_parquet(pairs / cand / "qa.judging.parquet").to_dicts()
+        assert [(r["judged"], r["no_verdict"]) for r in counts] == [(3, 3)], counts
+        judged = pl.read_parquet(pairs / cand / "qa.summary.parquet").filter(
+            pl.col("metric") == "judge_correct"
+        )
+        # no verdict: nothing counted, nothing wrong; the row says why it has no value
+        assert judged.height and judged["value"].null_count() == judged.height, judged
+        assert all(n.startswith("not scored") for n in judged["note"].to_list()), judged
+        perf = pl.read_parquet(pairs / cand / "qa.judge-performance.parquet").to_dicts()
+        assert [(r["requests"], r["verdicts"]) for r in perf] == [(6, 0)], perf
