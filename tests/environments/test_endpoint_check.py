@@ -73,9 +73,12 @@ def test_a_port_with_nothing_listening_fails_within_3_s_with_its_url():
     """A typo in base_url's port: the check fails in seconds, naming the URL, not after its 30 s wait."""
     import time
 
-    from environments.backends import BACKENDS
-    from environments.launch import start_server
+    import openai  # noqa: F401  (a run has the SDK loaded: its first import is not the check's time)
 
+    from environments.backends import BACKENDS
+    from environments.launch import _tls_context, start_server
+
+    _tls_context()  # built once per process, as in a run
     port = closed_port()
     row = ModelRow(name="m", backend="openai", model="synthetic", base_url=f"http://127.0.0.1:{port}/v1")
     started = time.monotonic()
