@@ -42,13 +42,12 @@ from environments.system_packages import apt_packages, ensure_system_image
 from environments.venv import copy_server, tail
 from environments.wheelhouse import (
     INSTALLED_SCRIPT,
-    PROBE_SCRIPT,
     Target,
     ensure_wheelhouse,
     link_wheels,
     parse_installed,
-    parse_probe,
     provided_by_image,
+    run_probe,
 )
 from vlmhb_core.errors import EnvBuildError, ServerError
 
@@ -339,24 +338,13 @@ class DockerProvider:
                     raise EnvBuildError(
                         f"the image {base} is not here and cannot be pulled: {exc.explanation or exc}"
                     ) from None
-        script = PROBE_SCRIPT.format(version=spec.python)
         try:
-            out = client.containers.run(
-                base,
-                ["-c", script],
-                entrypoint=["/bin/sh"],
-                network_mode="none",
-                remove=True,
-                stdout=True,
-                stderr=False,
-                cap_drop=["ALL"],
-            )
+            target = run_probe(client, base, spec.python)
         except docker.errors.ContainerError as exc:
             raise EnvBuildError(
                 f"the base image {base} has no usable Python: "
                 f"{(exc.stderr or b'').decode(errors='replace').strip()}"
             ) from None
-        target = parse_probe(out.decode())
         output.append(f"# {base}: {target}\n")
         if target.python != spec.python:
             raise EnvBuildError(

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from environments.wheelhouse import PROBE_SCRIPT, ensure_wheelhouse, link_wheels, parse_probe
+from environments.wheelhouse import ensure_wheelhouse, link_wheels, run_probe
 from vlmhb_core.atomic import atomic_folder
 from vlmhb_core.errors import EnvBuildError
 from vlmhb_core.settings import get_settings
@@ -355,19 +355,9 @@ def _probe(client, image: str):
     if not _exists(client, image):
         raise EnvBuildError(f"the image {image} is missing")
     try:
-        out = client.containers.run(
-            image,
-            ["-c", PROBE_SCRIPT.format(version="3")],
-            entrypoint=["/bin/sh"],
-            network_mode="none",
-            remove=True,
-            stdout=True,
-            stderr=False,
-            cap_drop=["ALL"],
-        )
+        return run_probe(client, image, "3")
     except docker.errors.ContainerError as exc:
         raise EnvBuildError(f"the base image {image} has no usable Python: {exc}") from None
-    return parse_probe(out.decode())
 
 
 def _build(client, log: list[str] | None, **kwargs) -> str:

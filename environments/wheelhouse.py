@@ -126,6 +126,26 @@ def parse_probe(output: str) -> Target:
     return Target(**json.loads(output.strip().splitlines()[-1]))
 
 
+def run_probe(client, image: str, version: str) -> Target:
+    """IMAGE's interpreter, from PROBE_SCRIPT run in a throwaway container (ContainerError when it has no
+    usable Python). A container that has just exited may hand back its logs before they are written (seen
+    with several builds at once): an empty answer is asked for once more before it is an error."""
+    for _ in range(2):
+        out = client.containers.run(
+            image,
+            ["-c", PROBE_SCRIPT.format(version=version)],
+            entrypoint=["/bin/sh"],
+            network_mode="none",
+            remove=True,
+            stdout=True,
+            stderr=False,
+            cap_drop=["ALL"],
+        ).decode()
+        if out.strip():
+            return parse_probe(out)
+    raise EnvBuildError(f"the interpreter probe of {image} printed nothing, twice")
+
+
 def ensure_wheelhouse(
     folder: Path, packages: tuple[str, ...], target: Target, output: list[str]
 ) -> list[Path]:
